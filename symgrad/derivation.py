@@ -1,0 +1,130 @@
+"""Derivation data: what was derived, as frozen dataclasses. No text is produced here.
+
+Renderers (symgrad/render/) turn these into terminal, JSON and other formats; the `__rich__` and
+`_repr_latex_` hooks hand off to them, so a notebook or rich console shows a derivation without this
+module knowing about either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from .naming import Naming
+from .spec import ConvSpec
+from .symbols import SymbolTable
+from .tensor import ONE, Terms
+
+LOSSES = ("generic", "sum", "mse")
+
+
+@dataclass(frozen=True, eq=False)
+class Intermediate:
+    """A symbolic matrix shown on the way to a closed form (e.g. dilated dL/dZ, rot180 W)."""
+
+    label: str
+    ids: np.ndarray  # symbol ids, ZERO for zeros; spatial axes only
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Identity:
+    """One closed form, computed independently by tensor operations and compared with the chain rule."""
+
+    name: str  # grad_kernel, grad_input, grad_bias
+    statement: str  # the formula, plain text
+    holds: bool
+    compared_terms: int
+    computed: Terms
+    intermediates: tuple[Intermediate, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class ConvDerivation:
+    """Everything `symgrad conv` derives for one layer.
+
+    forward:      z[f, o] as sums of products (factor a: kernel or bias symbol, b: input symbol or ONE)
+    grad_kernel:  dL/dW, one chain-rule sum per entry (factor a: grad_output symbol, b: input symbol)
+    grad_input:   dL/dX (a: grad_output, b: kernel)
+    grad_bias:    dL/db (a: grad_output, b: ONE), or None without --bias
+    """
+
+    spec: ConvSpec
+    naming: Naming
+    loss: str
+    symbols: SymbolTable
+    forward: Terms
+    grad_kernel: Terms
+    grad_input: Terms
+    grad_bias: Terms | None
+    identities: tuple[Identity, ...] = field(default=())
+
+    layer = "conv"
+
+    @property
+    def all_hold(self) -> bool:
+        return all(identity.holds for identity in self.identities)
+
+    def gradients(self) -> list[tuple[str, Terms]]:
+        """(key, table) for each gradient that exists, in display order."""
+        out = [("grad_kernel", self.grad_kernel), ("grad_input", self.grad_input)]
+        if self.grad_bias is not None:
+            out.append(("grad_bias", self.grad_bias))
+        return out
+
+    # --- SymPy views (for LaTeX, notebooks and the tests' oracles). Built on demand, entry by entry.
+
+    def _factor(self, symbol_id: int) -> sympy.Expr:
+        if symbol_id == ONE:
+            return sympy.Integer(1)
+        return self.symbols.sympy_symbol(int(symbol_id))
+
+    def forward_expr(self, flat_index: int) -> sympy.Expr:
+        """z_k as a SymPy sum of products."""
+        return _sum_of_products(self.forward, flat_index, self._factor, self._factor)
+
+    def grad_output_expr(self, output_index: int) -> sympy.Expr:
+        """dL/dz_k under the chosen loss: a symbol (generic), 1 (sum) or z_k - t_k expanded (mse)."""
+        if self.loss == "generic":
+            return self.symbols.sympy_symbol(self.symbols["grad_output"].offset + output_index)
+        if self.loss == "sum":
+            return sympy.Integer(1)
+        target = self.symbols.sympy_symbol(self.symbols["target"].offset + output_index)
+        return self.forward_expr(output_index) - target
+
+    def loss_expr(self) -> sympy.Expr:
+        """L as a SymPy expression. For the generic loss, the linear part sum_k dz_k * z_k (its gradient
+        is the chain rule with unknown dL/dz_k)."""
+        outputs = range(self.forward.size)
+        if self.loss == "generic":
+            g = self.symbols["grad_output"].offset
+            return sympy.Add(*[self.symbols.sympy_symbol(g + k) * self.forward_expr(k) for k in outputs])
+        if self.loss == "sum":
+            return sympy.Add(*[self.forward_expr(k) for k in outputs])
+        t = self.symbols["target"].offset
+        return sympy.Rational(1, 2) * sympy.Add(
+            *[(self.forward_expr(k) - self.symbols.sympy_symbol(t + k)) ** 2 for k in outputs]
+        )
+
+    def gradient_expr(self, key: str, flat_index: int) -> sympy.Expr:
+        """One gradient entry as a SymPy expression, with dL/dz_k as the loss defines it."""
+        table = dict(self.gradients())[key]
+        g0 = self.symbols["grad_output"].offset
+        return _sum_of_products(table, flat_index, lambda g: self.grad_output_expr(int(g) - g0), self._factor)
+
+    # --- display hooks: hand off to a renderer
+
+    def __rich__(self):
+        from .render.terminal import render_rich
+
+        return render_rich(self)
+
+
+def _sum_of_products(table: Terms, flat_index: int, first, second) -> sympy.Expr:
+    mask = table.entry == flat_index
+    return sympy.Add(
+        *[int(c) * first(a) * second(b) for a, b, c in zip(table.a[mask], table.b[mask], table.coef[mask])]
+    )

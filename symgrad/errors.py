@@ -1,0 +1,19 @@
+"""Errors symgrad raises. Each message is one line: what was wrong, quoting the input, and what was expected."""
+
+
+class SymgradError(Exception):
+    """Base class: anything a user did wrong. The CLI turns it into one line and exit code 2."""
+
+    exit_code = 2
+
+
+class SpecError(SymgradError):
+    """A layer option is malformed or inconsistent (sizes, stride, padding, channels...)."""
+
+
+class TooLargeError(SymgradError):
+    """The layer would produce a derivation too large to build; refused from an estimate, before allocating."""
+
+
+class OptionError(SymgradError):
+    """An output or naming option is unknown or malformed (format, --show, --names, --loss...)."""

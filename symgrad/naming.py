@@ -1,0 +1,95 @@
+"""Symbol naming: flat (a_1 .. a_25) or matrix (x_1_1 .. x_3_3) indices, chosen letters.
+
+Identifiers are plain names any parser accepts (`x_1_2`, `a_7`, `dz_3`); display names are for people
+(unicode subscripts in the terminal, `x_{12}` in LaTeX). A channel index appears only when that
+channel count is above 1. Indices are 1-based, as in the seeds.
+
+>>> n = Naming(index="flat", input="a")
+>>> n.identifier("a", (), (1, 2), (5, 5))
+'a_8'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import OptionError
+
+INDEX_STYLES = ("flat", "matrix")
+_LETTERS_RE = re.compile(r"^[A-Za-z]{1,8}$")
+_SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Letters for input, kernel and output, and the index style. Bias is b, targets t, dL/dz is d<output>."""
+
+    index: str = "matrix"
+    input: str = "x"
+    kernel: str = "w"
+    output: str = "z"
+    bias: str = "b"
+    target: str = "t"
+
+    @classmethod
+    def build(cls, index: str = "matrix", names: str | None = None) -> "Naming":
+        """Validate `--index` and `--names x,w,z` (letters for input, kernel and output)."""
+        if index not in INDEX_STYLES:
+            raise OptionError(f"--index must be one of {', '.join(INDEX_STYLES)}, got {index!r}")
+        if names is None:
+            return cls(index=index)
+        parts = [part.strip() for part in str(names).split(",")]
+        if len(parts) != 3 or not all(_LETTERS_RE.match(p) for p in parts):
+            raise OptionError(
+                f"--names must be three comma-separated letters for input, kernel and output, "
+                f"like x,w,z or a,w,z; got {names!r}"
+            )
+        naming = cls(index=index, input=parts[0], kernel=parts[1], output=parts[2])
+        prefixes = [naming.input, naming.kernel, naming.output, naming.bias, naming.target, naming.grad_output]
+        if len(set(prefixes)) != len(prefixes):
+            raise OptionError(
+                f"--names {names!r} clashes with another name (in use: b for bias, t for targets, "
+                f"d{naming.output} for dL/d{naming.output}); choose distinct letters"
+            )
+        return naming
+
+    @property
+    def grad_output(self) -> str:
+        return "d" + self.output
+
+    def _indices(self, channels: tuple[int, ...], position: tuple[int, ...], spatial: tuple[int, ...]) -> list[int]:
+        """1-based indices: channel indices first, then the spatial part (flat or per axis)."""
+        if self.index == "flat" and position:
+            flat = int(np.ravel_multi_index(position, spatial)) if spatial else 0
+            spatial_part = [flat + 1]
+        else:
+            spatial_part = [p + 1 for p in position]
+        return [c + 1 for c in channels] + spatial_part
+
+    def identifier(self, letter: str, channels: tuple[int, ...], position: tuple[int, ...], spatial: tuple[int, ...]) -> str:
+        """`x_1_2`: letter, then every index separated by underscores."""
+        indices = self._indices(channels, position, spatial)
+        return letter if not indices else letter + "_" + "_".join(map(str, indices))
+
+    def subscript(self, channels: tuple[int, ...], position: tuple[int, ...], spatial: tuple[int, ...]) -> str:
+        """The display subscript: `12` for x_1_2 (all indices one digit), else `1,12`; channels comma-separated."""
+        ch = [str(c + 1) for c in channels]
+        if self.index == "flat" and position:
+            sp = [str(int(np.ravel_multi_index(position, spatial)) + 1)]
+        else:
+            idx = [p + 1 for p in position]
+            sp = ["".join(map(str, idx))] if all(i < 10 for i in idx) else [",".join(map(str, idx))]
+        return ",".join(ch + (sp if position else []))
+
+
+def unicode_name(letter: str, subscript: str) -> str:
+    """`x₁₂` from ("x", "12")."""
+    return letter + subscript.translate(_SUB)
+
+
+def latex_name(letter: str, subscript: str) -> str:
+    """`x_{12}` from ("x", "12")."""
+    return f"{letter}_{{{subscript}}}" if subscript else letter

@@ -1,0 +1,239 @@
+"""Layer specifications: parse "5x5", validate everything once, and do the output-size arithmetic.
+
+A spec is plain checked data. Nothing downstream validates again.
+
+>>> spec = ConvSpec.build(input="5x5", kernel="3x3", stride=2)
+>>> spec.output_size
+(2, 2)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .errors import SpecError, TooLargeError
+
+MAX_AXES = 3
+# Derivations larger than this many product terms are refused before anything is built.
+# LeNet's first layer (3x32x32 -> 6 channels, 5x5 kernel) costs about 370,000.
+DEFAULT_MAX_TERMS = 2_000_000
+
+_SIZE_RE = re.compile(r"^\s*\d{1,12}(\s*[xX×]\s*\d{1,12}){0,%d}\s*$" % (MAX_AXES - 1))
+_SPLIT_RE = re.compile(r"\s*[xX×]\s*")
+
+
+def _parse_ints(text: str | int | tuple | list, option: str, what: str) -> tuple[int, ...]:
+    """Turn "5x5", "7", 3, or (2, 1) into a tuple of ints; raise SpecError quoting the input otherwise."""
+    shown = _shown(text)
+    if isinstance(text, bool):
+        raise SpecError(f"{option} must be {what}, got {shown}")
+    if isinstance(text, int):
+        return (text,)
+    if isinstance(text, (tuple, list)):
+        if not text or len(text) > MAX_AXES or not all(isinstance(v, int) and not isinstance(v, bool) for v in text):
+            raise SpecError(f"{option} must be {what}, got {shown}")
+        return tuple(text)
+    if not isinstance(text, str):
+        raise SpecError(f"{option} must be {what}, got {shown}")
+    candidate = text.strip()
+    if candidate.startswith("-") and re.fullmatch(r"-\d{1,12}", candidate):
+        raise SpecError(f"{option} must be {what}, got {shown}")
+    if not _SIZE_RE.match(text):
+        if re.fullmatch(r"\s*\d+(\s*[xX×]\s*\d+)+\s*", text):
+            raise SpecError(f"{option} has more than {MAX_AXES} axes: {shown}; expected {what}")
+        raise SpecError(f"{option} must be {what}, got {shown}")
+    return tuple(int(part) for part in _SPLIT_RE.split(candidate))
+
+
+def _shown(value) -> str:
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    if isinstance(value, (tuple, list)):
+        return "x".join(str(v) for v in value) if value else repr(value)
+    return repr(value)
+
+
+def parse_size(text, option: str) -> tuple[int, ...]:
+    """Parse a size like "N", "HxW" or "DxHxW"; every entry must be >= 1."""
+    what = "a size like 5, 5x5 or 3x5x5 with positive integers"
+    sizes = _parse_ints(text, option, what)
+    for value in sizes:
+        if value < 1:
+            raise SpecError(f"{option} must have positive sizes, got {_shown(text)}; expected {what}")
+    return sizes
+
+
+def parse_per_axis(text, option: str, ndim: int, *, minimum: int) -> tuple[int, ...]:
+    """Parse a stride/padding/dilation: one value for every axis, or one per axis ("2x1")."""
+    kind = "a positive integer" if minimum >= 1 else "a non-negative integer"
+    what = f"{kind}, or one per axis like " + "x".join(["2"] * ndim) if ndim > 1 else kind
+    values = _parse_ints(text, option, what)
+    for value in values:
+        if value < minimum:
+            raise SpecError(f"{option} must be {kind}, got {_shown(text)}")
+    if len(values) == 1:
+        return values * ndim
+    if len(values) != ndim:
+        raise SpecError(
+            f"{option} has {len(values)} axes ({_shown(text)}) but the input has {ndim}; "
+            f"give one value or {ndim}"
+        )
+    return values
+
+
+def parse_count(value, option: str) -> int:
+    """Parse a channel count: a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SpecError(f"{option} must be a positive integer, got {_shown(value)}")
+    if isinstance(value, str):
+        if not re.fullmatch(r"\s*\d{1,9}\s*", value):
+            raise SpecError(f"{option} must be a positive integer, got {_shown(value)}")
+        value = int(value)
+    if value < 1:
+        raise SpecError(f"{option} must be a positive integer, got {value}")
+    return value
+
+
+def output_length(n: int, k: int, s: int, p: int, d: int) -> int:
+    """PyTorch's output length: floor((n + 2p - d(k-1) - 1) / s) + 1."""
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """A convolution layer, checked. Spatial tuples all have `ndim` entries; channels are counts."""
+
+    input_size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    in_channels: int = 1
+    out_channels: int = 1
+    bias: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        input,
+        kernel,
+        stride=1,
+        padding=0,
+        dilation=1,
+        in_channels=1,
+        out_channels=1,
+        bias: bool = False,
+        max_terms: int | None = DEFAULT_MAX_TERMS,
+    ) -> "ConvSpec":
+        """Parse and validate every option; raise SpecError / TooLargeError with one clear line."""
+        input_size = parse_size(input, "--input")
+        kernel_size = parse_size(kernel, "--kernel")
+        ndim = len(input_size)
+        if len(kernel_size) != ndim:
+            raise SpecError(
+                f"--kernel {_shown(kernel)} has {len(kernel_size)} axes but --input {_shown(input)} "
+                f"has {ndim}; give both the same number of axes"
+            )
+        spec = cls(
+            input_size=input_size,
+            kernel_size=kernel_size,
+            stride=parse_per_axis(stride, "--stride", ndim, minimum=1),
+            padding=parse_per_axis(padding, "--padding", ndim, minimum=0),
+            dilation=parse_per_axis(dilation, "--dilation", ndim, minimum=1),
+            in_channels=parse_count(in_channels, "--in-channels"),
+            out_channels=parse_count(out_channels, "--out-channels"),
+            bias=bool(bias),
+        )
+        spec._check_fits()
+        if max_terms is not None:
+            spec.check_budget(max_terms)
+        return spec
+
+    def _check_fits(self) -> None:
+        for axis, (n, k, p, d) in enumerate(zip(self.input_size, self.kernel_size, self.padding, self.dilation)):
+            extent = d * (k - 1) + 1
+            if extent > n + 2 * p:
+                name = _axis_name(axis, self.ndim)
+                dil = f" with dilation {d} spans {extent}" if d > 1 else ""
+                raise SpecError(
+                    f"kernel {self.kernel_text}{dil} is larger than the padded input {self.padded_text} "
+                    f"along the {name} axis; expected a kernel that fits inside input + 2*padding"
+                )
+
+    def check_budget(self, max_terms: int) -> None:
+        """Refuse, from arithmetic alone, a layer whose derivation would exceed `max_terms`."""
+        cost = self.estimated_terms
+        if cost > max_terms:
+            raise TooLargeError(
+                f"layer too large: about {cost:,} product terms (input {self.input_text}, kernel "
+                f"{self.kernel_text}, {self.in_channels}->{self.out_channels} channels) exceeds the limit "
+                f"of {max_terms:,}; use a smaller layer or raise the limit with --max-terms"
+            )
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input_size)
+
+    @property
+    def padded_size(self) -> tuple[int, ...]:
+        return tuple(n + 2 * p for n, p in zip(self.input_size, self.padding))
+
+    @property
+    def dilated_kernel_size(self) -> tuple[int, ...]:
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        return tuple(
+            output_length(n, k, s, p, d)
+            for n, k, s, p, d in zip(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
+        )
+
+    @property
+    def unused_tail(self) -> tuple[int, ...]:
+        """Per axis, how many trailing padded positions no output reads (the floor-division remainder)."""
+        return tuple(
+            (np_ - dk) % s for np_, dk, s in zip(self.padded_size, self.dilated_kernel_size, self.stride)
+        )
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.in_channels, *self.input_size)
+
+    @property
+    def kernel_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, self.in_channels, *self.kernel_size)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, *self.output_size)
+
+    @property
+    def estimated_terms(self) -> int:
+        """Product terms in the expansion, plus one per symbol and gradient entry (Python ints: no overflow)."""
+        forward = self.out_channels * self.in_channels * math.prod(self.output_size) * math.prod(self.kernel_size)
+        entries = self.in_channels * math.prod(self.padded_size) + math.prod(self.kernel_shape) + math.prod(self.output_shape)
+        return forward + entries
+
+    @property
+    def input_text(self) -> str:
+        return "x".join(map(str, self.input_size))
+
+    @property
+    def kernel_text(self) -> str:
+        return "x".join(map(str, self.kernel_size))
+
+    @property
+    def padded_text(self) -> str:
+        return "x".join(map(str, self.padded_size))
+
+
+def _axis_name(axis: int, ndim: int) -> str:
+    names = {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}[ndim]
+    return names[axis]
+
+
+def axis_names(ndim: int) -> list[str]:
+    return {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}[ndim]

@@ -1,0 +1,116 @@
+"""The symbol table of one derivation: every symbol has an integer id; names are made on demand.
+
+Groups (each shaped like its tensor, channel-first): input x, kernel w, bias b, grad_output dz
+(the symbols standing for dL/dz), output z (names of the outputs) and target t (for the mse loss).
+Ids are contiguous per group, so "is this id a kernel symbol" is a range test.
+
+>>> from symgrad.spec import ConvSpec
+>>> table = SymbolTable.for_conv(ConvSpec.build("3x3", "2x2"), Naming())
+>>> table.identifier(int(table["kernel"].ids[0, 0, 1, 0]))
+'w_2_1'
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy
+
+from .naming import Naming, latex_name, unicode_name
+from .spec import ConvSpec
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    letter: str
+    offset: int
+    shape: tuple[int, ...]
+    channel_axes: int  # leading axes that are channels
+    shown_channels: tuple[bool, ...]  # which channel axes appear in names (count > 1)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(self.offset, self.offset + self.size, dtype=np.int64).reshape(self.shape)
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return self.shape[self.channel_axes:]
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        return (ids >= self.offset) & (ids < self.offset + self.size)
+
+
+class SymbolTable:
+    """Ids and names for every symbol of a layer. Names are computed lazily and cached."""
+
+    def __init__(self, naming: Naming, groups: list[Group]):
+        self.naming = naming
+        self.groups = {g.key: g for g in groups}
+        self._ordered = sorted(groups, key=lambda g: g.offset)
+        self._offsets = [g.offset for g in self._ordered]
+        self.identifier = lru_cache(maxsize=None)(self._identifier)
+        self.subscript = lru_cache(maxsize=None)(self._subscript)
+        self.sympy_symbol = lru_cache(maxsize=None)(lambda i: sympy.Symbol(self.identifier(i)))
+
+    @classmethod
+    def for_conv(cls, spec: ConvSpec, naming: Naming) -> "SymbolTable":
+        F, C = spec.out_channels, spec.in_channels
+        layout = [
+            ("input", naming.input, spec.input_shape, 1, (C > 1,)),
+            ("kernel", naming.kernel, spec.kernel_shape, 2, (F > 1, C > 1)),
+            ("bias", naming.bias, (F,) if spec.bias else (0,), 1, (F > 1,)),
+            ("grad_output", naming.grad_output, spec.output_shape, 1, (F > 1,)),
+            ("output", naming.output, spec.output_shape, 1, (F > 1,)),
+            ("target", naming.target, spec.output_shape, 1, (F > 1,)),
+        ]
+        groups, offset = [], 0
+        for key, letter, shape, axes, shown in layout:
+            group = Group(key, letter, offset, tuple(shape), axes, shown)
+            groups.append(group)
+            offset += group.size
+        return cls(naming, groups)
+
+    def __getitem__(self, key: str) -> Group:
+        return self.groups[key]
+
+    def group_of(self, symbol_id: int) -> Group:
+        return self._ordered[bisect.bisect_right(self._offsets, symbol_id) - 1]
+
+    def _split(self, symbol_id: int) -> tuple[Group, tuple[int, ...], tuple[int, ...]]:
+        group = self.group_of(symbol_id)
+        index = np.unravel_index(symbol_id - group.offset, group.shape)
+        channels = tuple(int(i) for i, shown in zip(index[: group.channel_axes], group.shown_channels) if shown)
+        position = tuple(int(i) for i in index[group.channel_axes:])
+        return group, channels, position
+
+    def _identifier(self, symbol_id: int) -> str:
+        group, channels, position = self._split(symbol_id)
+        return self.naming.identifier(group.letter, channels, position, group.spatial)
+
+    def _subscript(self, symbol_id: int) -> str:
+        group, channels, position = self._split(symbol_id)
+        return self.naming.subscript(channels, position, group.spatial)
+
+    def letter(self, symbol_id: int) -> str:
+        return self.group_of(symbol_id).letter
+
+    def unicode(self, symbol_id: int) -> str:
+        """`x₁₂` (terminal display)."""
+        return unicode_name(self.letter(symbol_id), self.subscript(symbol_id))
+
+    def latex(self, symbol_id: int) -> str:
+        """`x_{12}` (LaTeX display)."""
+        return latex_name(self.letter(symbol_id), self.subscript(symbol_id))
+
+    def nested_identifiers(self, key: str) -> list:
+        """Identifiers of a group, nested like its shape (for JSON)."""
+        group = self.groups[key]
+        return np.vectorize(lambda i: self.identifier(int(i)), otypes=[object])(group.ids).tolist() if group.size else []

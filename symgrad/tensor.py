@@ -1,0 +1,185 @@
+"""Small N-D symbolic array helpers: pad, dilate, rot180, correlate, crop.
+
+Symbolic tensors are numpy integer arrays of symbol ids (see `symbols.py`), with ZERO (-1) for an
+entry that is identically zero (padding, the zeros a dilation inserts). Correlating two such arrays
+gives a sum of products per output entry; that is a `Terms` table: term i adds
+`coef[i] * factor a[i] * factor b[i]` to the entry `entry[i]` (a flat index into `shape`). ONE (-2)
+stands for the factor 1 (a bias term has no second factor).
+
+Everything here is exact integer bookkeeping, so identities can be compared structurally: two term
+tables are equal when their canonical forms (sorted, merged, zero terms dropped) are equal.
+
+>>> import numpy as np
+>>> t = correlate(np.array([0, 1, 2]), np.array([3, 4]))
+>>> t.shape, t.entry.tolist(), t.a.tolist(), t.b.tolist()
+((2,), [0, 0, 1, 1], [0, 1, 1, 2], [3, 4, 3, 4])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ZERO = -1
+ONE = -2
+
+_INT = np.int64
+
+
+@dataclass(frozen=True, eq=False)
+class Terms:
+    """A tensor of sums of products, one row per product term (see module doc)."""
+
+    shape: tuple[int, ...]
+    entry: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    coef: np.ndarray
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> "Terms":
+        z = np.zeros(0, dtype=_INT)
+        return cls(tuple(shape), z, z, z, z)
+
+    @classmethod
+    def make(cls, shape, entry, a, b, coef=None) -> "Terms":
+        entry = np.asarray(entry, dtype=_INT).ravel()
+        a = np.asarray(a, dtype=_INT).ravel()
+        b = np.asarray(b, dtype=_INT).ravel()
+        coef = np.ones_like(entry) if coef is None else np.asarray(coef, dtype=_INT).ravel()
+        keep = (a != ZERO) & (b != ZERO) & (coef != 0)
+        if not keep.all():
+            entry, a, b, coef = entry[keep], a[keep], b[keep], coef[keep]
+        return cls(tuple(int(s) for s in shape), entry, a, b, coef)
+
+    def __len__(self) -> int:
+        return int(self.entry.size)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+    def swapped(self) -> "Terms":
+        """The same sums with the two factors of every product exchanged (a*b = b*a)."""
+        return Terms(self.shape, self.entry, self.b, self.a, self.coef)
+
+    def canonical(self) -> "Terms":
+        """Sorted by (entry, a, b), equal products merged by adding coefficients, zero terms removed."""
+        if len(self) == 0:
+            return self
+        order = np.lexsort((self.b, self.a, self.entry))
+        entry, a, b, coef = self.entry[order], self.a[order], self.b[order], self.coef[order]
+        new_group = np.ones(entry.size, dtype=bool)
+        new_group[1:] = (entry[1:] != entry[:-1]) | (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        starts = np.flatnonzero(new_group)
+        merged = np.add.reduceat(coef, starts)
+        keep = merged != 0
+        return Terms(self.shape, entry[starts][keep], a[starts][keep], b[starts][keep], merged[keep])
+
+    def same_sums(self, other: "Terms") -> bool:
+        """True when both tables denote the same tensor of polynomials (compared structurally)."""
+        if self.shape != other.shape:
+            return False
+        x, y = self.canonical(), other.canonical()
+        return all(np.array_equal(p, q) for p, q in ((x.entry, y.entry), (x.a, y.a), (x.b, y.b), (x.coef, y.coef)))
+
+    def entry_slices(self) -> np.ndarray:
+        """For a table sorted by entry: start offsets of each entry's terms (length size + 1)."""
+        return np.searchsorted(self.entry, np.arange(self.size + 1), side="left")
+
+    def sorted_by_entry(self) -> "Terms":
+        order = np.argsort(self.entry, kind="stable")
+        return Terms(self.shape, self.entry[order], self.a[order], self.b[order], self.coef[order])
+
+
+def concat(tables: list[Terms]) -> Terms:
+    """The entrywise sum of tables of one shape."""
+    shape = tables[0].shape
+    assert all(t.shape == shape for t in tables)
+    return Terms(
+        shape,
+        np.concatenate([t.entry for t in tables]),
+        np.concatenate([t.a for t in tables]),
+        np.concatenate([t.b for t in tables]),
+        np.concatenate([t.coef for t in tables]),
+    )
+
+
+def stack(tables: list[Terms], lead: tuple[int, ...]) -> Terms:
+    """Stack tables of one shape S into one of shape lead + S (row-major over lead)."""
+    inner = tables[0].shape
+    count = int(np.prod(inner, dtype=np.int64)) if inner else 1
+    return Terms(
+        tuple(lead) + tuple(inner),
+        np.concatenate([t.entry + i * count for i, t in enumerate(tables)]),
+        np.concatenate([t.a for t in tables]),
+        np.concatenate([t.b for t in tables]),
+        np.concatenate([t.coef for t in tables]),
+    )
+
+
+def pad(ids: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
+    """Zero-pad every axis by widths[i] on both sides."""
+    return np.pad(ids, [(w, w) for w in widths], constant_values=ZERO)
+
+
+def pad_end(ids: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
+    """Zero-pad every axis by widths[i] at the end only."""
+    return np.pad(ids, [(0, w) for w in widths], constant_values=ZERO)
+
+
+def dilate(ids: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
+    """Insert factor-1 zeros between neighbouring entries along every axis."""
+    shape = tuple((n - 1) * f + 1 for n, f in zip(ids.shape, factors))
+    out = np.full(shape, ZERO, dtype=_INT)
+    out[tuple(slice(None, None, f) for f in factors)] = ids
+    return out
+
+
+def rot180(ids: np.ndarray) -> np.ndarray:
+    """Reverse every axis (a 180-degree rotation in 2-D)."""
+    return np.flip(ids, axis=tuple(range(ids.ndim))).copy()
+
+
+def correlate(data: np.ndarray, kernel: np.ndarray) -> Terms:
+    """Valid cross-correlation: out[o] = sum_k data[o + k] * kernel[k]. Factor a from data, b from kernel."""
+    out_shape = tuple(n - k + 1 for n, k in zip(data.shape, kernel.shape))
+    if any(s < 1 for s in out_shape):
+        raise ValueError(f"kernel {kernel.shape} larger than data {data.shape}")
+    windows = np.lib.stride_tricks.sliding_window_view(data, kernel.shape)
+    n_out = int(np.prod(out_shape, dtype=np.int64))
+    n_k = kernel.size
+    a = windows.reshape(n_out, n_k)
+    b = np.broadcast_to(kernel.reshape(1, n_k), (n_out, n_k))
+    entry = np.broadcast_to(np.arange(n_out, dtype=_INT).reshape(n_out, 1), (n_out, n_k))
+    return Terms.make(out_shape, entry, a, b)
+
+
+def full_correlate(data: np.ndarray, kernel: np.ndarray) -> Terms:
+    """Full cross-correlation: pad data with kernel-1 zeros on each side, then correlate (valid)."""
+    return correlate(pad(data, tuple(k - 1 for k in kernel.shape)), kernel)
+
+
+def take(terms: Terms, start: tuple[int, ...], step: tuple[int, ...], count: tuple[int, ...]) -> Terms:
+    """Keep the entries on the grid start + step*i (i < count) of every axis; the rest is dropped."""
+    pos = np.unravel_index(terms.entry, terms.shape) if terms.shape else ()
+    keep = np.ones(terms.entry.size, dtype=bool)
+    new_pos = []
+    for p, s0, st, c in zip(pos, start, step, count):
+        rel = p - s0
+        keep &= (rel >= 0) & (rel % st == 0) & (rel // st < c)
+        new_pos.append(rel // st)
+    new_entry = np.ravel_multi_index(tuple(q[keep] for q in new_pos), tuple(count)) if terms.shape else terms.entry
+    return Terms(tuple(count), np.asarray(new_entry, dtype=_INT), terms.a[keep], terms.b[keep], terms.coef[keep])
+
+
+def crop(terms: Terms, widths: tuple[int, ...]) -> Terms:
+    """Remove widths[i] entries from both ends of every axis."""
+    return take(terms, widths, (1,) * len(widths), tuple(n - 2 * w for n, w in zip(terms.shape, widths)))
+
+
+def embed(terms: Terms, shape: tuple[int, ...]) -> Terms:
+    """Place a table at the start of a larger zero tensor (zeros appended at the end of every axis)."""
+    pos = np.unravel_index(terms.entry, terms.shape)
+    return Terms(tuple(shape), np.asarray(np.ravel_multi_index(pos, shape), dtype=_INT), terms.a, terms.b, terms.coef)
