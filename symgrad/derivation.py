@@ -25,8 +25,9 @@ class Intermediate:
     """A symbolic matrix shown on the way to a closed form (e.g. dilated dL/dZ, rot180 W)."""
 
     label: str
-    ids: np.ndarray  # symbol ids, ZERO for zeros; spatial axes only
+    ids: np.ndarray  # symbol ids (ZERO for zeros), or plain counts when kind == "counts"; spatial axes only
     note: str = ""
+    kind: str = "symbols"
 
 
 @dataclass(frozen=True, eq=False)

@@ -153,6 +153,11 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
         Intermediate("dL/dZ dilated and padded for the full correlation", pad(dilate(G[0], spec.stride), full_pad), _channel_note(spec, "f")),
         Intermediate("rot180(W)" if not any(d > 1 for d in spec.dilation) else "rot180(W dilated)", rot180(dilate(W[0, 0], spec.dilation)), _channel_note(spec, "fc")),
     )
+    if any(tail) or any(spec.padding):
+        counts = np.bincount(per_channel[0].entry, minlength=int(np.prod(spec.input_size))).reshape(spec.input_size)
+        intermediates += (
+            Intermediate("terms per entry of dL/dX (0: no output reads it)", counts, _channel_note(spec, "c"), "counts"),
+        )
     return Identity(
         "grad_input",
         "dL/dX = full-conv(dilate(dL/dZ), rot180(W))",

@@ -1,0 +1,33 @@
+"""The Python API: the same options as the CLI, returning the derivation object.
+
+>>> import symgrad
+>>> d = symgrad.conv(input="5x5", kernel="3x3", stride=2, index="flat", names="a,w,z")
+>>> d.all_hold, str(d.gradient_expr("grad_kernel", 0))
+(True, 'a_1*dz_1 + a_11*dz_3 + a_13*dz_4 + a_3*dz_2')
+"""
+
+from __future__ import annotations
+
+from .convolution import derive_conv
+from .derivation import ConvDerivation
+from .naming import Naming
+from .spec import DEFAULT_MAX_TERMS, ConvSpec
+
+
+def conv(
+    input,
+    kernel,
+    stride=1,
+    padding=0,
+    dilation=1,
+    in_channels=1,
+    out_channels=1,
+    bias: bool = False,
+    loss: str = "generic",
+    index: str = "matrix",
+    names: str | None = None,
+    max_terms: int = DEFAULT_MAX_TERMS,
+) -> ConvDerivation:
+    """Derive backpropagation through a convolution layer. Raises SymgradError on bad options."""
+    spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms)
+    return derive_conv(spec, Naming.build(index, names), loss)

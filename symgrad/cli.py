@@ -1,0 +1,193 @@
+"""The command line: read options, call one function, pick a renderer, print.
+
+Every bad input ends with exit code 2 and one line on stderr: `Error: <what was wrong>`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+from typing import Optional
+
+import typer
+
+from .errors import OptionError, SymgradError
+from .spec import DEFAULT_MAX_TERMS
+
+FORMATS = ("text", "json")
+
+app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Derive backpropagation through CNN layers symbolically and show every step.",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Derive backpropagation through CNN layers symbolically and show every step."""
+
+
+@app.command()
+def conv(
+    input: str = typer.Option(..., "--input", help="Input size: N, HxW or DxHxW."),
+    kernel: str = typer.Option(..., "--kernel", help="Kernel size, same number of axes as --input."),
+    stride: str = typer.Option("1", "--stride", help="One value, or one per axis (2x1)."),
+    padding: str = typer.Option("0", "--padding", help="Zero padding on both sides; one value or one per axis."),
+    dilation: str = typer.Option("1", "--dilation", help="Kernel dilation; one value or one per axis."),
+    in_channels: str = typer.Option("1", "--in-channels", help="Input channels C."),
+    out_channels: str = typer.Option("1", "--out-channels", help="Output channels (filters) F."),
+    bias: bool = typer.Option(False, "--bias", help="Add a bias b_f per output channel."),
+    loss: str = typer.Option("generic", "--loss", help="generic (dL/dz are symbols), sum, or mse (1/2 sum (z - t)^2)."),
+    index: str = typer.Option("matrix", "--index", help="Symbol indices: matrix (x_1_2) or flat (x_7)."),
+    names: Optional[str] = typer.Option(None, "--names", help="Letters for input, kernel, output, e.g. a,w,z."),
+    show: Optional[str] = typer.Option(
+        None, "--show", help="Sections, comma-separated: setup,forward,grad-kernel,grad-input,grad-bias,identities."
+    ),
+    format: str = typer.Option("text", "--format", help="text (default) or json."),
+    full: bool = typer.Option(False, "--full", help="Text: print every entry, term and matrix cell, however large."),
+    max_terms: str = typer.Option(
+        str(DEFAULT_MAX_TERMS), "--max-terms", help="Refuse layers whose derivation exceeds this many product terms."
+    ),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of stdout."),
+) -> None:
+    """Convolution backprop, term by term, proved against the closed forms.
+
+    Examples:
+
+      symgrad conv --input 5x5 --kernel 3x3 --stride 2
+
+      symgrad conv --input 5x5 --kernel 3x3 --stride 2 --index flat --names a,w,z
+
+      symgrad conv --input 3x3 --kernel 2x2 --names x,w,o --show identities
+
+      symgrad conv --input 3x32x32 --kernel 5x5 --in-channels 3 --out-channels 6 --format json -o lenet.json
+
+    Exit codes: 0 all identities hold; 1 an identity failed; 2 bad input.
+    """
+    from . import api
+    from .render.common import SECTIONS
+
+    if format not in FORMATS:
+        raise OptionError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    sections = _parse_show(show, SECTIONS)
+    limit = _parse_limit(max_terms)
+    derivation = api.conv(
+        input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names, max_terms=limit
+    )
+    if format == "json":
+        from .render.json import render_json
+
+        text = render_json(derivation)
+    else:
+        text = _render_text(derivation, sections, full, to_file=output is not None)
+    _emit(text, output)
+    if not derivation.all_hold:
+        raise typer.Exit(1)
+
+
+def _parse_show(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
+    if show is None:
+        return frozenset(sections)
+    chosen = [part.strip() for part in show.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in sections]
+    if unknown or not chosen:
+        raise OptionError(f"--show got {show!r}; expected a comma-separated list of: {', '.join(sections)}")
+    return frozenset(chosen)
+
+
+def _parse_limit(text: str) -> int:
+    if not text.strip().isdigit() or len(text.strip()) > 12 or int(text) < 1:
+        raise OptionError(f"--max-terms must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def _render_text(derivation, sections, full: bool, to_file: bool) -> str:
+    from rich.console import Console
+
+    from .render.terminal import TerminalView, TextSettings
+
+    view = TerminalView(derivation, TextSettings(show=sections, full=full))
+    if to_file:
+        buffer = io.StringIO()
+        width = int(os.environ.get("COLUMNS", "100")) if os.environ.get("COLUMNS", "").isdigit() else 100
+        Console(file=buffer, width=width, color_system=None, soft_wrap=False).print(view)
+        return buffer.getvalue()
+    Console(soft_wrap=False).print(view)
+    return ""
+
+
+def _emit(text: str, output: str | None) -> None:
+    from .output import write_atomic, write_stdout
+
+    if output is not None:
+        write_atomic(output, text)
+    elif text:
+        write_stdout(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning every error into one line and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
+    if not args:
+        args = ["--help"]
+    try:
+        result = app(args=args, prog_name="symgrad", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except SymgradError as error:
+        _fail(str(error))
+        code = error.exit_code
+    except typer.Exit as error:
+        code = error.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except MemoryError:
+        _fail("out of memory; try a smaller layer or a lower --max-terms")
+        code = 2
+    except Exception as error:  # the last guard: never a raw traceback
+        if _is_click(error, "UsageError"):
+            name = args[0] if args and args[0] in _COMMANDS else None
+            hint = f" (see: symgrad {name} --help)" if name else " (see: symgrad --help)"
+            _fail(_one_line(error.format_message()) + hint)
+            code = 2
+        elif _is_click(error, "Exit"):
+            code = getattr(error, "exit_code", 0)
+        elif _is_click(error, "Abort"):
+            _fail("aborted")
+            code = 130
+        else:
+            code = _internal_error(error, debug)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+_COMMANDS = ("conv",)
+
+
+def _is_click(error: BaseException, name: str) -> bool:
+    """Whether `error` is click's (or typer's vendored click's) exception class `name`."""
+    return any(cls.__name__ == name for cls in type(error).__mro__)
+
+
+def _internal_error(error: Exception, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    _fail(f"internal error ({type(error).__name__}: {_one_line(str(error))[:200]}); please report it with the command you ran, or rerun with --debug")
+    return 3
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.flush()

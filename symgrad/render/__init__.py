@@ -1,0 +1,3 @@
+"""Renderers: one printer per output format, each over the same derivation objects."""
+
+FORMATS = ("text", "json")
