@@ -8,14 +8,17 @@ module knowing about either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 
 from .naming import Naming
 from .spec import ConvSpec
 from .symbols import SymbolTable
 from .tensor import ONE, Terms
+
+if TYPE_CHECKING:
+    import sympy
 
 LOSSES = ("generic", "sum", "mse")
 
@@ -78,17 +81,21 @@ class ConvDerivation:
 
     # --- SymPy views (for LaTeX, notebooks and the tests' oracles). Built on demand, entry by entry.
 
-    def _factor(self, symbol_id: int) -> sympy.Expr:
+    def _factor(self, symbol_id: int) -> "sympy.Expr":
+        import sympy
+
         if symbol_id == ONE:
             return sympy.Integer(1)
         return self.symbols.sympy_symbol(int(symbol_id))
 
-    def forward_expr(self, flat_index: int) -> sympy.Expr:
+    def forward_expr(self, flat_index: int) -> "sympy.Expr":
         """z_k as a SymPy sum of products."""
         return _sum_of_products(self.forward, flat_index, self._factor, self._factor)
 
-    def grad_output_expr(self, output_index: int) -> sympy.Expr:
+    def grad_output_expr(self, output_index: int) -> "sympy.Expr":
         """dL/dz_k under the chosen loss: a symbol (generic), 1 (sum) or z_k - t_k expanded (mse)."""
+        import sympy
+
         if self.loss == "generic":
             return self.symbols.sympy_symbol(self.symbols["grad_output"].offset + output_index)
         if self.loss == "sum":
@@ -96,9 +103,11 @@ class ConvDerivation:
         target = self.symbols.sympy_symbol(self.symbols["target"].offset + output_index)
         return self.forward_expr(output_index) - target
 
-    def loss_expr(self) -> sympy.Expr:
+    def loss_expr(self) -> "sympy.Expr":
         """L as a SymPy expression. For the generic loss, the linear part sum_k dz_k * z_k (its gradient
         is the chain rule with unknown dL/dz_k)."""
+        import sympy
+
         outputs = range(self.forward.size)
         if self.loss == "generic":
             g = self.symbols["grad_output"].offset
@@ -110,7 +119,7 @@ class ConvDerivation:
             *[(self.forward_expr(k) - self.symbols.sympy_symbol(t + k)) ** 2 for k in outputs]
         )
 
-    def gradient_expr(self, key: str, flat_index: int) -> sympy.Expr:
+    def gradient_expr(self, key: str, flat_index: int) -> "sympy.Expr":
         """One gradient entry as a SymPy expression, with dL/dz_k as the loss defines it."""
         table = dict(self.gradients())[key]
         g0 = self.symbols["grad_output"].offset
@@ -124,7 +133,9 @@ class ConvDerivation:
         return render_rich(self)
 
 
-def _sum_of_products(table: Terms, flat_index: int, first, second) -> sympy.Expr:
+def _sum_of_products(table: Terms, flat_index: int, first, second) -> "sympy.Expr":
+    import sympy
+
     mask = table.entry == flat_index
     return sympy.Add(
         *[int(c) * first(a) * second(b) for a, b, c in zip(table.a[mask], table.b[mask], table.coef[mask])]

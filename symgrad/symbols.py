@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import sympy
 
 from .naming import Naming, latex_name, unicode_name
 from .spec import ConvSpec
@@ -58,7 +57,7 @@ class SymbolTable:
         self._offsets = [g.offset for g in self._ordered]
         self.identifier = lru_cache(maxsize=None)(self._identifier)
         self.subscript = lru_cache(maxsize=None)(self._subscript)
-        self.sympy_symbol = lru_cache(maxsize=None)(lambda i: sympy.Symbol(self.identifier(i)))
+        self.sympy_symbol = lru_cache(maxsize=None)(self._sympy_symbol)
 
     @classmethod
     def for_conv(cls, spec: ConvSpec, naming: Naming) -> "SymbolTable":
@@ -90,6 +89,11 @@ class SymbolTable:
         channels = tuple(int(i) for i, shown in zip(index[: group.channel_axes], group.shown_channels) if shown)
         position = tuple(int(i) for i in index[group.channel_axes:])
         return group, channels, position
+
+    def _sympy_symbol(self, symbol_id: int):
+        import sympy  # SymPy is only needed for SymPy views (LaTeX, notebooks, tests): keep start-up fast
+
+        return sympy.Symbol(self.identifier(symbol_id))
 
     def _identifier(self, symbol_id: int) -> str:
         group, channels, position = self._split(symbol_id)
