@@ -88,9 +88,9 @@ def parse_count(value, option: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise SpecError(f"{option} must be a positive integer, got {_shown(value)}")
     if isinstance(value, str):
-        if not re.fullmatch(r"\s*\d{1,9}\s*", value):
+        if not re.fullmatch(r"\s*\d{1,9}\s*", value) or int(value) < 1:
             raise SpecError(f"{option} must be a positive integer, got {_shown(value)}")
-        value = int(value)
+        return int(value)
     if value < 1:
         raise SpecError(f"{option} must be a positive integer, got {value}")
     return value

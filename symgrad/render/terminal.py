@@ -24,7 +24,7 @@ HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
 class TextSettings:
     show: frozenset[str] = field(default_factory=lambda: frozenset(SECTIONS))
     full: bool = False
-    max_entries: int = 36
+    max_entries: int = 25
     max_terms: int = 12
     max_slices: int = 3
 

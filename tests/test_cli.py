@@ -1,0 +1,223 @@
+"""The command line as a user meets it: output, exit codes, and one clear line for every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from rich.cells import cell_len
+
+from symgrad import cli
+
+MAIN = ["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2"]
+
+
+def run(args, capsys, columns=80):
+    os.environ["COLUMNS"] = str(columns)
+    try:
+        code = cli.main(list(args))
+    finally:
+        os.environ.pop("COLUMNS", None)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_main_command_shows_every_step(capsys):
+    code, out, err = run(MAIN, capsys)
+    assert code == 0 and err == ""
+    assert "z₁₁ = w₁₁·x₁₁ + w₁₂·x₁₂ + w₁₃·x₁₃ + w₂₁·x₂₁ + w₂₂·x₂₂ + w₂₃·x₂₃ + w₃₁·x₃₁" in out
+    assert "= x₁₁·∂L/∂z₁₁ + x₁₃·∂L/∂z₁₂ + x₃₁·∂L/∂z₂₁ + x₃₃·∂L/∂z₂₂" in out
+    assert "∂L/∂x₃₃ = ∂z₁₁/∂x₃₃·∂L/∂z₁₁ + ∂z₁₂/∂x₃₃·∂L/∂z₁₂ + ∂z₂₁/∂x₃₃·∂L/∂z₂₁" in out
+    assert "= w₃₃·∂L/∂z₁₁ + w₃₁·∂L/∂z₁₂ + w₁₃·∂L/∂z₂₁ + w₁₁·∂L/∂z₂₂" in out
+    assert "✓ dL/dW = conv(X, dilate(dL/dZ))" in out
+    assert "✓ dL/dX = full-conv(dilate(dL/dZ), rot180(W))" in out
+    assert "⎡ w₃₃  w₃₂  w₃₁ ⎤" in out  # rot180(W)
+    assert "height: floor((5 + 2·0 − 1·(3−1) − 1)/2) + 1 = 2" in out
+
+
+def test_seed_000_naming(capsys):
+    code, out, _ = run(MAIN + ["--index", "flat", "--names", "a,w,z", "--show", "grad-kernel"], capsys)
+    assert code == 0
+    assert "= a₁·∂L/∂z₁ + a₃·∂L/∂z₂ + a₁₁·∂L/∂z₃ + a₁₃·∂L/∂z₄" in out
+    assert "= a₂·∂L/∂z₁ + a₄·∂L/∂z₂ + a₁₂·∂L/∂z₃ + a₁₄·∂L/∂z₄" in out
+    assert "Forward" not in out and "Identities" not in out
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+@pytest.mark.parametrize(
+    "args",
+    [
+        MAIN,
+        ["conv", "--input", "28x28", "--kernel", "5x5"],
+        ["conv", "--input", "6x9x9", "--kernel", "2x3x3", "--in-channels", "2", "--out-channels", "2", "--bias", "--stride", "2", "--padding", "1"],
+        ["conv", "--input", "12", "--kernel", "3", "--dilation", "2", "--loss", "mse"],
+    ],
+)
+def test_text_fits_the_terminal(args, columns, capsys):
+    code, out, _ = run(args, capsys, columns)
+    assert code == 0
+    widest = max(cell_len(line) for line in out.splitlines())
+    assert widest <= columns, f"a line is {widest} cells wide at {columns} columns"
+
+
+def test_large_layer_is_summarised_and_full_shows_all(capsys):
+    code, out, _ = run(["conv", "--input", "28x28", "--kernel", "5x5"], capsys)
+    assert code == 0
+    assert "… 551 more outputs not shown; use --full" in out  # 576 outputs, 25 shown
+    assert "… 759 more entries of dL/dX not shown" in out
+    assert "more terms)" in out
+    _, bigger, _ = run(["conv", "--input", "80x80", "--kernel", "5x5"], capsys)
+    assert abs(len(bigger.splitlines()) - len(out.splitlines())) < 40  # the summary does not grow with the layer
+    code, full, _ = run(["conv", "--input", "28x28", "--kernel", "5x5", "--full", "--show", "forward"], capsys)
+    assert code == 0 and "not shown" not in full
+    assert "z₂₄,₂₄ = " in full  # the last output, indices above 9 separated by a comma
+
+
+def test_json_contract(capsys):
+    import sympy
+
+    code, out, _ = run(MAIN + ["--index", "flat", "--names", "a,w,z", "--bias", "--format", "json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["layer"] == "conv"
+    assert data["input_shape"] == [1, 5, 5] and data["kernel_shape"] == [1, 1, 3, 3] and data["output_shape"] == [1, 2, 2]
+    assert data["symbols"]["input"][0][0] == ["a_1", "a_2", "a_3", "a_4", "a_5"]
+    assert data["symbols"]["kernel"][0][0][2] == ["w_7", "w_8", "w_9"]
+    assert data["symbols"]["grad_output"] == [[["dz_1", "dz_2"], ["dz_3", "dz_4"]]]
+    assert data["symbols"]["bias"] == ["b"]
+    names = {n for group in ("input", "kernel", "grad_output") for n in _flatten(data["symbols"][group])} | {"b"}
+    local = {n: sympy.Symbol(n) for n in names}
+    expected = sympy.sympify("a_1*dz_1 + a_3*dz_2 + a_11*dz_3 + a_13*dz_4", locals=local)
+    assert sympy.sympify(data["grad_kernel"][0][0][0][0], locals=local) == expected
+    assert sympy.sympify(data["grad_bias"][0], locals=local) == sympy.sympify("dz_1 + dz_2 + dz_3 + dz_4", locals=local)
+    assert data["forward"][0][0][0].endswith(" + b")
+    for expr in _flatten([data["forward"], data["grad_kernel"], data["grad_input"], data["grad_bias"]]):
+        parsed = sympy.sympify(expr, locals=local)  # our own output, trusted here
+        assert {str(s) for s in parsed.free_symbols} <= names
+    assert [(i["name"], i["holds"]) for i in data["identities"]] == [("grad_kernel", True), ("grad_input", True), ("grad_bias", True)]
+
+
+def test_json_losses(capsys):
+    _, out, _ = run(["conv", "--input", "3", "--kernel", "2", "--loss", "mse", "--format", "json"], capsys)
+    data = json.loads(out)
+    assert data["symbols"]["grad_output"] is None
+    assert data["symbols"]["target"] == [["t_1", "t_2"]]
+    assert data["loss"]["grad_output"] == [["(w_1*x_1 + w_2*x_2 - t_1)", "(w_1*x_2 + w_2*x_3 - t_2)"]]
+    _, out, _ = run(["conv", "--input", "3", "--kernel", "2", "--loss", "sum", "--format", "json"], capsys)
+    data = json.loads(out)
+    assert data["grad_input"] == [["w_1", "w_2 + w_1", "w_2"]]
+    assert data["grad_kernel"] == [[["x_1 + x_2", "x_2 + x_3"]]]
+
+
+def test_exit_1_and_cross_when_an_identity_fails(capsys, monkeypatch):
+    import numpy as np
+
+    from symgrad import convolution
+
+    monkeypatch.setattr(convolution, "rot180", lambda ids: np.array(ids))  # the classic slip: no rotation
+    code, out, _ = run(MAIN + ["--show", "identities"], capsys)
+    assert code == 1
+    assert "✗ dL/dX = full-conv(dilate(dL/dZ), rot180(W))" in out and "DIFFERS" in out
+    assert "✓ dL/dW" in out
+    code, out, _ = run(MAIN + ["--format", "json"], capsys)
+    assert code == 1 and json.loads(out)["identities"][1]["holds"] is False
+
+
+BAD = [
+    (["conv", "--kernel", "3x3"], "Missing option '--input'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--bogus", "1"], "No such option: --bogus"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--stride"], "Option '--stride' requires an argument"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+    (["conv", "--input", "0x5", "--kernel", "3x3"], "--input must have positive sizes, got '0x5'"),
+    (["conv", "--input", "-5", "--kernel", "3"], "--input must be a size like 5, 5x5 or 3x5x5"),
+    (["conv", "--input", "5x5", "--kernel", "three"], "--kernel must be a size like"),
+    (["conv", "--input", "5x5x5x5", "--kernel", "3"], "--input has more than 3 axes"),
+    (["conv", "--input", "5x5", "--kernel", "3"], "--kernel '3' has 1 axes but --input '5x5' has 2"),
+    (["conv", "--input", "5x5", "--kernel", "7x7"], "kernel 7x7 is larger than the padded input 5x5"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--dilation", "3"], "kernel 3x3 with dilation 3 spans 7"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "0"], "--stride must be a positive integer, got '0'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "-1"], "--stride must be a positive integer"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2x1x1"], "--stride has 3 axes ('2x1x1') but the input has 2"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--padding", "-1"], "--padding must be a non-negative integer"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--dilation", "0"], "--dilation must be a positive integer"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--in-channels", "0"], "--in-channels must be a positive integer, got '0'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--out-channels", "two"], "--out-channels must be a positive integer, got 'two'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--format", "xml"], "--format must be one of text, json, got 'xml'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--loss", "l1"], "--loss must be one of generic, sum, mse, got 'l1'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--index", "diagonal"], "--index must be one of flat, matrix"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--names", "a,b"], "--names must be three comma-separated letters"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--names", "x,x,z"], "--names 'x,x,z' clashes"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--show", "everything"], "--show got 'everything'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--max-terms", "lots"], "--max-terms must be a positive integer"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--max-terms", "10"], "layer too large: about 124 product terms (input 5x5, kernel 3x3, 1->1 channels) exceeds the limit of 10"),
+    (["conv", "--input", "100000x100000", "--kernel", "5x5"], "layer too large"),
+    (["conv", "--input", "999999999999x999999999999x999999999999", "--kernel", "1x1x1", "--in-channels", "999999999"], "layer too large"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "-o", "/nonexistent/folder/out.txt"], "-o '/nonexistent/folder/out.txt': folder"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "-o", "/tmp"], "-o '/tmp' is a directory"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a[1:]) or a[0] for a, _ in BAD])
+def test_bad_input_is_one_clear_line(args, message, capsys):
+    start = time.perf_counter()
+    code, out, err = run(args, capsys)
+    assert time.perf_counter() - start < 5  # refused from an estimate, never by trying (generous bound, not a benchmark)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: "), err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_output_file_is_written_atomically(tmp_path, capsys):
+    target = tmp_path / "d.json"
+    code, out, _ = run(MAIN + ["--format", "json", "-o", str(target)], capsys)
+    assert code == 0 and out == ""
+    assert json.loads(target.read_text())["output_shape"] == [1, 2, 2]
+    before = target.read_bytes()
+    code, _, err = run(["conv", "--input", "5x5", "--kernel", "9x9", "--format", "json", "-o", str(target)], capsys)
+    assert code == 2 and target.read_bytes() == before  # a failed run leaves the old file alone
+    text_target = tmp_path / "d.txt"
+    assert run(MAIN + ["-o", str(text_target)], capsys)[0] == 0
+    assert "✓ dL/dX" in text_target.read_text() and "\x1b[" not in text_target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json", "d.txt"]  # no temporary files left
+
+
+def test_unexpected_error_is_one_line_and_debug_shows_traceback(capsys, monkeypatch):
+    from symgrad import api
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(api, "derive_conv", boom)
+    code, _, err = run(MAIN, capsys)
+    assert code == 3 and err.count("\n") == 1 and "internal error (RuntimeError: simulated bug)" in err
+    code, _, err = run(MAIN + ["--debug"], capsys)
+    assert code == 3 and "Traceback" in err
+
+
+def test_help(capsys):
+    code, out, _ = run([], capsys)
+    assert code == 0 and "conv" in out
+    code, out, _ = run(["conv", "--help"], capsys)
+    assert code == 0 and "symgrad conv --input 5x5 --kernel 3x3 --stride 2" in out and "Exit codes" in out
+
+
+def test_console_script_end_to_end():
+    done = subprocess.run([sys.executable, "-m", "symgrad", *MAIN], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "✓ dL/dX" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "symgrad", "conv", "--input", "5x5", "--kernel", "3x3", "--stride", "0"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr == "Error: --stride must be a positive integer, got '0'\n"
+
+
+def _flatten(value):
+    if isinstance(value, list):
+        for item in value:
+            yield from _flatten(item)
+    elif value is not None:
+        yield value
