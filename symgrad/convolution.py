@@ -15,7 +15,7 @@ import numpy as np
 from .derivation import LOSSES, ConvDerivation, Identity, Intermediate
 from .errors import OptionError
 from .naming import Naming
-from .spec import ConvSpec
+from .spec import ConvSpec, axis_names
 from .symbols import SymbolTable
 from .tensor import ONE, ZERO, Terms, concat, correlate, crop, dilate, embed, pad, rot180, stack, take
 
@@ -142,10 +142,13 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
     notes = []
     tail = spec.unused_tail
     if any(tail):
+        unread = " and ".join(
+            f"the last {t} position(s) along the {name}" for t, name in zip(tail, axis_names(spec.ndim)) if t
+        )
         notes.append(
-            f"the full correlation is {_x(full_size)} but the padded input is {_x(spec.padded_size)}: the last "
-            f"{_x(tail)} row(s)/column(s) per axis are never read by any output (floor division in the output "
-            f"size), so their gradient is exactly 0 and zeros are appended there"
+            f"the full correlation is {_x(full_size)} but the padded input is {_x(spec.padded_size)}: "
+            f"{unread} are never read by any output (floor division in the output size), so their "
+            f"gradient is exactly 0 and zeros are appended there"
         )
     if any(spec.padding):
         notes.append(f"padding {_x(spec.padding)} is cropped from each side to get dL/dX of size {_x(spec.input_size)}")
