@@ -105,8 +105,8 @@ def kernel_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
     notes = []
     if any(d > 1 for d in spec.dilation):
         notes.append(
-            f"the correlation is {_x(corr_size)}; with dilation {_x(spec.dilation)} dL/dW is read at offsets "
-            f"d*k, every {_x(spec.dilation)}-th entry"
+            f"the correlation is {_x(corr_size)}; with dilation {_x(spec.dilation)}, dL/dW is read from it at "
+            f"offsets d·k (k = 0, 1, …), i.e. in steps of {_x(spec.dilation)}"
         )
     elif corr_size != spec.kernel_size:
         notes.append(f"the correlation is {_x(corr_size)}; dL/dW is its first {_x(spec.kernel_size)} entries")

@@ -77,7 +77,7 @@ def parse_per_axis(text, option: str, ndim: int, *, minimum: int) -> tuple[int, 
         return values * ndim
     if len(values) != ndim:
         raise SpecError(
-            f"{option} has {len(values)} axes ({_shown(text)}) but the input has {ndim}; "
+            f"{option} has {_axes(len(values))} ({_shown(text)}) but the input has {ndim}; "
             f"give one value or {ndim}"
         )
     return values
@@ -133,7 +133,7 @@ class ConvSpec:
         ndim = len(input_size)
         if len(kernel_size) != ndim:
             raise SpecError(
-                f"--kernel {_shown(kernel)} has {len(kernel_size)} axes but --input {_shown(input)} "
+                f"--kernel {_shown(kernel)} has {_axes(len(kernel_size))} but --input {_shown(input)} "
                 f"has {ndim}; give both the same number of axes"
             )
         spec = cls(
@@ -228,6 +228,10 @@ class ConvSpec:
     @property
     def padded_text(self) -> str:
         return "x".join(map(str, self.padded_size))
+
+
+def _axes(count: int) -> str:
+    return "1 axis" if count == 1 else f"{count} axes"
 
 
 def _axis_name(axis: int, ndim: int) -> str:

@@ -136,7 +136,7 @@ BAD = [
     (["conv", "--input", "-5", "--kernel", "3"], "--input must be a size like 5, 5x5 or 3x5x5"),
     (["conv", "--input", "5x5", "--kernel", "three"], "--kernel must be a size like"),
     (["conv", "--input", "5x5x5x5", "--kernel", "3"], "--input has more than 3 axes"),
-    (["conv", "--input", "5x5", "--kernel", "3"], "--kernel '3' has 1 axes but --input '5x5' has 2"),
+    (["conv", "--input", "5x5", "--kernel", "3"], "--kernel '3' has 1 axis but --input '5x5' has 2"),
     (["conv", "--input", "5x5", "--kernel", "7x7"], "kernel 7x7 is larger than the padded input 5x5"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--dilation", "3"], "kernel 3x3 with dilation 3 spans 7"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "0"], "--stride must be a positive integer, got '0'"),

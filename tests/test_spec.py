@@ -98,7 +98,7 @@ INVALID = [
     (dict(input="9999999999999", kernel="3"), SpecError, r"^--input must be a size like .* got '9999999999999'$"),
     (dict(kernel="3x3x"), SpecError, r"^--kernel must be a size like .* got '3x3x'$"),
     (dict(kernel="0x3"), SpecError, r"^--kernel must have positive sizes, got '0x3'"),
-    (dict(kernel="3"), SpecError, r"^--kernel '3' has 1 axes but --input '5x5' has 2; give both the same number of axes$"),
+    (dict(kernel="3"), SpecError, r"^--kernel '3' has 1 axis but --input '5x5' has 2; give both the same number of axes$"),
     (dict(input="3x3", kernel="5x5"), SpecError,
      r"^kernel 5x5 is larger than the padded input 3x3 along the height axis; expected a kernel that fits"),
     (dict(input="5x3", kernel="3x5"), SpecError, r"^kernel 3x5 is larger than the padded input 5x3 along the width axis"),
