@@ -53,15 +53,9 @@ def core_time(args: list[str]) -> tuple[int, float]:
     """In-process: product terms in the expansion and seconds to derive + check (no rendering)."""
     from symgrad import ConvSpec, derive_conv
 
-    options = dict(zip([a.lstrip("-").replace("-", "_") for a in args[::2]], args[1::2]))
     bias = "--bias" in args
-    options = {k: v for k, v in options.items() if k != "bias"}
-    flat = []
-    for i, a in enumerate(args):
-        if a == "--bias":
-            continue
-        flat.append(a)
-    options = dict(zip([a.lstrip("-").replace("-", "_") for a in flat[::2]], flat[1::2]))
+    pairs = [a for a in args if a != "--bias"]
+    options = dict(zip([a.lstrip("-").replace("-", "_") for a in pairs[::2]], pairs[1::2]))
     spec = ConvSpec.build(bias=bias, max_terms=None, **options)
     start = time.perf_counter()
     d = derive_conv(spec)

@@ -166,9 +166,14 @@ class ConvSpec:
         """Refuse, from arithmetic alone, a layer whose derivation would exceed `max_terms`."""
         cost = self.estimated_terms
         if cost > max_terms:
+            extra = "".join(
+                f", {name} {'x'.join(map(str, values))}"
+                for name, values, default in (("padding", self.padding, 0), ("dilation", self.dilation, 1))
+                if any(v != default for v in values)
+            )
             raise TooLargeError(
                 f"layer too large: about {cost:,} product terms (input {self.input_text}, kernel "
-                f"{self.kernel_text}, {self.in_channels}->{self.out_channels} channels) exceeds the limit "
+                f"{self.kernel_text}{extra}, {self.in_channels}->{self.out_channels} channels) exceeds the limit "
                 f"of {max_terms:,}; use a smaller layer or raise the limit with --max-terms"
             )
 

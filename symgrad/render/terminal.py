@@ -156,11 +156,9 @@ class _Layout:
     def forward(self) -> None:
         self.heading("Forward: every output expanded")
         spec = self.d.spec
-        self.note(
-            "z = b + Σ_c Σ_k w[f,c,k]·x[c, s·o + d·k − p]  (cross-correlation; terms that fall in the padding are 0)"
-            if spec.bias else
-            "z = Σ_c Σ_k w[f,c,k]·x[c, s·o + d·k − p]  (cross-correlation; terms that fall in the padding are 0)"
-        )
+        formula = "z = b + Σ_c Σ_k w[f,c,k]·x[c, s·o + d·k − p]" if spec.bias else "z = Σ_c Σ_k w[f,c,k]·x[c, s·o + d·k − p]"
+        why = "cross-correlation; terms that fall in the padding are 0" if any(spec.padding) else "cross-correlation"
+        self.note(f"{formula}  ({why})")
         shown = 0
         for k, a, b, coef in entry_terms(self.d.forward):
             if self.limited(shown):
