@@ -79,8 +79,9 @@ def conv(
         input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names, max_terms=limit
     )
     if format == "json":
-        from .render.json import render_json
+        from .render.json import check_size, render_json
 
+        check_size(derivation, limit)
         text = render_json(derivation)
     else:
         text = _render_text(derivation, sections, full, to_file=output is not None)

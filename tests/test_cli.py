@@ -156,6 +156,7 @@ BAD = [
     (["conv", "--input", "5x5", "--kernel", "3x3", "--max-terms", "10"], "layer too large: about 124 product terms (input 5x5, kernel 3x3, 1->1 channels) exceeds the limit of 10"),
     (["conv", "--input", "100000x100000", "--kernel", "5x5"], "layer too large"),
     (["conv", "--input", "999999999999x999999999999x999999999999", "--kernel", "1x1x1", "--in-channels", "999999999"], "layer too large"),
+    (["conv", "--input", "32x32", "--kernel", "5x5", "--in-channels", "3", "--out-channels", "6", "--loss", "mse", "--format", "json"], "--loss mse --format json writes each z expanded inside every gradient term"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "-o", "/nonexistent/folder/out.txt"], "-o '/nonexistent/folder/out.txt': folder"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "-o", "/tmp"], "-o '/tmp' is a directory"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from ..derivation import ConvDerivation
+from ..errors import TooLargeError
 from .common import nest, sum_texts, symbol_or_one
 
 
@@ -71,6 +72,24 @@ def to_data(d: ConvDerivation) -> dict:
             for identity in d.identities
         ],
     }
+
+
+def check_size(d: ConvDerivation, max_terms: int) -> None:
+    """Refuse before writing when the JSON would exceed `max_terms` product terms.
+
+    With --loss mse, dL/dz_k = (z_k - t_k) is written out in every gradient term, so the JSON holds
+    (gradient terms) x (terms per output) products: far more than the derivation itself.
+    """
+    if d.loss != "mse":
+        return
+    per_output = len(d.forward) / max(1, d.forward.size)
+    cost = int(sum(len(table) for _, table in d.gradients()) * (per_output + 1)) + len(d.forward)
+    if cost > max_terms:
+        raise TooLargeError(
+            f"--loss mse --format json writes each z expanded inside every gradient term: about {cost:,} "
+            f"product terms, over the limit of {max_terms:,}; use --loss generic (dL/dz as symbols), "
+            f"--format text, or raise --max-terms"
+        )
 
 
 def render_json(d: ConvDerivation) -> str:
