@@ -1,3 +1,1 @@
 """Renderers: one printer per output format, each over the same derivation objects."""
-
-FORMATS = ("text", "json")

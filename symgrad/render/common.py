@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..derivation import ConvDerivation
 from ..tensor import ONE, Terms
 
 SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities")
@@ -57,5 +56,5 @@ def nest(flat: list, shape: tuple[int, ...]):
     return np.array(flat, dtype=object).reshape(shape).tolist() if flat else []
 
 
-def symbol_or_one(derivation: ConvDerivation, name: Callable[[int], str]) -> Callable[[int], str]:
+def symbol_or_one(name: Callable[[int], str]) -> Callable[[int], str]:
     return lambda i: "1" if i == ONE else name(i)

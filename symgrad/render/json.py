@@ -16,7 +16,7 @@ def to_data(d: ConvDerivation) -> dict:
     """The derivation as plain JSON-able data (the contract)."""
     spec, symbols = d.spec, d.symbols
     ident = symbols.identifier
-    factor = symbol_or_one(d, ident)
+    factor = symbol_or_one(ident)
     forward = sum_texts(d.forward, factor, factor, "*")
 
     g0 = symbols["grad_output"].offset
