@@ -38,8 +38,6 @@ def _parse_ints(text: str | int | tuple | list, option: str, what: str) -> tuple
     if not isinstance(text, str):
         raise SpecError(f"{option} must be {what}, got {shown}")
     candidate = text.strip()
-    if candidate.startswith("-") and re.fullmatch(r"-\d{1,12}", candidate):
-        raise SpecError(f"{option} must be {what}, got {shown}")
     if not _SIZE_RE.match(text):
         if re.fullmatch(r"\s*\d+(\s*[xX×]\s*\d+)+\s*", text):
             raise SpecError(f"{option} has more than {MAX_AXES} axes: {shown}; expected {what}")
@@ -155,7 +153,7 @@ class ConvSpec:
         for axis, (n, k, p, d) in enumerate(zip(self.input_size, self.kernel_size, self.padding, self.dilation)):
             extent = d * (k - 1) + 1
             if extent > n + 2 * p:
-                name = _axis_name(axis, self.ndim)
+                name = axis_names(self.ndim)[axis]
                 dil = f" with dilation {d} spans {extent}" if d > 1 else ""
                 raise SpecError(
                     f"kernel {self.kernel_text}{dil} is larger than the padded input {self.padded_text} "
@@ -239,10 +237,6 @@ def _axes(count: int) -> str:
     return "1 axis" if count == 1 else f"{count} axes"
 
 
-def _axis_name(axis: int, ndim: int) -> str:
-    names = {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}[ndim]
-    return names[axis]
-
-
 def axis_names(ndim: int) -> list[str]:
+    """Names of the spatial axes, for messages and the output-size arithmetic."""
     return {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}[ndim]

@@ -34,6 +34,11 @@ SEED000_READS = {
 }
 
 
+def identifiers(derivation, key):
+    """The identifiers of a symbol group, flat, in row-major order."""
+    return [derivation.symbols.identifier(int(i)) for i in derivation.symbols[key].ids.ravel()]
+
+
 @pytest.fixture(scope="module")
 def seed000():
     return derive_conv(ConvSpec.build(input="5x5", kernel="3x3", stride=2), Naming.build("flat", "a,w,z"))
@@ -52,7 +57,7 @@ def dz(i):
 
 
 def test_seed000_names(seed000):
-    ident = lambda key: [seed000.symbols.identifier(int(i)) for i in seed000.symbols[key].ids.ravel()]
+    ident = lambda key: identifiers(seed000, key)  # noqa: E731
     assert ident("input") == [f"a_{i}" for i in range(1, 26)]
     assert ident("kernel") == [f"w_{i}" for i in range(1, 10)]
     assert ident("output") == ["z_1", "z_2", "z_3", "z_4"]
@@ -126,7 +131,7 @@ def do(ij):
 
 
 def test_seed001_names(seed001):
-    ident = lambda key: [seed001.symbols.identifier(int(i)) for i in seed001.symbols[key].ids.ravel()]
+    ident = lambda key: identifiers(seed001, key)  # noqa: E731
     assert ident("input") == ["x_1_1", "x_1_2", "x_1_3", "x_2_1", "x_2_2", "x_2_3", "x_3_1", "x_3_2", "x_3_3"]
     assert ident("kernel") == ["w_1_1", "w_1_2", "w_2_1", "w_2_2"]
     assert ident("output") == ["o_1_1", "o_1_2", "o_2_1", "o_2_2"]

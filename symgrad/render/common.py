@@ -10,11 +10,7 @@ from ..tensor import ONE, Terms
 
 SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities")
 GRADIENT_OF = {"grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"}
-TITLES = {
-    "grad_kernel": ("dL/dW", "kernel"),
-    "grad_input": ("dL/dX", "input"),
-    "grad_bias": ("dL/db", "bias"),
-}
+TITLES = {"grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
 
 
 def entry_terms(table: Terms) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:

@@ -170,7 +170,7 @@ class _Layout:
         self.left_out(self.d.forward.size - shown, "outputs")
 
     def gradient(self, key: str, table) -> None:
-        title, group_key = TITLES[key]
+        title = TITLES[key]
         self.heading(f"{title}: chain rule, Σ_k ∂L/∂z_k · ∂z_k/∂θ, non-zero terms only")
         group = self.sym[GRADIENT_OF[key]]
         shown = 0
@@ -235,7 +235,7 @@ class _Layout:
         for parts, block in slices[:limit]:
             title = label + (f" [{', '.join(parts)}]" if parts else "")
             self.line(f"{indent}{title} =", "")
-            for row in _matrix_lines([[(cell or self.cell)(int(i)) for i in r] for r in block], self.width - len(indent) - 2, self.s.full):
+            for row in _matrix_lines(block, cell or self.cell, self.width - len(indent) - 2, self.s.full):
                 self.line(indent + "  " + row)
         if len(slices) > limit:
             self.note(f"… {len(slices) - limit} more slice(s) of {label} not shown; {HOW_TO_SEE_ALL}", indent=indent)
@@ -290,15 +290,19 @@ def _wrap_sum(head: str, terms: list[str], width: int) -> list[str]:
     return lines + [current]
 
 
-def _matrix_lines(cells: list[list[str]], width: int, full: bool) -> list[str]:
-    """A bracketed, column-aligned matrix; middle rows/columns elided (⋯ ⋮) to fit `width`."""
-    rows, cols = len(cells), len(cells[0]) if cells else 0
-    col_width = [max(len(cells[r][c]) for r in range(rows)) for c in range(cols)]
+def _matrix_lines(block: np.ndarray, cell, width: int, full: bool) -> list[str]:
+    """A bracketed, column-aligned matrix; middle rows/columns elided (⋯ ⋮) to fit `width`.
+
+    Only the rows shown are turned into text: a large matrix costs no more than a small one.
+    """
+    rows, cols = block.shape
+    keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
+    cells = {r: [cell(int(i)) for i in block[r]] for r in keep_rows if r != -1}
+    col_width = [max(len(texts[c]) for texts in cells.values()) for c in range(cols)]
     keep_cols = list(range(cols))
     if not full:
         while len(keep_cols) > 2 and sum(col_width[c] + 2 for c in keep_cols) + 4 > width:
-            keep_cols = _drop_middle(keep_cols, cols)
-    keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
+            keep_cols = _drop_middle(keep_cols)
     elide_cols = len(keep_cols) < cols
     lines = []
     for r in keep_rows:
@@ -316,6 +320,6 @@ def _matrix_lines(cells: list[list[str]], width: int, full: bool) -> list[str]:
     return [f"{left} {body} {right}" for (left, right), body in zip(brackets, lines)]
 
 
-def _drop_middle(keep: list[int], total: int) -> list[int]:
+def _drop_middle(keep: list[int]) -> list[int]:
     half = len(keep) // 2
     return keep[: half - 1] + keep[half:] if len(keep) % 2 == 0 else keep[:half] + keep[half + 1 :]
