@@ -27,7 +27,12 @@ def conv(
     index: str = "matrix",
     names: str | None = None,
     max_terms: int = DEFAULT_MAX_TERMS,
+    values=None,
 ) -> ConvDerivation:
-    """Derive backpropagation through a convolution layer. Raises SymgradError on bad options."""
+    """Derive backpropagation through a convolution layer. Raises SymgradError on bad options.
+
+    values: numbers for any of input, kernel, bias, grad_output (a dict nested like the tensors,
+    or the path of a JSON file with that content), as `--values` takes them.
+    """
     spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms)
-    return derive_conv(spec, Naming.build(index, names), loss)
+    return derive_conv(spec, Naming.build(index, names), loss, values)

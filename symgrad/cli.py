@@ -16,7 +16,7 @@ import typer
 from .errors import OptionError, SymgradError
 from .spec import DEFAULT_MAX_TERMS
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "latex", "markdown")
 
 app = typer.Typer(
     add_completion=False,
@@ -47,8 +47,12 @@ def conv(
     show: Optional[str] = typer.Option(
         None, "--show", help="Sections, comma-separated: setup,forward,grad-kernel,grad-input,grad-bias,identities."
     ),
-    format: str = typer.Option("text", "--format", help="text (default) or json."),
-    full: bool = typer.Option(False, "--full", help="Text: print every entry, term and matrix cell, however large."),
+    values: Optional[str] = typer.Option(
+        None, "--values", help="JSON file with numbers for any of input, kernel, bias, grad_output (nested like the tensors)."
+    ),
+    format: str = typer.Option("text", "--format", help="text (default), json, latex or markdown (MyST / Jupyter Book)."),
+    fragment: bool = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document."),
+    full: bool = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large."),
     max_terms: str = typer.Option(
         str(DEFAULT_MAX_TERMS), "--max-terms", help="Refuse layers whose derivation exceeds this many product terms."
     ),
@@ -64,6 +68,10 @@ def conv(
 
       symgrad conv --input 3x3 --kernel 2x2 --names x,w,o --show identities
 
+      symgrad conv --input 3x3 --kernel 2x2 --values numbers.json
+
+      symgrad conv --input 5x5 --kernel 3x3 --stride 2 --format latex -o conv.tex
+
       symgrad conv --input 3x32x32 --kernel 5x5 --in-channels 3 --out-channels 6 --format json -o lenet.json
 
     Exit codes: 0 all identities hold; 1 an identity failed; 2 bad input.
@@ -73,18 +81,15 @@ def conv(
 
     if format not in FORMATS:
         raise OptionError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if fragment and format != "latex":
+        raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
     sections = _parse_show(show, SECTIONS)
     limit = _parse_limit(max_terms)
     derivation = api.conv(
-        input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names, max_terms=limit
+        input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
+        max_terms=limit, values=values,
     )
-    if format == "json":
-        from .render.json import check_size, render_json
-
-        check_size(derivation, limit)
-        text = render_json(derivation)
-    else:
-        text = _render_text(derivation, sections, full, to_file=output is not None)
+    text = _render(derivation, format, sections, full, fragment, limit, to_file=output is not None)
     _emit(text, output)
     if not derivation.all_hold:
         raise typer.Exit(1)
@@ -104,6 +109,27 @@ def _parse_limit(text: str) -> int:
     if not text.strip().isdigit() or len(text.strip()) > 12 or int(text) < 1:
         raise OptionError(f"--max-terms must be a positive integer, got {text!r}")
     return int(text)
+
+
+def _render(derivation, format: str, sections, full: bool, fragment: bool, limit: int, to_file: bool) -> str:
+    """The output text in the chosen format ("" when text was printed straight to the terminal)."""
+    if format == "json":
+        from .render.json import check_size, render_json
+
+        check_size(derivation, limit)
+        return render_json(derivation)
+    if format in ("latex", "markdown"):
+        from .render.document import DocumentSettings
+
+        settings = DocumentSettings.choose(derivation, sections, full)
+        if format == "latex":
+            from .render.latex import render_latex
+
+            return render_latex(derivation, settings, fragment=fragment)
+        from .render.markdown import render_markdown
+
+        return render_markdown(derivation, settings)
+    return _render_text(derivation, sections, full, to_file)
 
 
 def _render_text(derivation, sections, full: bool, to_file: bool) -> str:

@@ -10,6 +10,9 @@ True
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import numpy as np
 
 from .derivation import LOSSES, ConvDerivation, Identity, Intermediate
@@ -20,8 +23,12 @@ from .symbols import SymbolTable
 from .tensor import ONE, ZERO, Terms, concat, correlate, crop, dilate, embed, pad, rot180, stack, take
 
 
-def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "generic") -> ConvDerivation:
-    """Expand every output, differentiate by the chain rule, and check the closed forms."""
+def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "generic", values=None) -> ConvDerivation:
+    """Expand every output, differentiate by the chain rule, and check the closed forms.
+
+    `values`: numbers for some symbols (the contract's dict, or a path to a JSON file); the sums are
+    then also evaluated with them, and the identities checked again on the numbers.
+    """
     if loss not in LOSSES:
         raise OptionError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     naming = naming or Naming()
@@ -37,7 +44,22 @@ def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "gener
     ]
     if grad_bias is not None:
         identities.append(_check(bias_identity(spec, symbols), grad_bias))
-    return ConvDerivation(spec, naming, loss, symbols, forward, grad_kernel, grad_input, grad_bias, tuple(identities))
+    derivation = ConvDerivation(spec, naming, loss, symbols, forward, grad_kernel, grad_input, grad_bias, tuple(identities))
+    if values is None:
+        return derivation
+    return dataclasses.replace(derivation, numeric=_numeric(derivation, values))
+
+
+def _numeric(derivation: ConvDerivation, values):
+    from .numeric import evaluate
+    from .values import load_values, parse_values
+
+    if isinstance(values, (str, os.PathLike)):
+        data, source = load_values(os.fspath(values))
+    else:
+        data, source = values, "values"
+    v = parse_values(data, derivation.symbols, derivation.spec, derivation.loss, source)
+    return evaluate(derivation, v.known, v.number, v.exact, v.given, v.source)
 
 
 # --- forward: z[f, o] = b[f] + sum_c sum_k W[f, c, k] * Xpad[c, s*o + d*k]

@@ -20,6 +20,8 @@ from .tensor import ONE, Terms
 if TYPE_CHECKING:
     import sympy
 
+    from .numeric import Numeric
+
 LOSSES = ("generic", "sum", "mse")
 
 
@@ -54,6 +56,7 @@ class ConvDerivation:
     grad_kernel:  dL/dW, one chain-rule sum per entry (factor a: grad_output symbol, b: input symbol)
     grad_input:   dL/dX (a: grad_output, b: kernel)
     grad_bias:    dL/db (a: grad_output, b: ONE), or None without --bias
+    numeric:      with --values, the numbers put in and what the sums come to (else None)
     """
 
     spec: ConvSpec
@@ -65,6 +68,7 @@ class ConvDerivation:
     grad_input: Terms
     grad_bias: Terms | None
     identities: tuple[Identity, ...] = field(default=())
+    numeric: "Numeric | None" = None
 
     layer = "conv"
 
@@ -131,6 +135,32 @@ class ConvDerivation:
         from .render.terminal import render_rich
 
         return render_rich(self)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display: the derivation as display math (summarised when large)."""
+        from .render.markdown import render_notebook_latex
+
+        return render_notebook_latex(self)
+
+    def to_latex(self, fragment: bool = False, full: bool = False) -> str:
+        """A standalone LaTeX document (or its body, with fragment=True)."""
+        from .render.document import DocumentSettings
+        from .render.latex import render_latex
+
+        return render_latex(self, DocumentSettings.choose(self, full=full), fragment=fragment)
+
+    def to_markdown(self, full: bool = False) -> str:
+        """MyST Markdown for a Jupyter Book page."""
+        from .render.document import DocumentSettings
+        from .render.markdown import render_markdown
+
+        return render_markdown(self, DocumentSettings.choose(self, full=full))
+
+    def to_json(self) -> str:
+        """The JSON contract (DESIGN §3) as text."""
+        from .render.json import render_json
+
+        return render_json(self)
 
 
 def _sum_of_products(table: Terms, flat_index: int, first, second) -> "sympy.Expr":

@@ -146,7 +146,7 @@ BAD = [
     (["conv", "--input", "5x5", "--kernel", "3x3", "--dilation", "0"], "--dilation must be a positive integer"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--in-channels", "0"], "--in-channels must be a positive integer, got '0'"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--out-channels", "two"], "--out-channels must be a positive integer, got 'two'"),
-    (["conv", "--input", "5x5", "--kernel", "3x3", "--format", "xml"], "--format must be one of text, json, got 'xml'"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--format", "xml"], "--format must be one of text, json, latex, markdown, got 'xml'"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--loss", "l1"], "--loss must be one of generic, sum, mse, got 'l1'"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--index", "diagonal"], "--index must be one of flat, matrix"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--names", "a,b"], "--names must be three comma-separated letters"),

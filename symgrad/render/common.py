@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,3 +55,46 @@ def nest(flat: list, shape: tuple[int, ...]):
 
 def symbol_or_one(name: Callable[[int], str]) -> Callable[[int], str]:
     return lambda i: "1" if i == ONE else name(i)
+
+
+# --- sums with numbers: signs pulled out, negative factors in parentheses
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one output format writes numbers and products."""
+
+    number: Callable[[object], str]
+    times: str  # between factors when a symbol is involved
+    times_numbers: str  # between two numbers
+    minus: str = "-"
+    paren: tuple[str, str] = ("(", ")")
+
+
+def product_text(coef, factors: list[tuple[str, bool]], style: Style) -> str:
+    """`coef·f1·f2` for a non-negative coef; factors are (text, is_number); empty factors (the 1 of a
+    bias term) and a coefficient of 1 are left out."""
+    parts = [(text, is_number) for text, is_number in factors if text]
+    if coef != 1 or not parts:
+        parts.insert(0, (style.number(coef), True))
+    out = ""
+    for i, (text, is_number) in enumerate(parts):
+        if is_number and text.startswith(("-", style.minus)):
+            text = style.paren[0] + style.minus + text[1:] + style.paren[1]
+        if i:
+            out += style.times_numbers if is_number and parts[i - 1][1] else style.times
+        out += text
+    return out
+
+
+def signed_terms(items: list[tuple[object, list[tuple[str, bool]]]], style: Style) -> list[str]:
+    """Terms of a sum ready to join with spaces: `x`, `+ 2·y`, `- z` (a negative coef becomes a minus)."""
+    out = []
+    for coef, factors in items:
+        negative = coef < 0
+        text = product_text(-coef if negative else coef, factors, style)
+        if out:
+            out.append(("- " if negative else "+ ").replace("-", style.minus) + text)
+        else:
+            out.append(style.minus + text if negative else text)
+    return out

@@ -9,7 +9,11 @@ import json
 
 from ..derivation import ConvDerivation
 from ..errors import TooLargeError
-from .common import nest, sum_texts, symbol_or_one
+import numpy as np
+
+from ..tensor import ONE
+from ..values import format_number, json_number
+from .common import Style, entry_terms, nest, signed_terms, sum_texts, symbol_or_one
 
 
 def to_data(d: ConvDerivation) -> dict:
@@ -28,8 +32,29 @@ def to_data(d: ConvDerivation) -> dict:
         t0 = symbols["target"].offset
         grad_output_text = lambda g: f"({forward[g - g0]} - {ident(t0 + g - g0)})"  # noqa: E731
 
-    def gradient(table):
+    def gradient(key):
+        table = getattr(d, key)
         return nest(sum_texts(table, grad_output_text, factor, "*", swap=True), table.shape)
+
+    numeric = d.numeric
+    if numeric is not None:
+        # with --values the same keys carry the sums with the numbers put in (merged, exact or float)
+        def named(i: int) -> tuple[str, bool]:
+            if i == ONE:
+                return "", True
+            return (grad_output_text(i) if symbols["grad_output"].contains(i) else ident(i)), False
+
+        def substituted(table):
+            texts = []
+            for _, a, b, coef in entry_terms(table):
+                items = [(c, [named(ai), named(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+                texts.append(" ".join(signed_terms(items, JSON)) or "0")
+            return nest(texts, table.shape)
+
+        forward_data = substituted(numeric.forward)
+        gradient = lambda key: substituted(numeric.gradients[key])  # noqa: E731
+    else:
+        forward_data = nest(forward, spec.output_shape)
 
     symbol_data = {
         "input": symbols.nested_identifiers("input"),
@@ -57,10 +82,10 @@ def to_data(d: ConvDerivation) -> dict:
         },
         "loss": loss,
         "symbols": symbol_data,
-        "forward": nest(forward, spec.output_shape),
-        "grad_kernel": gradient(d.grad_kernel),
-        "grad_input": gradient(d.grad_input),
-        "grad_bias": gradient(d.grad_bias) if d.grad_bias is not None else None,
+        "forward": forward_data,
+        "grad_kernel": gradient("grad_kernel"),
+        "grad_input": gradient("grad_input"),
+        "grad_bias": gradient("grad_bias") if d.grad_bias is not None else None,
         "identities": [
             {
                 "name": identity.name,
@@ -68,10 +93,25 @@ def to_data(d: ConvDerivation) -> dict:
                 "holds": identity.holds,
                 "terms_compared": identity.compared_terms,
                 "notes": list(identity.notes),
+                **({"holds_with_values": numeric.identities[identity.name]} if numeric is not None else {}),
             }
             for identity in d.identities
         ],
+        **({"values": _values_data(d)} if numeric is not None else {}),
     }
+
+
+def _values_data(d: ConvDerivation) -> dict:
+    """The numbers that were put in, under the keys of the values file, plus whether arithmetic was exact."""
+    numeric, symbols = d.numeric, d.symbols
+    data: dict = {"exact": numeric.exact}
+    for key in numeric.given:
+        numbers = numeric.tensor(symbols[key].ids)
+        data[key] = np.vectorize(json_number, otypes=[object])(numbers).tolist()
+    return data
+
+
+JSON = Style(number=lambda x: format_number(x, "json"), times="*", times_numbers="*")
 
 
 def check_size(d: ConvDerivation, max_terms: int) -> None:

@@ -10,14 +10,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.cells import cell_len
 from rich.text import Text
 
 from ..derivation import ConvDerivation, Identity, Intermediate
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
-from .common import GRADIENT_OF, SECTIONS, TITLES, entry_terms, product
+from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, product, signed_terms
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
+
+
+def _number(x) -> str:
+    from ..values import format_number
+
+    return format_number(x, "text").replace("-", "−")
+
+
+TEXT = Style(number=_number, times="·", times_numbers="·", minus="−")
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class _Layout:
         self.g0 = self.sym["grad_output"].offset
         self.out0 = self.sym["output"].offset
         self.t0 = self.sym["target"].offset
+        self.num = d.numeric
         self.out: list[Text] = []
 
     # --- names
@@ -81,6 +92,22 @@ class _Layout:
         if self.sym["grad_output"].contains(np.array(i)):
             return self.grad_output(i)
         return self.name(i)
+
+    def factor(self, i: int) -> tuple[str, bool]:
+        """A factor of a product as (text, is_number); the 1 of a bias term (and of --loss sum) is empty."""
+        if i == ONE or (self.d.loss == "sum" and self.sym["grad_output"].contains(np.array(i))):
+            return "", True
+        return self.cell(i), False
+
+    def plugged(self, i: int) -> tuple[str, bool]:
+        """A factor with its number put in, when --values gave it one."""
+        value = self.num.value(int(i)) if i != ONE else None
+        return (_number(value), True) if value is not None else self.factor(i)
+
+    def numeric_cell(self, i: int) -> str:
+        if i == ZERO:
+            return "0"
+        return self.plugged(i)[0]
 
     # --- output helpers
 
@@ -148,10 +175,17 @@ class _Layout:
             self.line("  loss: L = Σ z, so every ∂L/∂z = 1")
         else:
             self.line("  loss: L = ½ Σ (z − t)², so ∂L/∂z = z − t")
+        if self.num is not None:
+            kind = "exact (integers and fractions)" if self.num.exact else "floating point"
+            self.note(f"values from {self.num.source}: {', '.join(self.num.given) or 'none'}; arithmetic is {kind}")
         self.matrices("X", self.sym["input"].ids, channel_labels=("c",))
         self.matrices("W", self.sym["kernel"].ids, channel_labels=("f", "c"))
-        if spec.bias:
+        if spec.bias and self.num is not None and "bias" in self.num.given:
+            self.matrices("b", self.sym["bias"].ids.reshape(1, -1), channel_labels=("",))
+        elif spec.bias:
             self.line("  b = [" + "  ".join(self.name(i) for i in self.sym["bias"].ids) + "]")
+        if self.num is not None and d.loss == "generic" and "grad_output" in self.num.given:
+            self.matrices("dL/dZ", self.sym["grad_output"].ids, channel_labels=("f",))
 
     def forward(self) -> None:
         self.heading("Forward: every output expanded")
@@ -165,9 +199,13 @@ class _Layout:
                 break
             terms = [product([self.name(ai), self.name(bi)], ci, "·") for ai, bi, ci in zip(a.tolist(), b.tolist(), coef.tolist())]
             kept, more = self.cap(terms)
-            self.equation(self.sym.unicode(self.out0 + k), kept, more)
+            lhs = self.sym.unicode(self.out0 + k)
+            self.equation(lhs, kept, more)
+            if self.num is not None:
+                self.numeric_rows(" " * len(lhs), a, b, coef, self.num.forward, k)
             shown += 1
         self.left_out(self.d.forward.size - shown, "outputs")
+        self.result_matrix("forward", "Z")
 
     def gradient(self, key: str, table) -> None:
         title = TITLES[key]
@@ -189,8 +227,50 @@ class _Layout:
             result = [product([self.name(bi), self.grad_output(g)], ci, "·") for g, bi, ci in zip(a.tolist(), b.tolist(), coef.tolist())]
             kept, more = self.cap(result)
             self.equation(" " * len(lhs), kept, more)
+            if self.num is not None:
+                self.numeric_rows(" " * len(lhs), b, a, coef, self.num.gradients[key], index)
             shown += 1
         self.left_out(table.size - shown, f"entries of {title}")
+        self.result_matrix(key, title)
+
+    def numeric_rows(self, pad: str, a, b, coef, numeric, index: int) -> None:
+        """With --values: the sum with the numbers put in, then what it comes to (when that differs)."""
+        items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+        plugged, more = self.cap(signed_terms(items, TEXT))
+        self.signed_equation(pad, plugged, more)
+        lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
+        merged_items = [
+            (c, [self.factor(ai), self.factor(bi)])
+            for ai, bi, c in zip(numeric.a[lo:hi].tolist(), numeric.b[lo:hi].tolist(), numeric.coef[lo:hi].tolist())
+        ]
+        merged, more_merged = self.cap(signed_terms(merged_items, TEXT) or ["0"])
+        if (merged, more_merged) != (plugged, more):
+            self.signed_equation(pad, merged, more_merged)
+
+    def signed_equation(self, pad: str, terms: list[str], more: int) -> None:
+        """Like equation(), for terms that carry their own sign ('+ x', '− y')."""
+        if more:
+            terms = terms + [f"+ … ({more} more terms)"]
+        head = f"  {pad} = "
+        indent = " " * min(len(head), max(4, self.width // 3))
+        lines, current = [], head + terms[0]
+        for term in terms[1:]:
+            if len(current) + 1 + len(term) > self.width:
+                lines.append(current)
+                current = indent + term
+            else:
+                current += " " + term
+        self.out.extend(Text(piece) for piece in lines + [current])
+
+    def result_matrix(self, key: str, label: str) -> None:
+        """With --values, when a result is all numbers: it as a matrix."""
+        values = self.num.result(key) if self.num is not None else None
+        if values is None:
+            return
+        if key == "grad_bias":
+            values = values.reshape(1, -1)
+        labels = {"forward": ("f",), "grad_kernel": ("f", "c"), "grad_input": ("c",), "grad_bias": ("",)}[key]
+        self.matrices(f"{label} with the values", values, channel_labels=labels, cell=_number, literal=True)
 
     def identities(self) -> None:
         self.heading("Identities: the closed forms, computed by pad / dilate / rot180 / correlate")
@@ -206,6 +286,9 @@ class _Layout:
         else:
             self.out.append(Text.assemble(("  " + mark + " ", style), (identity.statement, "bold")))
             self.out.append(Text("    " + tail))
+        if self.num is not None and identity.name in self.num.identities:
+            same = self.num.identities[identity.name]
+            self.out.append(Text("    with the values put in, both sides are " + ("equal" if same else "DIFFERENT"), style="" if same else "bold red"))
         for intermediate in identity.intermediates:
             self.intermediate(intermediate)
         for text in identity.notes:
@@ -213,13 +296,18 @@ class _Layout:
 
     def intermediate(self, item: Intermediate) -> None:
         label = item.label + (f" ({item.note})" if item.note else "")
-        cell = (lambda i: str(i)) if item.kind == "counts" else None
-        self.matrices(label, item.ids[None, ...], channel_labels=("",), indent="    ", cell=cell)
+        counts = item.kind == "counts"
+        cell = (lambda i: str(i)) if counts else None
+        self.matrices(label, item.ids[None, ...], channel_labels=("",), indent="    ", cell=cell, literal=counts)
 
     # --- matrices
 
-    def matrices(self, label: str, ids: np.ndarray, channel_labels: tuple[str, ...], indent: str = "  ", cell=None) -> None:
-        """Show a channel-first tensor as labelled 2-D matrices (1-D as a row; 3-D by depth slices)."""
+    def matrices(self, label: str, ids: np.ndarray, channel_labels: tuple[str, ...], indent: str = "  ", cell=None, literal: bool = False) -> None:
+        """Show a channel-first tensor as labelled 2-D matrices (1-D as a row; 3-D by depth slices).
+
+        With --values, the numbers stand beside the symbols (below them when too wide); `literal`
+        means the array already holds what to print (numbers, counts), not symbol ids.
+        """
         lead = ids.shape[: len(channel_labels)]
         spatial = ids.shape[len(channel_labels):]
         slices = []
@@ -235,10 +323,20 @@ class _Layout:
         for parts, block in slices[:limit]:
             title = label + (f" [{', '.join(parts)}]" if parts else "")
             self.line(f"{indent}{title} =", "")
-            for row in _matrix_lines(block, cell or self.cell, self.width - len(indent) - 2, self.s.full):
+            room = self.width - len(indent) - 2
+            lines = _matrix_lines(block, cell or self.cell, room, self.s.full, literal)
+            if self.num is not None and not literal and self.has_numbers(block):
+                numbers = _matrix_lines(block, self.numeric_cell, room, self.s.full)
+                lines = _beside(lines, numbers, room)
+            for row in lines:
                 self.line(indent + "  " + row)
         if len(slices) > limit:
             self.note(f"… {len(slices) - limit} more slice(s) of {label} not shown; {HOW_TO_SEE_ALL}", indent=indent)
+
+    def has_numbers(self, block: np.ndarray) -> bool:
+        flat = block.ravel()
+        real = flat[flat >= 0]
+        return bool(real.size) and bool(self.num.known[real].any())
 
     # --- summarising
 
@@ -290,14 +388,28 @@ def _wrap_sum(head: str, terms: list[str], width: int) -> list[str]:
     return lines + [current]
 
 
-def _matrix_lines(block: np.ndarray, cell, width: int, full: bool) -> list[str]:
+def _beside(left: list[str], right: list[str], width: int) -> list[str]:
+    """Two matrices as `left = right` side by side, or one above the other when that is too wide."""
+    lw = max(cell_len(line) for line in left)
+    if lw + 3 + max(cell_len(line) for line in right) > width:
+        return left + ["="] + right
+    middle = (len(left) - 1) // 2
+    rows = max(len(left), len(right))
+    left = left + [""] * (rows - len(left))
+    right = right + [""] * (rows - len(right))
+    return [
+        (l + " " * (lw - cell_len(l))) + (" = " if i == middle else "   ") + r for i, (l, r) in enumerate(zip(left, right))
+    ]
+
+
+def _matrix_lines(block: np.ndarray, cell, width: int, full: bool, literal: bool = False) -> list[str]:
     """A bracketed, column-aligned matrix; middle rows/columns elided (⋯ ⋮) to fit `width`.
 
     Only the rows shown are turned into text: a large matrix costs no more than a small one.
     """
     rows, cols = block.shape
     keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
-    cells = {r: [cell(int(i)) for i in block[r]] for r in keep_rows if r != -1}
+    cells = {r: [cell(i if literal else int(i)) for i in block[r]] for r in keep_rows if r != -1}
     col_width = [max(len(texts[c]) for texts in cells.values()) for c in range(cols)]
     keep_cols = list(range(cols))
     if not full:

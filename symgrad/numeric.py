@@ -1,0 +1,129 @@
+"""Numbers in a derivation: substitute values into term tables and evaluate what became numeric.
+
+A substituted table is a `Terms` whose coefficients are numbers (Python ints / Fractions in an object
+array when every value was exact, float64 otherwise) and whose known factors were replaced by ONE.
+Merging equal products afterwards leaves, per entry, a linear combination of what is still symbolic,
+or a single constant term when everything was known.
+
+>>> import numpy as np
+>>> from symgrad.tensor import Terms
+>>> t = Terms.make((1,), [0, 0], [0, 1], [2, 3])          # x0*x2 + x1*x3
+>>> known = np.array([True, True, False, True]); number = np.array([2, 5, 0, 7], dtype=object)
+>>> s = substitute(t, known, number, exact=True)         # 2*x2 + 35
+>>> s.a.tolist(), s.b.tolist(), s.coef.tolist()
+([-2, -2], [-2, 2], [35, 2])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .tensor import ONE, Terms
+
+
+def substitute(table: Terms, known: np.ndarray, number: np.ndarray, exact: bool) -> Terms:
+    """Replace every known factor by its number (folded into the coefficient), then merge equal products."""
+    coef = table.coef.astype(object if exact else np.float64)
+    a, b = table.a.copy(), table.b.copy()
+    for factor in (a, b):
+        hit = factor >= 0
+        hit[hit] = known[factor[hit]]
+        if hit.any():
+            coef[hit] = coef[hit] * number[factor[hit]]
+            factor[hit] = ONE
+    # a*b == b*a: put the two factors in a fixed order so that equal products merge
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    return Terms(table.shape, table.entry, low, high, coef).canonical()
+
+
+def constants(table: Terms, exact: bool) -> np.ndarray | None:
+    """Entry values of a substituted table when nothing symbolic is left (else None), row-major flat."""
+    if ((table.a != ONE) | (table.b != ONE)).any():
+        return None
+    out = np.zeros(table.size, dtype=object if exact else np.float64)
+    if exact:
+        out[:] = 0
+    out[table.entry] = table.coef  # canonical: at most one constant term per entry
+    return out
+
+
+def equal_numbers(x: Terms, y: Terms, exact: bool) -> bool:
+    """Whether two substituted tables are the same sums: exactly, or to float tolerance."""
+    return x.same_sums(y) if exact else _close(x, y)
+
+
+def _close(x: Terms, y: Terms) -> bool:
+    """Float comparison: the same symbolic products per entry, coefficients within rtol 1e-9."""
+    scale = max([1.0] + [float(np.max(np.abs(t.coef.astype(np.float64)))) for t in (x, y) if len(t)])
+    keys = {}
+    for sign, table in ((1.0, x), (-1.0, y)):
+        for e, a, b, c in zip(table.entry.tolist(), table.a.tolist(), table.b.tolist(), table.coef.tolist()):
+            keys[(e, a, b)] = keys.get((e, a, b), 0.0) + sign * float(c)
+    return all(abs(v) <= 1e-9 * scale for v in keys.values())
+
+
+@dataclass(frozen=True, eq=False)
+class Numeric:
+    """The numeric side of a derivation with --values.
+
+    known/number: per symbol id, whether a number stands for it and which (dL/dz included: given,
+    or 1 for --loss sum, or z - t for --loss mse once z and t are numeric).
+    forward and gradients: the substituted tables; identities: name -> equal after substitution.
+    """
+
+    exact: bool
+    given: tuple[str, ...]
+    source: str
+    known: np.ndarray
+    number: np.ndarray
+    forward: Terms
+    gradients: dict[str, Terms]
+    identities: dict[str, bool] = field(default_factory=dict)
+
+    def value(self, symbol_id: int):
+        """The number for a symbol id, or None when it stays symbolic."""
+        return self.number[symbol_id] if symbol_id >= 0 and self.known[symbol_id] else None
+
+    def tensor(self, ids: np.ndarray) -> np.ndarray | None:
+        """Numbers for an id array (ZERO entries are 0), or None when any entry is not numeric."""
+        flat = ids.ravel()
+        real = flat >= 0
+        if not self.known[flat[real]].all():
+            return None
+        out = np.zeros(flat.size, dtype=object if self.exact else np.float64)
+        if self.exact:
+            out[:] = 0
+        out[real] = self.number[flat[real]]
+        return out.reshape(ids.shape)
+
+    def result(self, key: str) -> np.ndarray | None:
+        """The numeric values of forward or a gradient, shaped like it, or None if still symbolic."""
+        table = self.forward if key == "forward" else self.gradients[key]
+        flat = constants(table, self.exact)
+        return None if flat is None else flat.reshape(table.shape)
+
+
+def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
+    """Substitute the values into a derivation's forward pass, gradients and identities."""
+    symbols = derivation.symbols
+    known, number = known.copy(), number.copy()
+    forward = substitute(derivation.forward, known, number, exact)
+    g = symbols["grad_output"]
+    if derivation.loss == "sum":
+        known[g.offset : g.offset + g.size] = True
+        number[g.offset : g.offset + g.size] = 1
+    elif derivation.loss == "mse":
+        z = constants(forward, exact)
+        t = symbols["target"]
+        t_known = known[t.offset : t.offset + t.size]
+        if z is not None:
+            number[g.offset : g.offset + g.size] = z - np.where(t_known, number[t.offset : t.offset + t.size], 0)
+            known[g.offset : g.offset + g.size] = t_known
+    gradients = {key: substitute(table, known, number, exact) for key, table in derivation.gradients()}
+    identities = {
+        identity.name: equal_numbers(substitute(identity.computed, known, number, exact), gradients[identity.name], exact)
+        for identity in derivation.identities
+    }
+    return Numeric(exact, given, source, known, number, forward, gradients, identities)

@@ -1,0 +1,527 @@
+"""The derivation as a document: headings, prose and display math, shared by LaTeX and Markdown.
+
+`build(derivation, settings)` returns a list of blocks. The math in them is LaTeX (amsmath), written
+straight from the term tables; `render/latex.py` and `render/markdown.py` only lay the blocks out.
+Long sums are broken into rows by an estimate of their printed width, so nothing runs off the page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..derivation import ConvDerivation, Identity, Intermediate
+from ..spec import axis_names
+from ..tensor import ONE, ZERO
+from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, signed_terms
+
+# Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
+ROW_WIDTH = 78
+# Matrices are windowed to about this width (unless full); wider ones are scaled to the line.
+MATRIX_WIDTH = 70
+# Consecutive equations share one aligned display of at most this many rows.
+GROUP_ROWS = 24
+# Up to this many product terms, a document shows every entry and every term (like --full).
+DOCUMENT_TERMS = 20_000
+
+
+# --- blocks
+
+
+@dataclass(frozen=True)
+class Heading:
+    parts: tuple[tuple[str, str], ...]  # ("text", s) or ("math", tex)
+
+
+@dataclass(frozen=True)
+class Para:
+    parts: tuple[tuple[str, str], ...]
+    small: bool = False  # a note: what was left out, how a step was done
+
+
+@dataclass(frozen=True)
+class Equations:
+    """Aligned equations: each a list of rows (left, right), right starting at its relation; left "" continues."""
+
+    equations: tuple[tuple[tuple[str, str], ...], ...]
+
+
+@dataclass(frozen=True)
+class Display:
+    """One displayed formula (matrices); scaled down in LaTeX if wider than the line."""
+
+    tex: str
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    blocks: tuple
+    max_matrix_cols: int
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    show: frozenset[str] = field(default_factory=lambda: frozenset(SECTIONS))
+    max_entries: int | None = None  # None: every entry
+    max_terms: int | None = None  # None: every term of every sum
+    full_matrices: bool = False
+    max_slices: int | None = 3
+
+    @classmethod
+    def choose(cls, d: ConvDerivation, show: frozenset[str] | None = None, full: bool = False, budget: int = DOCUMENT_TERMS) -> "DocumentSettings":
+        """Everything for a small layer (or with full); the terminal's summary for a large one."""
+        show = frozenset(SECTIONS) if show is None else show
+        if full:
+            return cls(show, None, None, True, None)
+        size = len(d.forward) + sum(len(table) for _, table in d.gradients())
+        if size <= budget:
+            return cls(show)
+        return cls(show, max_entries=25, max_terms=12)
+
+
+def build(d: ConvDerivation, settings: DocumentSettings | None = None) -> Document:
+    builder = _Builder(d, settings or DocumentSettings.choose(d))
+    return Document(builder.title_text(), tuple(builder.render()), builder.max_cols)
+
+
+# --- text helpers shared by the LaTeX and Markdown layouts
+
+LATEX_TEXT = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    "−": "$-$", "·": r"$\cdot$", "…": r"\dots{}", "×": r"$\times$", "→": r"$\to$", "✓": r"$\checkmark$",
+    "✗": r"$\times$", "Σ": r"$\Sigma$", "∂": r"$\partial$", "½": r"$\frac12$", "²": r"$^2$", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$",
+}
+
+
+def latex_text(text: str) -> str:
+    """Plain text for LaTeX: special characters escaped; other non-ASCII characters replaced by '?'."""
+    return "".join(LATEX_TEXT.get(ch, ch if ch.isascii() and (ch.isprintable() or ch == " ") else "?") for ch in text)
+
+
+def tex_width(tex: str) -> float:
+    """A rough printed width of math, in digits: fractions count their wider part, subscripts 0.7."""
+    return _width(_tokens(tex), 0)[0]
+
+
+_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.S)
+_WIDE = {r"\cdot": 1.2, r"\partial": 1.0, r"\quad": 2.0, r"\qquad": 4.0, r"\left": 0.0, r"\right": 0.0, r"\,": 0.3, r"\;": 0.5}
+
+
+def _tokens(tex: str) -> list[str]:
+    return _TOKEN.findall(tex)
+
+
+def _group(tokens: list[str], i: int) -> tuple[list[str], int]:
+    """The tokens of a {...} group (or a single token) starting at i, and the index after it."""
+    if i >= len(tokens):
+        return [], i
+    if tokens[i] != "{":
+        return [tokens[i]], i + 1
+    depth, j = 0, i
+    while j < len(tokens):
+        depth += {"{": 1, "}": -1}.get(tokens[j], 0)
+        if depth == 0:
+            return tokens[i + 1 : j], j + 1
+        j += 1
+    return tokens[i + 1 :], j
+
+
+def _width(tokens: list[str], i: int) -> tuple[float, int]:
+    total = 0.0
+    while i < len(tokens):
+        t = tokens[i]
+        if t == r"\frac" or t == r"\tfrac":
+            num, i = _group(tokens, i + 1)
+            den, i = _group(tokens, i)
+            total += max(_width(num, 0)[0], _width(den, 0)[0]) * (0.75 if t == r"\tfrac" else 1.0) + 0.4
+            continue
+        if t in ("_", "^"):
+            sub, i = _group(tokens, i + 1)
+            total += 0.7 * _width(sub, 0)[0]
+            continue
+        if t in ("{", "}", " "):
+            pass
+        elif t in ("+", "-", "="):
+            total += 2.0
+        elif t.startswith("\\"):
+            total += _WIDE.get(t, 1.2)
+        else:
+            total += 1.0
+        i += 1
+    return total, i
+
+
+def break_rows(lhs: str, terms: list[str], relation: str = "=", width: float = ROW_WIDTH) -> list[tuple[str, str]]:
+    """`lhs = t1 t2 ...` as aligned rows of at most `width`, breaking between terms."""
+    room = max(20.0, width - tex_width(lhs))
+    rows, current, used = [], f"{relation} {terms[0]}", tex_width(terms[0]) + 2
+    for term in terms[1:]:
+        w = tex_width(term) + 1
+        if used + w > room:
+            rows.append(current)
+            current, used = rf"\quad {term}", 4 + w
+        else:
+            current, used = f"{current} {term}", used + w
+    rows.append(current)
+    return [(lhs if i == 0 else "", row) for i, row in enumerate(rows)]
+
+
+def tex_number(x) -> str:
+    from ..values import format_number
+
+    if isinstance(x, np.integer):
+        x = int(x)
+    elif isinstance(x, np.floating):
+        x = float(x)
+    return format_number(x, "latex")
+
+
+TEX = Style(number=tex_number, times=" ", times_numbers=r" \cdot ", minus="-", paren=(r"\left(", r"\right)"))
+
+
+# --- the builder
+
+
+def _parts(parts) -> tuple[tuple[str, str], ...]:
+    """Plain strings are text; (kind, text) pairs are kept."""
+    return tuple(("text", p) if isinstance(p, str) else p for p in parts)
+
+
+def _partial(top: str, bottom: str) -> str:
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+
+def _times(values) -> str:
+    values = list(values)
+    return str(values[0]) if len(set(values)) == 1 else r" \times ".join(map(str, values))
+
+
+STATEMENTS = {
+    "grad_kernel": r"\frac{\partial L}{\partial W} = \operatorname{conv}\Bigl(X,\ \operatorname{dilate}\bigl(\tfrac{\partial L}{\partial Z}\bigr)\Bigr)",
+    "grad_input": r"\frac{\partial L}{\partial X} = \operatorname{full\text{-}conv}\Bigl(\operatorname{dilate}\bigl(\tfrac{\partial L}{\partial Z}\bigr),\ \operatorname{rot180}(W)\Bigr)",
+    "grad_bias": r"\frac{\partial L}{\partial b} = \sum_{\text{positions}} \frac{\partial L}{\partial Z}",
+}
+TENSOR = {"grad_kernel": "W", "grad_input": "X", "grad_bias": "b"}
+
+
+class _Builder:
+    def __init__(self, d: ConvDerivation, settings: DocumentSettings):
+        self.d, self.s = d, settings
+        self.sym = d.symbols
+        self.num = getattr(d, "numeric", None)
+        self.g0 = self.sym["grad_output"].offset
+        self.out0 = self.sym["output"].offset
+        self.t0 = self.sym["target"].offset
+        self.blocks: list = []
+        self.max_cols = 10
+
+    # --- names (math)
+
+    def name(self, i: int) -> str:
+        return "1" if i == ONE else self.sym.latex(int(i))
+
+    def z_of(self, g: int) -> str:
+        return self.sym.latex(self.out0 + int(g) - self.g0)
+
+    def grad_output(self, g: int) -> str:
+        if self.d.loss == "generic":
+            return _partial("L", self.z_of(g))
+        if self.d.loss == "sum":
+            return "1"
+        return rf"\left({self.z_of(g)} - {self.sym.latex(self.t0 + int(g) - self.g0)}\right)"
+
+    def factor(self, i: int) -> tuple[str, bool]:
+        """A factor of a product: its symbol (or dL/dz as the loss defines it)."""
+        if i == ONE or (self.d.loss == "sum" and self.sym["grad_output"].contains(np.array(i))):
+            return "", True
+        if self.sym["grad_output"].contains(np.array(i)):
+            return self.grad_output(i), False
+        return self.name(i), False
+
+    def plugged(self, i: int) -> tuple[str, bool]:
+        """A factor with its number put in, when it has one."""
+        value = self.num.value(int(i)) if self.num is not None and i != ONE else None
+        return (tex_number(value), True) if value is not None else self.factor(i)
+
+    def cell(self, i: int, numeric: bool = False) -> str:
+        if i == ZERO:
+            return "0"
+        if numeric:
+            return self.plugged(i)[0]
+        return self.factor(i)[0]
+
+    # --- blocks
+
+    def heading(self, *parts) -> None:
+        self.blocks.append(Heading(_parts(parts)))
+
+    def para(self, *parts, small: bool = False) -> None:
+        self.blocks.append(Para(_parts(parts), small))
+
+    def note(self, text: str) -> None:
+        self.para(text, small=True)
+
+    def equation(self, lhs: str, term_rows: list[list[str]]) -> None:
+        """lhs = first sum, then each further sum on its own row(s) starting with '='."""
+        rows: list[tuple[str, str]] = []
+        for i, terms in enumerate(term_rows):
+            rows.extend(break_rows(lhs if i == 0 else "", terms or ["0"], width=ROW_WIDTH if i == 0 else ROW_WIDTH + tex_width(lhs)))
+        self.add_equation(tuple(rows))
+
+    def add_equation(self, rows: tuple[tuple[str, str], ...]) -> None:
+        """Join the previous aligned display when it is the last block and not yet long."""
+        last = self.blocks[-1] if self.blocks else None
+        if isinstance(last, Equations) and sum(len(e) for e in last.equations) + len(rows) <= GROUP_ROWS:
+            self.blocks[-1] = Equations(last.equations + (rows,))
+        else:
+            self.blocks.append(Equations((rows,)))
+
+    def cap(self, terms: list[str]) -> list[str]:
+        limit = self.s.max_terms
+        if limit is None or len(terms) <= limit:
+            return terms
+        return terms[:limit] + [rf"+ \dots \text{{ ({len(terms) - limit} more terms)}}"]
+
+    def limited(self, shown: int) -> bool:
+        return self.s.max_entries is not None and shown >= self.s.max_entries
+
+    def left_out(self, count: int, what: str) -> None:
+        if count > 0:
+            self.note(f"… {count:,} more {what} not shown; use --full for every entry and term, or --format json.")
+
+    # --- document
+
+    def title_text(self) -> str:
+        spec = self.d.spec
+        parts = [f"input {spec.input_text}", f"kernel {spec.kernel_text}"]
+        for label, values in (("stride", spec.stride), ("padding", spec.padding), ("dilation", spec.dilation)):
+            parts.append(f"{label} {values[0] if len(set(values)) == 1 else 'x'.join(map(str, values))}")
+        if spec.in_channels > 1 or spec.out_channels > 1:
+            parts.append(f"channels {spec.in_channels}→{spec.out_channels}")
+        if spec.bias:
+            parts.append("bias")
+        if self.num is not None:
+            parts.append(f"values from {self.num.source}")
+        return "symgrad conv: " + ", ".join(parts)
+
+    def render(self) -> list:
+        show = self.s.show
+        if "setup" in show:
+            self.setup()
+        if "forward" in show:
+            self.forward()
+        for key, table in self.d.gradients():
+            if key.replace("_", "-") in show:
+                self.gradient(key, table)
+        if "identities" in show:
+            self.identities()
+        return self.blocks
+
+    def setup(self) -> None:
+        spec, d = self.d.spec, self.d
+        self.heading("Setup")
+        shape = lambda s: r" \times ".join(map(str, s))  # noqa: E731
+        self.para(
+            "Input ", ("math", "X"), f": {spec.in_channels} channel(s), shape ", ("math", shape(spec.input_shape)),
+            "; kernel ", ("math", "W"), ", shape ", ("math", shape(spec.kernel_shape)),
+            "; output ", ("math", "Z"), ", shape ", ("math", shape(spec.output_shape)), ".",
+        )
+        self.para("Output size per axis (PyTorch's rule):")
+        rows = []
+        for axis, name in enumerate(axis_names(spec.ndim)):
+            n, k, s, p, dl = (spec.input_size[axis], spec.kernel_size[axis], spec.stride[axis], spec.padding[axis], spec.dilation[axis])
+            top = n + 2 * p - dl * (k - 1) - 1
+            rows.append((
+                rf"O_{{\text{{{name}}}}}",
+                rf"= \left\lfloor \frac{{{n} + 2 \cdot {p} - {dl} \cdot ({k} - 1) - 1}}{{{s}}} \right\rfloor + 1 = {top // s + 1}",
+            ))
+        self.blocks.append(Equations(tuple((row,) for row in rows)))
+        for axis, name in enumerate(axis_names(spec.ndim)):
+            top = spec.input_size[axis] + 2 * spec.padding[axis] - spec.dilation[axis] * (spec.kernel_size[axis] - 1) - 1
+            if top % spec.stride[axis]:
+                self.note(f"Along the {name} the division leaves remainder {top % spec.stride[axis]}: the last {top % spec.stride[axis]} padded position(s) are never read.")
+        if d.loss == "generic":
+            self.para("Loss: generic. The incoming gradients ", ("math", _partial("L", "z_k")), " are kept as symbols.")
+        elif d.loss == "sum":
+            self.para("Loss: ", ("math", r"L = \sum_k z_k"), ", so every ", ("math", _partial("L", "z_k") + " = 1"), ".")
+        else:
+            self.para("Loss: ", ("math", r"L = \tfrac12 \sum_k (z_k - t_k)^2"), ", so ", ("math", _partial("L", "z_k") + " = z_k - t_k"), ".")
+        if self.num is not None:
+            given = ", ".join(self.num.given) or "nothing"
+            kind = "exact (integers and fractions)" if self.num.exact else "floating point"
+            self.para(f"Values from {self.num.source}: {given}; arithmetic is {kind}.")
+        self.matrices("X", self.sym["input"].ids, 1)
+        self.matrices("W", self.sym["kernel"].ids, 2)
+        if spec.bias:
+            self.matrices("b", self.sym["bias"].ids.reshape(1, -1), 1, channel_names=("",))
+        if self.num is not None and d.loss == "generic" and "grad_output" in self.num.given:
+            self.matrices(_partial("L", "Z"), self.sym["grad_output"].ids, 1, channel_names=("f",))
+
+    def forward(self) -> None:
+        self.heading("Forward pass: every output expanded")
+        spec = self.d.spec
+        bias = "b_f + " if spec.bias else ""
+        self.para(
+            ("math", rf"z_{{f,o}} = {bias}\sum_c \sum_k w_{{f,c,k}}\, x_{{c,\, s o + d k - p}}"),
+            " (cross-correlation" + ("; terms that fall in the padding are 0)." if any(spec.padding) else ")."),
+        )
+        table = self.d.forward
+        numeric = self.num.forward if self.num is not None else None
+        shown = 0
+        for k, a, b, coef in entry_terms(table):
+            if self.limited(shown):
+                break
+            items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+            sums = [self.cap(signed_terms(items, TEX))]
+            if numeric is not None:
+                sums += self.numeric_rows(a, b, coef, numeric, k)
+            self.equation(self.sym.latex(self.out0 + k), sums)
+            shown += 1
+        self.left_out(table.size - shown, "outputs")
+        self.result_matrix("forward", "Z")
+
+    def gradient(self, key: str, table) -> None:
+        letter = TENSOR[key]
+        self.heading("Gradient ", ("math", _partial("L", letter)), ": the chain rule, term by term")
+        self.para(
+            ("math", rf"\frac{{\partial L}}{{\partial \theta}} = \sum_k \frac{{\partial L}}{{\partial z_k}} \frac{{\partial z_k}}{{\partial \theta}}"),
+            "; only the outputs that contain ", ("math", r"\theta"), " contribute.",
+        )
+        group = self.sym[GRADIENT_OF[key]]
+        numeric = self.num.gradients[key] if self.num is not None else None
+        shown = 0
+        for index, a, b, coef in entry_terms(table):
+            if self.limited(shown):
+                break
+            theta = group.offset + index
+            lhs = _partial("L", self.name(theta))
+            if a.size == 0:
+                self.add_equation(((lhs, r"= 0 \qquad \text{(no output depends on } " + self.name(theta) + r")"),))
+                shown += 1
+                continue
+            chain = [_partial(self.z_of(g), self.name(theta)) + " " + self.grad_output(g) for g in a.tolist()]
+            chain = [t if i == 0 else "+ " + t for i, t in enumerate(chain)]
+            items = [(c, [self.factor(bi), self.factor(g)]) for g, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+            sums = [self.cap(chain), self.cap(signed_terms(items, TEX))]
+            if numeric is not None:
+                sums += self.numeric_rows(b, a, coef, numeric, index)
+            self.equation(lhs, sums)
+            shown += 1
+        self.left_out(table.size - shown, f"entries of dL/d{letter}")
+        self.result_matrix(key, _partial("L", letter))
+
+    def numeric_rows(self, a, b, coef, numeric, index: int) -> list[list[str]]:
+        """With values: the sum with numbers put in, then what it comes to (when that differs)."""
+        plugged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+        plugged = self.cap(signed_terms(plugged_items, TEX))
+        lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
+        merged_items = [
+            (c, [self.factor(ai), self.factor(bi)])
+            for ai, bi, c in zip(numeric.a[lo:hi].tolist(), numeric.b[lo:hi].tolist(), numeric.coef[lo:hi].tolist())
+        ]
+        merged = self.cap(signed_terms(merged_items, TEX)) or ["0"]
+        return [plugged] if merged == plugged else [plugged, merged]
+
+    def result_matrix(self, key: str, label: str) -> None:
+        if self.num is None:
+            return
+        values = self.num.result(key)
+        if values is None:
+            return
+        lead = 1 if key in ("forward", "grad_input") else 2 if key == "grad_kernel" else 0
+        if key == "grad_bias":
+            values = values.reshape(1, -1)
+            lead = 1
+        names = {0: (), 1: ("f",) if key == "forward" else ("c",), 2: ("f", "c")}[lead]
+        self.para("With the values:")
+        self.matrices(label, values, lead, channel_names=names, literal=True)
+
+    def identities(self) -> None:
+        self.heading("Identities: the closed forms")
+        self.para(
+            "Each closed form is computed independently with pad, dilate, rot180 and correlate, and compared with "
+            "the chain-rule result term by term."
+        )
+        for identity in self.d.identities:
+            self.identity(identity)
+
+    def identity(self, identity: Identity) -> None:
+        mark = r"\checkmark" if identity.holds else r"\times"
+        verdict = "equals the chain rule" if identity.holds else "DIFFERS from the chain rule"
+        self.blocks.append(Display(rf"{STATEMENTS.get(identity.name, identity.statement)} \qquad {mark}"))
+        tail = ""
+        if self.num is not None and identity.name in self.num.identities:
+            same = self.num.identities[identity.name]
+            tail = " With the values put in, both sides are " + ("equal." if same else "DIFFERENT.")
+        self.para(f"{'✓' if identity.holds else '✗'} {verdict} ({identity.compared_terms:,} terms compared).{tail}")
+        for item in identity.intermediates:
+            self.intermediate(item)
+        for text in identity.notes:
+            self.note(text[0].upper() + text[1:] + ".")
+
+    def intermediate(self, item: Intermediate) -> None:
+        label = item.label + (f" ({item.note})" if item.note else "")
+        self.para(label + ":")
+        if item.kind == "counts":
+            self.matrices("", item.ids[None, ...], 1, channel_names=("",), literal=True)
+        else:
+            self.matrices("", item.ids[None, ...], 1, channel_names=("",))
+
+    # --- matrices
+
+    def matrices(self, label: str, ids: np.ndarray, lead: int, channel_names=None, literal: bool = False) -> None:
+        """Channel-first tensor as bmatrix displays (1-D as a row, 3-D by depth); numbers beside symbols."""
+        channel_names = channel_names or (("c",) if lead == 1 else ("f", "c"))
+        lead_shape, spatial = ids.shape[:lead], ids.shape[lead:]
+        slices = []
+        for lead_index in np.ndindex(*lead_shape):
+            parts = [f"{n}={i + 1}" for n, i, size in zip(channel_names, lead_index, lead_shape) if size > 1 and n]
+            block = ids[lead_index]
+            if len(spatial) == 3:
+                for depth in range(spatial[0]):
+                    slices.append((parts + [f"\\text{{depth }}{depth + 1}"], block[depth]))
+            else:
+                slices.append((parts, block if len(spatial) == 2 else block.reshape(1, -1)))
+        limit = self.s.max_slices if self.s.max_slices is not None else len(slices)
+        for parts, block in slices[:limit]:
+            tag = label + (f"^{{({', '.join(parts)})}}" if parts and label else "")
+            if literal:
+                shown = [self.bmatrix(block, lambda v: "0" if v is None else tex_number(v), values=True)]
+            else:
+                shown = [self.bmatrix(block, self.cell)]
+                if self.num is not None and self.has_numbers(block):
+                    shown.append(self.bmatrix(block, lambda i: self.cell(i, numeric=True)))
+            self.blocks.append(Display(" = ".join(([tag] if tag else []) + shown)))
+        if len(slices) > limit:
+            self.note(f"… {len(slices) - limit} more slice(s) not shown; use --full to show them all.")
+
+    def has_numbers(self, block: np.ndarray) -> bool:
+        flat = block.ravel()
+        real = flat[flat >= 0]
+        return bool(real.size) and bool(self.num.known[real].any())
+
+    def bmatrix(self, block: np.ndarray, cell, values: bool = False) -> str:
+        rows, cols = block.shape
+        full = self.s.full_matrices
+        keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
+        texts = {r: [cell(block[r, c] if values else int(block[r, c])) for c in range(cols)] for r in keep_rows if r != -1}
+        widths = [max(tex_width(texts[r][c]) for r in texts) + 1.5 for c in range(cols)]
+        keep_cols = list(range(cols))
+        while not full and len(keep_cols) > 2 and sum(widths[c] for c in keep_cols) + 2 > MATRIX_WIDTH:
+            half = len(keep_cols) // 2
+            keep_cols = keep_cols[: half - 1] + keep_cols[half:] if len(keep_cols) % 2 == 0 else keep_cols[:half] + keep_cols[half + 1 :]
+        elide = len(keep_cols) < cols
+        half = (len(keep_cols) + 1) // 2
+        lines = []
+        for r in keep_rows:
+            row = [r"\vdots"] * len(keep_cols) if r == -1 else [texts[r][c] for c in keep_cols]
+            if elide:
+                row = row[:half] + [r"\ddots" if r == -1 else r"\cdots"] + row[half:]
+            lines.append(" & ".join(row))
+        self.max_cols = max(self.max_cols, len(keep_cols) + (1 if elide else 0))
+        return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
