@@ -11,7 +11,7 @@ or a single constant term when everything was known.
 >>> known = np.array([True, True, False, True]); number = np.array([2, 5, 0, 7], dtype=object)
 >>> s = substitute(t, known, number, exact=True)         # 2*x2 + 35
 >>> s.a.tolist(), s.b.tolist(), s.coef.tolist()
-([-2, -2], [-2, 2], [35, 2])
+([-2, -2], [2, -2], [2, 35])
 """
 
 from __future__ import annotations
@@ -35,7 +35,23 @@ def substitute(table: Terms, known: np.ndarray, number: np.ndarray, exact: bool)
             factor[hit] = ONE
     # a*b == b*a: put the two factors in a fixed order so that equal products merge
     low, high = np.minimum(a, b), np.maximum(a, b)
-    return Terms(table.shape, table.entry, low, high, coef).canonical()
+    return _merge(Terms(table.shape, table.entry, low, high, coef))
+
+
+def _merge(table: Terms) -> Terms:
+    """Equal products of an entry merged (coefficients added, zeros dropped), in order of first appearance."""
+    if len(table) == 0:
+        return table
+    order = np.lexsort((table.b, table.a, table.entry))
+    entry, a, b = table.entry[order], table.a[order], table.b[order]
+    new_group = np.ones(entry.size, dtype=bool)
+    new_group[1:] = (entry[1:] != entry[:-1]) | (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    starts = np.flatnonzero(new_group)
+    coef = np.add.reduceat(table.coef[order], starts)
+    first = np.minimum.reduceat(order, starts)
+    keep = np.flatnonzero(coef != 0)
+    keep = keep[np.lexsort((first[keep], entry[starts][keep]))]
+    return Terms(table.shape, entry[starts][keep], a[starts][keep], b[starts][keep], coef[keep])
 
 
 def constants(table: Terms, exact: bool) -> np.ndarray | None:

@@ -18,7 +18,7 @@ from ..tensor import ONE, ZERO
 from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, signed_terms
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
-ROW_WIDTH = 78
+ROW_WIDTH = 74
 # Matrices are windowed to about this width (unless full); wider ones are scaled to the line.
 MATRIX_WIDTH = 70
 # Consecutive equations share one aligned display of at most this many rows.
@@ -148,6 +148,8 @@ def _width(tokens: list[str], i: int) -> tuple[float, int]:
             pass
         elif t in ("+", "-", "="):
             total += 2.0
+        elif t == ",":
+            total += 1.4
         elif t.startswith("\\"):
             total += _WIDE.get(t, 1.2)
         else:
