@@ -138,7 +138,7 @@ class ConvDerivation:
 
     def _repr_latex_(self) -> str:
         """Jupyter's LaTeX display: the derivation as display math (summarised when large)."""
-        from .render.markdown import render_notebook_latex
+        from .render.notebook import render_notebook_latex
 
         return render_notebook_latex(self)
 

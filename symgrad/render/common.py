@@ -69,6 +69,7 @@ class Style:
     times_numbers: str  # between two numbers
     minus: str = "-"
     paren: tuple[str, str] = ("(", ")")
+    wrap_fractions: bool = False  # (1/2)·x rather than 1/2·x
 
 
 def product_text(coef, factors: list[tuple[str, bool]], style: Style) -> str:
@@ -81,6 +82,8 @@ def product_text(coef, factors: list[tuple[str, bool]], style: Style) -> str:
     for i, (text, is_number) in enumerate(parts):
         if is_number and text.startswith(("-", style.minus)):
             text = style.paren[0] + style.minus + text[1:] + style.paren[1]
+        elif is_number and style.wrap_fractions and "/" in text and len(parts) > 1:
+            text = style.paren[0] + text + style.paren[1]
         if i:
             out += style.times_numbers if is_number and parts[i - 1][1] else style.times
         out += text

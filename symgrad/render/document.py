@@ -78,7 +78,7 @@ class DocumentSettings:
             return cls(show, None, None, True, None)
         size = len(d.forward) + sum(len(table) for _, table in d.gradients())
         if size <= budget:
-            return cls(show)
+            return cls(show, max_slices=None)
         return cls(show, max_entries=25, max_terms=12)
 
 
@@ -90,7 +90,7 @@ def build(d: ConvDerivation, settings: DocumentSettings | None = None) -> Docume
 # --- text helpers shared by the LaTeX and Markdown layouts
 
 LATEX_TEXT = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "\\": r"\textbackslash{}", "-": "-{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
     "−": "$-$", "·": r"$\cdot$", "…": r"\dots{}", "×": r"$\times$", "→": r"$\to$", "✓": r"$\checkmark$",
@@ -171,6 +171,11 @@ def break_rows(lhs: str, terms: list[str], relation: str = "=", width: float = R
             current, used = f"{current} {term}", used + w
     rows.append(current)
     return [(lhs if i == 0 else "", row) for i, row in enumerate(rows)]
+
+
+def values_phrase(numeric) -> str:
+    """`values from v.json`, or `values given` when they came as a dict from Python."""
+    return "values given" if numeric.source == "values" else f"values from {numeric.source}"
 
 
 def tex_number(x) -> str:
@@ -308,7 +313,7 @@ class _Builder:
         if spec.bias:
             parts.append("bias")
         if self.num is not None:
-            parts.append(f"values from {self.num.source}")
+            parts.append(values_phrase(self.num))
         return "symgrad conv: " + ", ".join(parts)
 
     def render(self) -> list:
@@ -356,7 +361,7 @@ class _Builder:
         if self.num is not None:
             given = ", ".join(self.num.given) or "nothing"
             kind = "exact (integers and fractions)" if self.num.exact else "floating point"
-            self.para(f"Values from {self.num.source}: {given}; arithmetic is {kind}.")
+            self.para(f"Numbers ({values_phrase(self.num)}) for: {given}; arithmetic is {kind}.")
         self.matrices("X", self.sym["input"].ids, 1)
         self.matrices("W", self.sym["kernel"].ids, 2)
         if spec.bias:
@@ -381,7 +386,7 @@ class _Builder:
             items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
             sums = [self.cap(signed_terms(items, TEX))]
             if numeric is not None:
-                sums += self.numeric_rows(a, b, coef, numeric, k)
+                sums += [row for row in self.numeric_rows(a, b, coef, numeric, k) if row != sums[-1]]
             self.equation(self.sym.latex(self.out0 + k), sums)
             shown += 1
         self.left_out(table.size - shown, "outputs")
@@ -411,7 +416,7 @@ class _Builder:
             items = [(c, [self.factor(bi), self.factor(g)]) for g, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
             sums = [self.cap(chain), self.cap(signed_terms(items, TEX))]
             if numeric is not None:
-                sums += self.numeric_rows(b, a, coef, numeric, index)
+                sums += [row for row in self.numeric_rows(b, a, coef, numeric, index) if row != sums[-1]]
             self.equation(lhs, sums)
             shown += 1
         self.left_out(table.size - shown, f"entries of dL/d{letter}")

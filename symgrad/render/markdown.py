@@ -23,48 +23,25 @@ def render_markdown(d: ConvDerivation, settings: DocumentSettings | None = None)
     return "\n".join([f"# {markdown_text(doc.title)}", ""] + _body(doc))
 
 
-# A notebook's LaTeX display (`_repr_latex_`): the same blocks, headings set in bold math, prose plain.
-NOTEBOOK_TERMS = 2_000
+def _inline(parts) -> str:
+    return "".join(markdown_text(text) if kind == "text" else f"${text}$" for kind, text in parts)
 
 
-def render_notebook_latex(d: ConvDerivation) -> str:
-    doc = build(d, DocumentSettings.choose(d, budget=NOTEBOOK_TERMS))
-    return "\n".join([_bold(doc.title), ""] + _body(doc, notebook=True))
+def aligned(block: Equations) -> str:
+    """An Equations block as the body of `aligned` (rows split by \\\\, a little space between equations)."""
+    return " \\\\[3pt]\n".join(" \\\\\n".join(f"{left} &{right}" for left, right in eq) for eq in block.equations)
 
 
-def _bold(text: str) -> str:
-    return r"$$\textbf{" + _math_text(text) + "}$$"
-
-
-def _math_text(text: str) -> str:
-    """Text inside \\text{} / \\textbf{} in MathJax: braces, backslashes and dollars escaped."""
-    return "".join({"\\": r"\backslash ", "{": r"\{", "}": r"\}", "$": r"\$", "_": r"\_", "#": r"\#", "%": r"\%", "&": r"\&"}.get(c, c) for c in text)
-
-
-def _inline(parts, notebook: bool = False) -> str:
-    plain = _plain if notebook else markdown_text
-    return "".join(plain(text) if kind == "text" else f"${text}$" for kind, text in parts)
-
-
-def _plain(text: str) -> str:
-    return text.replace("$", r"\$")
-
-
-def _body(doc: Document, notebook: bool = False) -> list[str]:
+def _body(doc: Document) -> list[str]:
     out: list[str] = []
     for block in doc.blocks:
         if isinstance(block, Heading):
-            if notebook:
-                math = "".join(_math_text(t) if k == "text" else "$" + t + "$" for k, t in block.parts)
-                out += [r"$$\textbf{" + math + "}$$", ""]
-            else:
-                out += [f"## {_inline(block.parts)}", ""]
+            out += [f"## {_inline(block.parts)}", ""]
         elif isinstance(block, Para):
-            text = _inline(block.parts, notebook)
-            out += [f"*{text}*" if block.small and not notebook else text, ""]
+            text = _inline(block.parts)
+            out += [f"*{text}*" if block.small else text, ""]
         elif isinstance(block, Equations):
-            rows = " \\\\[3pt]\n".join(" \\\\\n".join(f"{left} &{right}" for left, right in eq) for eq in block.equations)
-            out += ["$$", r"\begin{aligned}", rows, r"\end{aligned}", "$$", ""]
+            out += ["$$", r"\begin{aligned}", aligned(block), r"\end{aligned}", "$$", ""]
         elif isinstance(block, Display):
             out += ["$$", block.tex, "$$", ""]
     return out

@@ -16,6 +16,7 @@ from rich.text import Text
 from ..derivation import ConvDerivation, Identity, Intermediate
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
+from .document import values_phrase
 from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, product, signed_terms
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
@@ -27,7 +28,7 @@ def _number(x) -> str:
     return format_number(x, "text").replace("-", "−")
 
 
-TEXT = Style(number=_number, times="·", times_numbers="·", minus="−")
+TEXT = Style(number=_number, times="·", times_numbers="·", minus="−", wrap_fractions=True)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class _Layout:
             self.line("  loss: L = ½ Σ (z − t)², so ∂L/∂z = z − t")
         if self.num is not None:
             kind = "exact (integers and fractions)" if self.num.exact else "floating point"
-            self.note(f"values from {self.num.source}: {', '.join(self.num.given) or 'none'}; arithmetic is {kind}")
+            self.note(f"{values_phrase(self.num)} for: {', '.join(self.num.given) or 'none'}; arithmetic is {kind}")
         self.matrices("X", self.sym["input"].ids, channel_labels=("c",))
         self.matrices("W", self.sym["kernel"].ids, channel_labels=("f", "c"))
         if spec.bias and self.num is not None and "bias" in self.num.given:
@@ -202,7 +203,7 @@ class _Layout:
             lhs = self.sym.unicode(self.out0 + k)
             self.equation(lhs, kept, more)
             if self.num is not None:
-                self.numeric_rows(" " * len(lhs), a, b, coef, self.num.forward, k)
+                self.numeric_rows(" " * len(lhs), a, b, coef, self.num.forward, k, kept)
             shown += 1
         self.left_out(self.d.forward.size - shown, "outputs")
         self.result_matrix("forward", "Z")
@@ -228,16 +229,17 @@ class _Layout:
             kept, more = self.cap(result)
             self.equation(" " * len(lhs), kept, more)
             if self.num is not None:
-                self.numeric_rows(" " * len(lhs), b, a, coef, self.num.gradients[key], index)
+                self.numeric_rows(" " * len(lhs), b, a, coef, self.num.gradients[key], index, kept)
             shown += 1
         self.left_out(table.size - shown, f"entries of {title}")
         self.result_matrix(key, title)
 
-    def numeric_rows(self, pad: str, a, b, coef, numeric, index: int) -> None:
-        """With --values: the sum with the numbers put in, then what it comes to (when that differs)."""
+    def numeric_rows(self, pad: str, a, b, coef, numeric, index: int, symbolic: list[str]) -> None:
+        """With --values: the sum with the numbers put in, then what it comes to (each when it differs)."""
         items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
         plugged, more = self.cap(signed_terms(items, TEXT))
-        self.signed_equation(pad, plugged, more)
+        if " ".join(plugged) != " + ".join(symbolic):
+            self.signed_equation(pad, plugged, more)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
         merged_items = [
             (c, [self.factor(ai), self.factor(bi)])

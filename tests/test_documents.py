@@ -1,0 +1,182 @@
+"""LaTeX and Markdown: exact strings for small layers, and real pdflatex compiles for several layers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import symgrad
+from symgrad import cli
+from symgrad.render.document import DocumentSettings, latex_text, tex_width
+from symgrad.render.latex import render_latex
+from symgrad.render.markdown import markdown_text, render_markdown
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_markdown_exact_1d():
+    """input 3, kernel 2: z_1 = w_1 x_1 + w_2 x_2; dL/dx_2 = w_2 dL/dz_1 + w_1 dL/dz_2 (checked by hand)."""
+    assert symgrad.conv("3", "2").to_markdown() == (GOLDEN / "conv_1d.md").read_text()
+
+
+def test_latex_exact_with_values():
+    """x = [1, 1/2, -2], w = [3, 1], bias symbolic: z_1 = 7/2 + b, dL/dw_2 = 1/2 dL/dz_1 - 2 dL/dz_2 (by hand)."""
+    d = symgrad.conv("3", "2", bias=True, values={"input": [1, "1/2", -2], "kernel": [3, 1]})
+    tex = d.to_latex(fragment=True)
+    start = tex.index(r"\subsection*{Forward pass")
+    end = tex.index(r"\subsection*{Gradient $\frac{\partial L}{\partial X}$")
+    assert tex[start:end] == (GOLDEN / "conv_1d_values_forward_dw.tex").read_text()
+
+
+def test_seed_000_names_in_latex():
+    tex = symgrad.conv("5x5", "3x3", stride=2, index="flat", names="a,w,z").to_latex()
+    assert (
+        r"&= a_{1} \frac{\partial L}{\partial z_{1}} + a_{3} \frac{\partial L}{\partial z_{2}} "
+        r"+ a_{11} \frac{\partial L}{\partial z_{3}} + a_{13} \frac{\partial L}{\partial z_{4}}"
+    ) in tex
+    assert r"z_{1} &= w_{1} a_{1} + w_{2} a_{2} + w_{3} a_{3}" in tex
+    assert tex.startswith(r"\documentclass[11pt]{article}") and tex.rstrip().endswith(r"\end{document}")
+    assert r"\allowdisplaybreaks" in tex and r"\usepackage{amsmath,amssymb,graphicx}" in tex
+
+
+def test_seed_001_names_in_latex():
+    tex = symgrad.conv("3x3", "2x2", names="x,w,o").to_latex()
+    # dE/dx_22 has all four kernel weights, rotated
+    assert (
+        r"&= w_{22} \frac{\partial L}{\partial o_{11}} + w_{21} \frac{\partial L}{\partial o_{12}} "
+        r"+ w_{12} \frac{\partial L}{\partial o_{21}} + w_{11} \frac{\partial L}{\partial o_{22}}"
+    ) in tex
+
+
+def test_fragment_is_the_body_only():
+    tex = symgrad.conv("4", "2").to_latex(fragment=True)
+    assert r"\documentclass" not in tex and r"\begin{document}" not in tex and r"\end{document}" not in tex
+    assert tex.startswith("% symgrad conv: input 4") and r"\subsection*{Setup}" in tex
+
+
+def test_long_sums_are_broken_into_rows():
+    d = symgrad.conv("12x12", "5x5", padding=2)
+    tex = d.to_latex()
+    rows = [line for line in tex.splitlines() if line.startswith((r"\frac{\partial L}", " &", "z_"))]
+    assert rows and max(tex_width(row.split("&", 1)[1]) for row in rows) <= 80
+    assert any(row.startswith(r" &\quad +") for row in rows)
+
+
+def test_large_layer_document_is_summarised_and_says_so():
+    d = symgrad.conv("32x32", "5x5", in_channels=3, out_channels=6, bias=True)
+    tex = d.to_latex()
+    assert "more entries of dL/dX not shown; use -{}-{}full" in tex
+    assert len(tex) < 400_000
+    small = symgrad.conv("6x6", "3x3", in_channels=2, out_channels=2)
+    assert DocumentSettings.choose(small).max_entries is None  # small layers: every entry
+
+
+def test_markdown_has_a_heading_per_section_and_balanced_math():
+    md = symgrad.conv("4x4", "2x2", stride=2, bias=True).to_markdown()
+    headings = [line for line in md.splitlines() if line.startswith("#")]
+    assert headings == [
+        "# symgrad conv: input 4x4, kernel 2x2, stride 2, padding 0, dilation 1, bias",
+        "## Setup",
+        "## Forward pass: every output expanded",
+        r"## Gradient $\frac{\partial L}{\partial W}$: the chain rule, term by term",
+        r"## Gradient $\frac{\partial L}{\partial X}$: the chain rule, term by term",
+        r"## Gradient $\frac{\partial L}{\partial b}$: the chain rule, term by term",
+        "## Identities: the closed forms",
+    ]
+    assert md.count("\n$$\n") % 2 == 0 or md.count("$$") % 2 == 0
+    assert md.count(r"\begin{aligned}") == md.count(r"\end{aligned}") > 0
+
+
+def test_show_selects_document_sections():
+    d = symgrad.conv("4x4", "2x2")
+    md = render_markdown(d, DocumentSettings.choose(d, frozenset({"grad-input"})))
+    assert [line for line in md.splitlines() if line.startswith("## ")] == [
+        r"## Gradient $\frac{\partial L}{\partial X}$: the chain rule, term by term"
+    ]
+
+
+def test_text_is_escaped():
+    assert latex_text(r"\input{/etc/passwd} 50% & $x$ #1 ~_^") == (
+        r"\textbackslash{}input\{/etc/passwd\} 50\% \& \$x\$ \#1 \textasciitilde{}\_\textasciicircum{}"
+    )
+    assert latex_text("--full") == "-{}-{}full"
+    assert markdown_text("*a* [b](c) <script> $x$") == r"\*a\* \[b\](c) \<script\> \$x\$"
+
+
+# --- pdflatex: the documents compile, and nothing runs off the page
+
+LAYERS = {
+    "seed-000": dict(input="5x5", kernel="3x3", stride=2, index="flat", names="a,w,z"),
+    "multichannel-bias-padding": dict(input="6x6", kernel="3x3", stride=2, padding=1, in_channels=2, out_channels=2, bias=True),
+    "numeric-float-and-fraction": dict(
+        input="4x4", kernel="2x2", stride=2, in_channels=2, out_channels=2, bias=True,
+        values={
+            "input": [[[0.1234567891, -2.5, 3, 4], [1, 2, 3, 4], [5, 6, 7, 8], [1, 1, 1, 1]]] * 2,
+            "kernel": [[[["1/3", 2], [3, 4]], [[1, 2], [3, 4]]], [[[1, 2], [3, 4]], [[1, 2], [3, "-7/11"]]]],
+            "bias": [1, -2],
+            "grad_output": [[[1, 2], [3, 4]], [[0.5, -1e-20], [3, 4]]],
+        },
+    ),
+    "3d-dilated-channels": dict(input="3x4x4", kernel="2x2x2", dilation="1x2x1", padding=1, in_channels=2, out_channels=2),
+    "1d-sum-loss-floor": dict(input="11", kernel="3", dilation=3, stride=2, padding=2, loss="sum"),
+    "mse-bias": dict(input="4x4", kernel="3x3", loss="mse", bias=True),
+    "long-sums": dict(input="12x12", kernel="5x5", padding=2),
+    "lenet-summarised": dict(input="32x32", kernel="5x5", in_channels=3, out_channels=6, bias=True),
+}
+
+pdflatex = shutil.which("pdflatex")
+needs_pdflatex = pytest.mark.skipif(pdflatex is None, reason="pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)")
+
+
+def compile_tex(folder: Path, name: str, text: str) -> str:
+    (folder / f"{name}.tex").write_text(text)
+    result = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+        cwd=folder, capture_output=True, text=True, timeout=180,
+    )
+    log = (folder / f"{name}.log").read_text(errors="replace")
+    assert result.returncode == 0, re.findall(r"^!.*$", log, re.M)[:5] or result.stdout[-2000:]
+    assert (folder / f"{name}.pdf").stat().st_size > 1000
+    return log
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("name", LAYERS)
+def test_latex_compiles(name, tmp_path):
+    d = symgrad.conv(**LAYERS[name])
+    log = compile_tex(tmp_path, name, d.to_latex())
+    overfull = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
+    assert not overfull, f"lines run off the page by {overfull} pt"
+
+
+@needs_pdflatex
+def test_fragment_compiles_inside_a_host_document(tmp_path):
+    for name in ("a", "b"):  # two fragments in one document: the helper macros must not clash
+        (tmp_path / f"{name}.tex").write_text(symgrad.conv("4x4", "2x2", bias=True).to_latex(fragment=True))
+    host = "\n".join([
+        r"\documentclass{article}", r"\usepackage{amsmath,amssymb,graphicx}", r"\allowdisplaybreaks",
+        r"\begin{document}", r"\section{Homework 3}", r"\input{a}", r"\input{b}", r"\end{document}",
+    ])
+    compile_tex(tmp_path, "host", host)
+
+
+@needs_pdflatex
+def test_full_wide_matrix_is_scaled_to_the_line(tmp_path):
+    d = symgrad.conv("1x30", "1x3")
+    log = compile_tex(tmp_path, "wide", render_latex(d, DocumentSettings.choose(d, full=True)))
+    assert "Overfull" not in log
+
+
+def test_cli_latex_and_markdown_to_files(tmp_path, capsys):
+    for fmt, suffix in (("latex", "tex"), ("markdown", "md")):
+        target = tmp_path / f"out.{suffix}"
+        code = cli.main(["conv", "--input", "3x3", "--kernel", "2x2", "--format", fmt, "-o", str(target)])
+        assert code == 0 and capsys.readouterr().out == ""
+        assert (r"\end{document}" if fmt == "latex" else "## Identities") in target.read_text()
+    code = cli.main(["conv", "--input", "3x3", "--kernel", "2x2", "--format", "latex", "--fragment"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("% symgrad conv") and r"\documentclass" not in out
