@@ -159,7 +159,50 @@ BAD = [
     (["conv", "--input", "32x32", "--kernel", "5x5", "--in-channels", "3", "--out-channels", "6", "--loss", "mse", "--format", "json"], "--loss mse --format json writes each z expanded inside every gradient term"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "-o", "/nonexistent/folder/out.txt"], "-o '/nonexistent/folder/out.txt': folder"),
     (["conv", "--input", "5x5", "--kernel", "3x3", "-o", "/tmp"], "-o '/tmp' is a directory"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--format", "markdown", "--fragment"], "--fragment only applies to --format latex"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--values", "/nonexistent.json"], "values file '/nonexistent.json' does not exist"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--values", "/tmp"], "values file '/tmp'"),
 ]
+
+# --values files with mistakes: (file content, what the error line must say)
+BAD_VALUES = [
+    ('{"kernel": [[1, 2], [3, 4]]}', '"kernel" must be nested like 3x3'),
+    ('{"input": [[1, 2, 3, 4, 5]]}', '"input" must be nested like 5x5'),
+    ('{"grad_output": [[1, 2, 3], [3, "x", 1], [0, 0, 0]]}', 'grad_output[1][1] is "x", not a number'),
+    ('{"bias": [1]}', '"bias" is given but the layer has no bias (add --bias)'),
+    ('{"weights": [[1]]}', '"weights"'),
+    ('{"kernel": [[1, 2, 3], [4, 5, 6], [7, 8, NaN]]}', "NaN"),
+    ('{"kernel": [[1, 2, 3], [4, 5, 6], [7, 8, true]]}', "kernel[2][2]"),
+    ('{"kernel": [[1, 2, 3], [4, 5, 6], [7, 8, "9**9**9**9"]]}', "not a number"),
+    ('{"kernel": [[1, 2, 3], [4, 5, 6], [7, 8, 9]]', "not valid JSON"),
+    ("[1, 2]", "must hold a JSON object"),
+    ("", "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("content,message", BAD_VALUES, ids=[m for _, m in BAD_VALUES])
+def test_bad_values_file_is_one_clear_line(content, message, tmp_path, capsys):
+    path = tmp_path / "v.json"
+    path.write_text(content)
+    code, out, err = run(["conv", "--input", "5x5", "--kernel", "3x3", "--values", str(path)], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"Error: values file '{path}'"), err
+    assert message in err
+
+
+def test_values_on_the_command_line(tmp_path, capsys):
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({"input": [[1, 2, 0], [0, 1, 3], [2, 1, 1]], "kernel": [[1, "-1/2"], [0, 2]], "grad_output": [[1, -1], [0, 2]]}))
+    code, out, err = run(["conv", "--input", "3x3", "--kernel", "2x2", "--values", str(path)], capsys, columns=100)
+    assert code == 0 and err == ""
+    # dL/dx22 = w22·1 + w21·(−1) + w12·0 + w11·2 = 2 + 0 + 0 + 2
+    assert "          = 2·1 + 0·(−1) + (−1/2)·0 + 1·2\n          = 4\n" in out
+    assert "⎣ w₂₁  w₂₂ ⎦   ⎣ 0     2 ⎦" in out  # numbers beside the symbols
+    assert "with the values put in, both sides are equal" in out
+    code, out, _ = run(["conv", "--input", "3x3", "--kernel", "2x2", "--values", str(path), "--format", "json"], capsys)
+    data = json.loads(out)
+    assert data["grad_input"][0][1][1] == "4" and data["values"]["kernel"] == [[[[1, "-1/2"], [0, 2]]]]
+    assert all(identity["holds_with_values"] for identity in data["identities"])
 
 
 @pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a[1:]) or a[0] for a, _ in BAD])
@@ -186,6 +229,23 @@ def test_output_file_is_written_atomically(tmp_path, capsys):
     assert run(MAIN + ["-o", str(text_target)], capsys)[0] == 0
     assert "✓ dL/dX" in text_target.read_text() and "\x1b[" not in text_target.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json", "d.txt"]  # no temporary files left
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "latex", "markdown"])
+def test_a_failed_run_never_touches_the_output_file(fmt, tmp_path, capsys):
+    target = tmp_path / "out"
+    target.write_text("precious")
+    bad_values = tmp_path / "v.json"
+    bad_values.write_text('{"kernel": [[1]]}')
+    for args in (["--kernel", "9x9"], ["--kernel", "3x3", "--values", str(bad_values)]):
+        code, _, _ = run(["conv", "--input", "5x5", *args, "--format", fmt, "-o", str(target)], capsys)
+        assert code == 2 and target.read_text() == "precious"
+    missing = tmp_path / "new"
+    assert run(["conv", "--input", "5x5", "--kernel", "9x9", "--format", fmt, "-o", str(missing)], capsys)[0] == 2
+    assert not missing.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "v.json"]
+    assert run(["conv", "--input", "5x5", "--kernel", "3x3", "--format", fmt, "-o", str(target)], capsys)[0] == 0
+    assert target.read_text() != "precious" and len(target.read_text()) > 500
 
 
 def test_unexpected_error_is_one_line_and_debug_shows_traceback(capsys, monkeypatch):
