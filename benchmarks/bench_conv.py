@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 CASES = [
@@ -25,6 +27,33 @@ CASES = [
     ("LeNet conv1: 3x32x32 -> 6, 5x5, bias", ["--input", "32x32", "--kernel", "5x5", "--in-channels", "3", "--out-channels", "6", "--bias"]),
     ("3-D: 3x16x16x16 -> 4, 3x3x3, stride 2, pad 1", ["--input", "16x16x16", "--kernel", "3x3x3", "--in-channels", "3", "--out-channels", "4", "--stride", "2", "--padding", "1"]),
 ]
+
+FORMATS = ("text", "json", "latex", "markdown")
+VALUE_CASES = [CASES[0], CASES[2], CASES[6]]
+
+
+def write_values(folder: str, options: list[str]) -> str:
+    """A values file with small random integers for every symbol of the layer."""
+    import random
+
+    from symgrad import ConvSpec
+
+    bias = "--bias" in options
+    pairs = [a for a in options if a != "--bias"]
+    spec = ConvSpec.build(bias=bias, **dict(zip([a.lstrip("-").replace("-", "_") for a in pairs[::2]], pairs[1::2])))
+    rng = random.Random(0)
+
+    def nested(shape):
+        return [nested(shape[1:]) for _ in range(shape[0])] if shape else rng.randint(-5, 5)
+
+    data = {"input": nested(spec.input_shape), "kernel": nested(spec.kernel_shape), "grad_output": nested(spec.output_shape)}
+    if bias:
+        data["bias"] = nested((spec.out_channels,))
+    path = f"{folder}/values-{len(os.listdir(folder))}.json"
+    with open(path, "w") as handle:
+        json.dump(data, handle)
+    return path
+
 
 _MEASURE = """
 import resource, subprocess, sys, time
@@ -88,14 +117,29 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = []
-    print("| layer | product terms | core (derive + check) | `--format text` | `--format json` | peak memory |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| layer | product terms | core (derive + check) | text | json | latex | markdown | peak memory |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, options in CASES:
         terms, core = core_time(options)
-        text_time, text_mem = measure(["symgrad", "conv", *options], args.repeat)
-        json_time, json_mem = measure(["symgrad", "conv", *options, "--format", "json"], args.repeat)
-        rows.append(dict(layer=label, terms=terms, core=core, text=text_time, json=json_time, memory=max(text_mem, json_mem)))
-        print(f"| {label} | {terms:,} | {core:.3f} s | {text_time:.2f} s | {json_time:.2f} s | {max(text_mem, json_mem):.0f} MB |", flush=True)
+        row = dict(layer=label, terms=terms, core=core, memory=0.0)
+        for fmt in FORMATS:
+            seconds, memory = measure(["symgrad", "conv", *options, "--format", fmt], args.repeat)
+            row[fmt], row["memory"] = seconds, max(row["memory"], memory)
+        rows.append(row)
+        times = " | ".join(f"{row[fmt]:.2f} s" for fmt in FORMATS)
+        print(f"| {label} | {terms:,} | {core:.3f} s | {times} | {row['memory']:.0f} MB |", flush=True)
+    print("\nWith --values (every input, kernel, bias and dL/dz given; exact integers):\n")
+    print("| layer | text | json | latex | peak memory |")
+    print("|---|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as folder:
+        for label, options in VALUE_CASES:
+            path = write_values(folder, options)
+            cells, peak = [], 0.0
+            for fmt in ("text", "json", "latex"):
+                seconds, memory = measure(["symgrad", "conv", *options, "--values", path, "--format", fmt], args.repeat)
+                cells.append(f"{seconds:.2f} s")
+                peak = max(peak, memory)
+            print(f"| {label} | {' | '.join(cells)} | {peak:.0f} MB |", flush=True)
     baseline, _ = measure([sys.executable, "-c", "import sys"], args.repeat)
     print(f"\nPython start-up alone: {baseline:.2f} s")
     if args.naive:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -104,58 +105,53 @@ def latex_text(text: str) -> str:
 
 
 def tex_width(tex: str) -> float:
-    """A rough printed width of math, in digits: fractions count their wider part, subscripts 0.7."""
-    return _width(_tokens(tex), 0)[0]
+    """A rough printed width of math, in digits: fractions count their wider part, subscripts 0.7.
 
-
-_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.S)
-_WIDE = {r"\cdot": 1.2, r"\partial": 1.0, r"\quad": 2.0, r"\qquad": 4.0, r"\left": 0.0, r"\right": 0.0, r"\,": 0.3, r"\;": 0.5}
-
-
-def _tokens(tex: str) -> list[str]:
-    return _TOKEN.findall(tex)
-
-
-def _group(tokens: list[str], i: int) -> tuple[list[str], int]:
-    """The tokens of a {...} group (or a single token) starting at i, and the index after it."""
-    if i >= len(tokens):
-        return [], i
-    if tokens[i] != "{":
-        return [tokens[i]], i + 1
-    depth, j = 0, i
-    while j < len(tokens):
-        depth += {"{": 1, "}": -1}.get(tokens[j], 0)
-        if depth == 0:
-            return tokens[i + 1 : j], j + 1
-        j += 1
-    return tokens[i + 1 :], j
-
-
-def _width(tokens: list[str], i: int) -> tuple[float, int]:
+    Built for the math this package writes (fractions whose parts hold no fractions): a few regular
+    expressions, so that breaking thousands of long sums stays fast.
+    """
     total = 0.0
-    while i < len(tokens):
-        t = tokens[i]
-        if t == r"\frac" or t == r"\tfrac":
-            num, i = _group(tokens, i + 1)
-            den, i = _group(tokens, i)
-            total += max(_width(num, 0)[0], _width(den, 0)[0]) * (0.75 if t == r"\tfrac" else 1.0) + 0.4
-            continue
-        if t in ("_", "^"):
-            sub, i = _group(tokens, i + 1)
-            total += 0.7 * _width(sub, 0)[0]
-            continue
-        if t in ("{", "}", " "):
-            pass
-        elif t in ("+", "-", "="):
-            total += 2.0
-        elif t == ",":
-            total += 1.4
-        elif t.startswith("\\"):
-            total += _WIDE.get(t, 1.2)
-        else:
-            total += 1.0
-        i += 1
-    return total, i
+
+    def fraction(match: re.Match) -> str:
+        nonlocal total
+        scale = 0.75 if match[1] else 1.0
+        total += scale * max(_flat_width(match[2]), _flat_width(match[3])) + 0.4
+        return " "
+
+    rest = _FRACTION.sub(fraction, tex)
+    return total + _flat_width(rest)
+
+
+_FRACTION = re.compile(r"\\(t?)frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}")
+_SCRIPT = re.compile(r"[_^](?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
+_COMMAND = re.compile(r"\\[A-Za-z]+|\\.")
+_WIDE = {r"\cdot": 1.2, r"\partial": 1.0, r"\quad": 2.0, r"\qquad": 4.0, r"\left": 0.0, r"\right": 0.0, r"\,": 0.3, r"\;": 0.5}
+_CHAR = {"+": 2.0, "-": 2.0, "=": 2.0, ",": 1.4, "{": 0.0, "}": 0.0, " ": 0.0}
+
+
+@lru_cache(maxsize=1 << 16)
+def _flat_width(tex: str) -> float:
+    scripts = 0.0
+
+    def script(match: re.Match) -> str:
+        nonlocal scripts
+        scripts += 0.7 * _plain_width(match[1] if match[1] is not None else match[2])
+        return ""
+
+    rest = _SCRIPT.sub(script, tex)
+    return scripts + _plain_width(rest)
+
+
+def _plain_width(tex: str) -> float:
+    width = 0.0
+
+    def command(match: re.Match) -> str:
+        nonlocal width
+        width += _WIDE.get(match[0], 1.2)
+        return ""
+
+    rest = _COMMAND.sub(command, tex)
+    return width + sum(_CHAR.get(ch, 1.0) for ch in rest)
 
 
 def break_rows(lhs: str, terms: list[str], relation: str = "=", width: float = ROW_WIDTH) -> list[tuple[str, str]]:
@@ -222,6 +218,7 @@ class _Builder:
         self.sym = d.symbols
         self.num = getattr(d, "numeric", None)
         self.g0 = self.sym["grad_output"].offset
+        self.g_end = self.g0 + self.sym["grad_output"].size
         self.out0 = self.sym["output"].offset
         self.t0 = self.sym["target"].offset
         self.blocks: list = []
@@ -244,9 +241,10 @@ class _Builder:
 
     def factor(self, i: int) -> tuple[str, bool]:
         """A factor of a product: its symbol (or dL/dz as the loss defines it)."""
-        if i == ONE or (self.d.loss == "sum" and self.sym["grad_output"].contains(np.array(i))):
+        is_grad = self.g0 <= i < self.g_end
+        if i == ONE or (is_grad and self.d.loss == "sum"):
             return "", True
-        if self.sym["grad_output"].contains(np.array(i)):
+        if is_grad:
             return self.grad_output(i), False
         return self.name(i), False
 
@@ -288,11 +286,17 @@ class _Builder:
         else:
             self.blocks.append(Equations((rows,)))
 
-    def cap(self, terms: list[str]) -> list[str]:
+    def head(self, *arrays):
+        """The first max_terms terms of a sum (all of them when unlimited): text is built for those only."""
         limit = self.s.max_terms
-        if limit is None or len(terms) <= limit:
+        return arrays if limit is None else tuple(x[:limit] for x in arrays)
+
+    def cap(self, terms: list[str], total: int | None = None) -> list[str]:
+        """At most max_terms terms, then a note of how many more the sum has (`total` in all)."""
+        limit, total = self.s.max_terms, len(terms) if total is None else total
+        if limit is None or total <= limit:
             return terms
-        return terms[:limit] + [rf"+ \dots \text{{ ({len(terms) - limit} more terms)}}"]
+        return terms[:limit] + [rf"+ \dots \text{{ ({total - limit:,} more terms)}}"]
 
     def limited(self, shown: int) -> bool:
         return self.s.max_entries is not None and shown >= self.s.max_entries
@@ -383,10 +387,12 @@ class _Builder:
         for k, a, b, coef in entry_terms(table):
             if self.limited(shown):
                 break
+            total = len(a)
+            a, b, coef = self.head(a, b, coef)
             items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
-            sums = [self.cap(signed_terms(items, TEX))]
+            sums = [self.cap(signed_terms(items, TEX), total)]
             if numeric is not None:
-                sums += [row for row in self.numeric_rows(a, b, coef, numeric, k) if row != sums[-1]]
+                sums += [row for row in self.numeric_rows(a, b, coef, total, numeric, k) if row != sums[-1]]
             self.equation(self.sym.latex(self.out0 + k), sums)
             shown += 1
         self.left_out(table.size - shown, "outputs")
@@ -411,27 +417,27 @@ class _Builder:
                 self.add_equation(((lhs, r"= 0 \qquad \text{(no output depends on } " + self.name(theta) + r")"),))
                 shown += 1
                 continue
+            total = len(a)
+            a, b, coef = self.head(a, b, coef)
             chain = [_partial(self.z_of(g), self.name(theta)) + " " + self.grad_output(g) for g in a.tolist()]
             chain = [t if i == 0 else "+ " + t for i, t in enumerate(chain)]
             items = [(c, [self.factor(bi), self.factor(g)]) for g, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
-            sums = [self.cap(chain), self.cap(signed_terms(items, TEX))]
+            sums = [self.cap(chain, total), self.cap(signed_terms(items, TEX), total)]
             if numeric is not None:
-                sums += [row for row in self.numeric_rows(b, a, coef, numeric, index) if row != sums[-1]]
+                sums += [row for row in self.numeric_rows(b, a, coef, total, numeric, index) if row != sums[-1]]
             self.equation(lhs, sums)
             shown += 1
         self.left_out(table.size - shown, f"entries of dL/d{letter}")
         self.result_matrix(key, _partial("L", letter))
 
-    def numeric_rows(self, a, b, coef, numeric, index: int) -> list[list[str]]:
+    def numeric_rows(self, a, b, coef, total: int, numeric, index: int) -> list[list[str]]:
         """With values: the sum with numbers put in, then what it comes to (when that differs)."""
         plugged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
-        plugged = self.cap(signed_terms(plugged_items, TEX))
+        plugged = self.cap(signed_terms(plugged_items, TEX), total)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
-        merged_items = [
-            (c, [self.factor(ai), self.factor(bi)])
-            for ai, bi, c in zip(numeric.a[lo:hi].tolist(), numeric.b[lo:hi].tolist(), numeric.coef[lo:hi].tolist())
-        ]
-        merged = self.cap(signed_terms(merged_items, TEX)) or ["0"]
+        ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
+        merged_items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
+        merged = self.cap(signed_terms(merged_items, TEX), int(hi - lo)) or ["0"]
         return [plugged] if merged == plugged else [plugged, merged]
 
     def result_matrix(self, key: str, label: str) -> None:

@@ -61,6 +61,7 @@ class _Layout:
         self.d, self.s, self.width = d, settings, width
         self.sym = d.symbols
         self.g0 = self.sym["grad_output"].offset
+        self.g_end = self.g0 + self.sym["grad_output"].size
         self.out0 = self.sym["output"].offset
         self.t0 = self.sym["target"].offset
         self.num = d.numeric
@@ -90,13 +91,13 @@ class _Layout:
         """A matrix cell: a symbol, a dL/dz_k, or 0."""
         if i == ZERO:
             return "0"
-        if self.sym["grad_output"].contains(np.array(i)):
+        if self.g0 <= i < self.g_end:
             return self.grad_output(i)
         return self.name(i)
 
     def factor(self, i: int) -> tuple[str, bool]:
         """A factor of a product as (text, is_number); the 1 of a bias term (and of --loss sum) is empty."""
-        if i == ONE or (self.d.loss == "sum" and self.sym["grad_output"].contains(np.array(i))):
+        if i == ONE or (self.d.loss == "sum" and self.g0 <= i < self.g_end):
             return "", True
         return self.cell(i), False
 
@@ -198,12 +199,14 @@ class _Layout:
         for k, a, b, coef in entry_terms(self.d.forward):
             if self.limited(shown):
                 break
+            total = len(a)
+            a, b, coef = self.head(a, b, coef)
             terms = [product([self.name(ai), self.name(bi)], ci, "·") for ai, bi, ci in zip(a.tolist(), b.tolist(), coef.tolist())]
-            kept, more = self.cap(terms)
+            kept, more = self.cap(terms, total)
             lhs = self.sym.unicode(self.out0 + k)
             self.equation(lhs, kept, more)
             if self.num is not None:
-                self.numeric_rows(" " * len(lhs), a, b, coef, self.num.forward, k, kept)
+                self.numeric_rows(" " * len(lhs), a, b, coef, total, self.num.forward, k, kept)
             shown += 1
         self.left_out(self.d.forward.size - shown, "outputs")
         self.result_matrix("forward", "Z")
@@ -222,30 +225,30 @@ class _Layout:
                 self.line(f"  {lhs} = 0   (no output depends on {self.name(theta)})")
                 shown += 1
                 continue
+            total = len(a)
+            a, b, coef = self.head(a, b, coef)
             chain = [f"∂{self.z_of(g)}/∂{self.name(theta)}·∂L/∂{self.z_of(g)}" for g in a.tolist()]
-            kept, more = self.cap(chain)
+            kept, more = self.cap(chain, total)
             self.equation(lhs, kept, more)
             result = [product([self.name(bi), self.grad_output(g)], ci, "·") for g, bi, ci in zip(a.tolist(), b.tolist(), coef.tolist())]
-            kept, more = self.cap(result)
+            kept, more = self.cap(result, total)
             self.equation(" " * len(lhs), kept, more)
             if self.num is not None:
-                self.numeric_rows(" " * len(lhs), b, a, coef, self.num.gradients[key], index, kept)
+                self.numeric_rows(" " * len(lhs), b, a, coef, total, self.num.gradients[key], index, kept)
             shown += 1
         self.left_out(table.size - shown, f"entries of {title}")
         self.result_matrix(key, title)
 
-    def numeric_rows(self, pad: str, a, b, coef, numeric, index: int, symbolic: list[str]) -> None:
+    def numeric_rows(self, pad: str, a, b, coef, total: int, numeric, index: int, symbolic: list[str]) -> None:
         """With --values: the sum with the numbers put in, then what it comes to (each when it differs)."""
         items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
-        plugged, more = self.cap(signed_terms(items, TEXT))
+        plugged, more = self.cap(signed_terms(items, TEXT), total)
         if " ".join(plugged) != " + ".join(symbolic):
             self.signed_equation(pad, plugged, more)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
-        merged_items = [
-            (c, [self.factor(ai), self.factor(bi)])
-            for ai, bi, c in zip(numeric.a[lo:hi].tolist(), numeric.b[lo:hi].tolist(), numeric.coef[lo:hi].tolist())
-        ]
-        merged, more_merged = self.cap(signed_terms(merged_items, TEXT) or ["0"])
+        ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
+        merged_items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
+        merged, more_merged = self.cap(signed_terms(merged_items, TEXT) or ["0"], int(hi - lo))
         if (merged, more_merged) != (plugged, more):
             self.signed_equation(pad, merged, more_merged)
 
@@ -345,10 +348,16 @@ class _Layout:
     def limited(self, shown: int) -> bool:
         return not self.s.full and shown >= self.s.max_entries
 
-    def cap(self, terms: list[str]) -> tuple[list[str], int]:
-        if self.s.full or len(terms) <= self.s.max_terms:
+    def head(self, *arrays):
+        """The first max_terms terms of a sum (all with --full): text is built for those only."""
+        return arrays if self.s.full else tuple(x[: self.s.max_terms] for x in arrays)
+
+    def cap(self, terms: list[str], total: int | None = None) -> tuple[list[str], int]:
+        """At most max_terms terms, and how many more the sum has (`total` terms in all)."""
+        total = len(terms) if total is None else total
+        if self.s.full or total <= self.s.max_terms:
             return terms, 0
-        return terms[: self.s.max_terms], len(terms) - self.s.max_terms
+        return terms[: self.s.max_terms], total - self.s.max_terms
 
     def left_out(self, count: int, what: str) -> None:
         if count > 0:
