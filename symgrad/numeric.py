@@ -17,6 +17,7 @@ or a single constant term when everything was known.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -51,7 +52,10 @@ def _merge(table: Terms) -> Terms:
     first = np.minimum.reduceat(order, starts)
     keep = np.flatnonzero(coef != 0)
     keep = keep[np.lexsort((first[keep], entry[starts][keep]))]
-    return Terms(table.shape, entry[starts][keep], a[starts][keep], b[starts][keep], coef[keep])
+    coef = coef[keep]
+    if coef.dtype == object:  # whole fractions back to ints: 2, not Fraction(2, 1)
+        coef = np.array([c.numerator if isinstance(c, Fraction) and c.denominator == 1 else c for c in coef], dtype=object)
+    return Terms(table.shape, entry[starts][keep], a[starts][keep], b[starts][keep], coef)
 
 
 def constants(table: Terms, exact: bool) -> np.ndarray | None:
