@@ -471,7 +471,7 @@ class _Builder:
         if self.num is not None and identity.name in self.num.identities:
             same = self.num.identities[identity.name]
             tail = " With the values put in, both sides are " + ("equal." if same else "DIFFERENT.")
-        self.para(f"{'✓' if identity.holds else '✗'} {verdict} ({identity.compared_terms:,} terms compared).{tail}")
+        self.para(("math", mark), f" {verdict} ({identity.compared_terms:,} terms compared).{tail}")
         for item in identity.intermediates:
             self.intermediate(item)
         for text in identity.notes:
