@@ -60,19 +60,16 @@ def conv(
 ) -> None:
     """Convolution backprop, term by term, proved against the closed forms.
 
+    \b
     Examples:
-
       symgrad conv --input 5x5 --kernel 3x3 --stride 2
-
-      symgrad conv --input 5x5 --kernel 3x3 --stride 2 --index flat --names a,w,z
-
+      symgrad conv --input 5x5 --kernel 3x3 --stride 2 \\
+                   --index flat --names a,w,z
       symgrad conv --input 3x3 --kernel 2x2 --names x,w,o --show identities
-
       symgrad conv --input 3x3 --kernel 2x2 --values numbers.json
-
-      symgrad conv --input 5x5 --kernel 3x3 --stride 2 --format latex -o conv.tex
-
-      symgrad conv --input 3x32x32 --kernel 5x5 --in-channels 3 --out-channels 6 --format json -o lenet.json
+      symgrad conv --input 5x5 --kernel 3x3 --format latex -o conv.tex
+      symgrad conv --input 32x32 --kernel 5x5 --in-channels 3 \\
+                   --out-channels 6 --format json -o lenet.json
 
     Exit codes: 0 all identities hold; 1 an identity failed; 2 bad input.
     """
