@@ -1,12 +1,14 @@
 """symgrad: derive backpropagation through CNN layers symbolically and show every step."""
 
-from .api import conv
+from .api import conv, pool
 from .convolution import derive_conv
-from .derivation import ConvDerivation
+from .derivation import ConvDerivation, PoolDerivation
 from .errors import SymgradError
 from .naming import Naming
-from .spec import ConvSpec
+from .spec import ConvSpec, PoolSpec
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvDerivation", "ConvSpec", "Naming", "SymgradError", "conv", "derive_conv", "__version__"]
+__all__ = [
+    "ConvDerivation", "ConvSpec", "Naming", "PoolDerivation", "PoolSpec", "SymgradError", "conv", "derive_conv", "pool", "__version__",
+]

@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 from .convolution import derive_conv
-from .derivation import ConvDerivation
+from .derivation import ConvDerivation, PoolDerivation
+from .errors import OptionError
 from .naming import Naming
-from .spec import DEFAULT_MAX_TERMS, ConvSpec
+from .pooling import derive_pool
+from .spec import DEFAULT_MAX_TERMS, ConvSpec, PoolSpec
 
 
 def conv(
@@ -36,3 +38,35 @@ def conv(
     """
     spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms)
     return derive_conv(spec, Naming.build(index, names), loss, values)
+
+
+def pool(
+    input,
+    window,
+    stride=None,
+    padding=0,
+    mode: str = "max",
+    channels=1,
+    ties: str = "first",
+    index: str = "matrix",
+    names: str | None = None,
+    max_terms: int = DEFAULT_MAX_TERMS,
+    values=None,
+) -> PoolDerivation:
+    """Derive backpropagation through max or average pooling. Raises SymgradError on bad options.
+
+    stride defaults to the window; names are two letters, for input and output (default "x,y");
+    values: numbers for input and/or grad_output (a dict or the path of a JSON file).
+    """
+    spec = PoolSpec.build(input, window, stride, padding, mode, channels, ties, max_terms=max_terms)
+    return derive_pool(spec, pool_naming(index, names), values)
+
+
+def pool_naming(index: str = "matrix", names: str | None = None) -> Naming:
+    """Naming for pooling: `--names x,y` (input, output); dL/dy is d + the output letter."""
+    if names is None:
+        return Naming.build(index, "x,w,y")
+    parts = [part.strip() for part in str(names).split(",")]
+    if len(parts) != 2:
+        raise OptionError(f"--names for pooling must be two comma-separated letters for input and output, like x,y; got {names!r}")
+    return Naming.build(index, f"{parts[0]},w,{parts[1]}") if "w" not in parts else Naming.build(index, f"{parts[0]},k,{parts[1]}")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .naming import Naming
-from .spec import ConvSpec
+from .spec import ConvSpec, PoolSpec
 from .symbols import SymbolTable
 from .tensor import ONE, Terms
 
@@ -48,8 +48,43 @@ class Identity:
     notes: tuple[str, ...] = ()
 
 
+class _Displayable:
+    """The display hooks every derivation shares: each hands off to a renderer."""
+
+    def __rich__(self):
+        from .render.terminal import render_rich
+
+        return render_rich(self)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display: the derivation as display math (summarised when large)."""
+        from .render.notebook import render_notebook_latex
+
+        return render_notebook_latex(self)
+
+    def to_latex(self, fragment: bool = False, full: bool = False) -> str:
+        """A standalone LaTeX document (or its body, with fragment=True)."""
+        from .render.document import DocumentSettings
+        from .render.latex import render_latex
+
+        return render_latex(self, DocumentSettings.choose(self, full=full), fragment=fragment)
+
+    def to_markdown(self, full: bool = False) -> str:
+        """MyST Markdown for a Jupyter Book page."""
+        from .render.document import DocumentSettings
+        from .render.markdown import render_markdown
+
+        return render_markdown(self, DocumentSettings.choose(self, full=full))
+
+    def to_json(self) -> str:
+        """The JSON contract (DESIGN §3) as text."""
+        from .render.json import render_json
+
+        return render_json(self)
+
+
 @dataclass(frozen=True, eq=False)
-class ConvDerivation:
+class ConvDerivation(_Displayable):
     """Everything `symgrad conv` derives for one layer.
 
     forward:      z[f, o] as sums of products (factor a: kernel or bias symbol, b: input symbol or ONE)
@@ -129,38 +164,78 @@ class ConvDerivation:
         g0 = self.symbols["grad_output"].offset
         return _sum_of_products(table, flat_index, lambda g: self.grad_output_expr(int(g) - g0), self._factor)
 
-    # --- display hooks: hand off to a renderer
 
-    def __rich__(self):
-        from .render.terminal import render_rich
+@dataclass(frozen=True, eq=False)
+class PoolDerivation(_Displayable):
+    """Everything `symgrad pool` derives for one layer.
 
-        return render_rich(self)
+    windows:     input ids of each window's cells, shape (outputs, cells per window); ZERO for padding
+    grad_input:  dL/dX, one chain-rule sum per input cell (factor a: grad_output symbol; factor b: the
+                 mask symbol of that window cell for max pooling, ONE for average pooling)
+    divisor:     1 for max pooling; the window size for average pooling (every term is divided by it)
+    numeric:     with --values, the numbers put in, the masks, and what the sums come to (else None)
+    """
 
-    def _repr_latex_(self) -> str:
-        """Jupyter's LaTeX display: the derivation as display math (summarised when large)."""
-        from .render.notebook import render_notebook_latex
+    spec: PoolSpec
+    naming: Naming
+    symbols: SymbolTable
+    windows: np.ndarray
+    grad_input: Terms
+    identities: tuple[Identity, ...] = ()
+    numeric: "Numeric | None" = None
 
-        return render_notebook_latex(self)
+    layer = "pool"
+    loss = "generic"
 
-    def to_latex(self, fragment: bool = False, full: bool = False) -> str:
-        """A standalone LaTeX document (or its body, with fragment=True)."""
-        from .render.document import DocumentSettings
-        from .render.latex import render_latex
+    @property
+    def all_hold(self) -> bool:
+        return all(identity.holds for identity in self.identities)
 
-        return render_latex(self, DocumentSettings.choose(self, full=full), fragment=fragment)
+    @property
+    def divisor(self) -> int:
+        return self.spec.window_count if self.spec.mode == "avg" else 1
 
-    def to_markdown(self, full: bool = False) -> str:
-        """MyST Markdown for a Jupyter Book page."""
-        from .render.document import DocumentSettings
-        from .render.markdown import render_markdown
+    def gradients(self) -> list[tuple[str, Terms]]:
+        return [("grad_input", self.grad_input)]
 
-        return render_markdown(self, DocumentSettings.choose(self, full=full))
+    def real_cells(self, k: int) -> list[int]:
+        """Input ids of window k's cells that are not padding."""
+        return [int(i) for i in self.windows[k] if i != -1]
 
-    def to_json(self) -> str:
-        """The JSON contract (DESIGN §3) as text."""
-        from .render.json import render_json
+    def mask_cell(self, mask_id: int) -> tuple[int, int]:
+        """(window k, input id of the cell) for a mask symbol."""
+        k, j = divmod(int(mask_id) - self.symbols["mask"].offset, self.windows.shape[1])
+        return k, int(self.windows[k, j])
 
-        return render_json(self)
+    # --- SymPy views
+
+    def forward_expr(self, k: int) -> "sympy.Expr":
+        """y_k: Max of the window (max pooling) or its sum over the window size (average pooling)."""
+        import sympy
+
+        cells = [self.symbols.sympy_symbol(i) for i in self.real_cells(k)]
+        if self.spec.mode == "max":
+            return sympy.Max(*cells)
+        return sympy.Add(*cells) / self.divisor
+
+    def mask_expr(self, mask_id: int) -> "sympy.Expr":
+        """dy_k/dx_i for a window cell, as SymPy gives it: Heaviside(x_i - Max(the other cells))."""
+        import sympy
+
+        k, x = self.mask_cell(mask_id)
+        return sympy.diff(self.forward_expr(k), self.symbols.sympy_symbol(x))
+
+    def gradient_expr(self, key: str, flat_index: int | None = None) -> "sympy.Expr":
+        """dL/dx_i as a SymPy expression (`gradient_expr("grad_input", i)` or `gradient_expr(i)`)."""
+        import sympy
+
+        index = key if flat_index is None else flat_index
+        mask = self.grad_input.entry == index
+        terms = []
+        for g, b, c in zip(self.grad_input.a[mask], self.grad_input.b[mask], self.grad_input.coef[mask]):
+            factor = sympy.Integer(1) / self.divisor if b == ONE else self.mask_expr(int(b))
+            terms.append(int(c) * self.symbols.sympy_symbol(int(g)) * factor)
+        return sympy.Add(*terms)
 
 
 def _sum_of_products(table: Terms, flat_index: int, first, second) -> "sympy.Expr":

@@ -98,9 +98,10 @@ class Numeric:
     source: str
     known: np.ndarray
     number: np.ndarray
-    forward: Terms
+    forward: Terms | None  # None: not every output is a number (max pooling with some input unknown)
     gradients: dict[str, Terms]
     identities: dict[str, bool] = field(default_factory=dict)
+    masks: np.ndarray | None = None  # max pooling: each window cell's share of dL/dy (outputs x cells)
 
     def value(self, symbol_id: int):
         """The number for a symbol id, or None when it stays symbolic."""
@@ -121,6 +122,8 @@ class Numeric:
     def result(self, key: str) -> np.ndarray | None:
         """The numeric values of forward or a gradient, shaped like it, or None if still symbolic."""
         table = self.forward if key == "forward" else self.gradients[key]
+        if table is None:
+            return None
         flat = constants(table, self.exact)
         return None if flat is None else flat.reshape(table.shape)
 
@@ -147,3 +150,49 @@ def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, giv
         for identity in derivation.identities
     }
     return Numeric(exact, given, source, known, number, forward, gradients, identities)
+
+
+def evaluate_pool(derivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
+    """Numbers for a pooling layer: outputs, the max masks (ties by the policy), the routed gradient."""
+    from .pooling import window_masks
+
+    spec, windows, symbols = derivation.spec, derivation.windows, derivation.symbols
+    known, number = known.copy(), number.copy()
+    real = windows >= 0
+    forward = masks = None
+    if known[windows[real]].all():
+        x = np.zeros(windows.shape, dtype=object if exact else np.float64)
+        if exact:
+            x[:] = 0
+        x[real] = number[windows[real]]
+        outputs = np.arange(windows.shape[0])
+        if spec.mode == "max":
+            masks = window_masks(windows, x, spec.ties, exact)
+            m = symbols["mask"]
+            known[m.offset : m.offset + m.size] = True
+            number[m.offset : m.offset + m.size] = masks.ravel()
+            values = [max(x[k, j] for j in range(windows.shape[1]) if real[k, j]) for k in outputs]
+        else:
+            values = [_divide(sum(x[k, j] for j in range(windows.shape[1]) if real[k, j]), derivation.divisor, exact) for k in outputs]
+        coef = np.empty(len(values), dtype=object if exact else np.float64)
+        coef[:] = values
+        ones = np.full(len(values), ONE)
+        forward = _merge(Terms(spec.output_shape, outputs, ones, ones, coef))
+
+    def routed(table: Terms) -> Terms:
+        out = substitute(table, known, number, exact)
+        if derivation.divisor == 1:
+            return out
+        coef = np.array([_divide(c, derivation.divisor, exact) for c in out.coef], dtype=object if exact else np.float64)
+        return Terms(out.shape, out.entry, out.a, out.b, coef)
+
+    gradient = routed(derivation.grad_input)
+    identities = {i.name: equal_numbers(routed(i.computed), gradient, exact) for i in derivation.identities}
+    return Numeric(exact, given, source, known, number, forward, {"grad_input": gradient}, identities, masks)
+
+
+def _divide(value, divisor: int, exact: bool):
+    if not exact:
+        return value / divisor
+    q = Fraction(value) / divisor
+    return q.numerator if q.denominator == 1 else q

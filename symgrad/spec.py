@@ -240,3 +240,113 @@ def _axes(count: int) -> str:
 def axis_names(ndim: int) -> list[str]:
     """Names of the spatial axes, for messages and the output-size arithmetic."""
     return {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}[ndim]
+
+
+POOL_MODES = ("max", "avg")
+TIE_POLICIES = ("first", "split")
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pooling layer, checked: PyTorch's max_pool / avg_pool (no dilation, floor mode).
+
+    Max pooling pads with -inf (padding never wins); average pooling counts padded zeros in the
+    divisor, which is always the window size (PyTorch's default, count_include_pad=True).
+    """
+
+    input_size: tuple[int, ...]
+    window: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    mode: str = "max"
+    channels: int = 1
+    ties: str = "first"
+
+    @classmethod
+    def build(cls, input, window, stride=None, padding=0, mode="max", channels=1, ties="first",
+              max_terms: int | None = DEFAULT_MAX_TERMS) -> "PoolSpec":
+        input_size = parse_size(input, "--input")
+        window_size = parse_size(window, "--window")
+        ndim = len(input_size)
+        if len(window_size) != ndim:
+            raise SpecError(
+                f"--window {_shown(window)} has {_axes(len(window_size))} but --input {_shown(input)} "
+                f"has {ndim}; give both the same number of axes"
+            )
+        if mode not in POOL_MODES:
+            raise SpecError(f"--mode must be one of {', '.join(POOL_MODES)}, got {_shown(mode)}")
+        if ties not in TIE_POLICIES:
+            raise SpecError(f"--ties must be one of {', '.join(TIE_POLICIES)}, got {_shown(ties)}")
+        spec = cls(
+            input_size=input_size,
+            window=window_size,
+            stride=window_size if stride is None else parse_per_axis(stride, "--stride", ndim, minimum=1),
+            padding=parse_per_axis(padding, "--padding", ndim, minimum=0),
+            mode=mode,
+            channels=parse_count(channels, "--channels"),
+            ties=ties,
+        )
+        spec._check_fits()
+        if max_terms is not None and spec.estimated_terms > max_terms:
+            raise TooLargeError(
+                f"layer too large: about {spec.estimated_terms:,} terms (input {spec.input_text}, window "
+                f"{spec.window_text}, {spec.channels} channels) exceeds the limit of {max_terms:,}; "
+                f"use a smaller layer or raise the limit with --max-terms"
+            )
+        return spec
+
+    def _check_fits(self) -> None:
+        names = axis_names(self.ndim)
+        for axis, (n, k, p) in enumerate(zip(self.input_size, self.window, self.padding)):
+            if 2 * p > k:
+                raise SpecError(
+                    f"--padding {'x'.join(map(str, self.padding))} is more than half the window {self.window_text} "
+                    f"along the {names[axis]} axis; PyTorch allows padding at most half the window"
+                )
+            if k > n + 2 * p:
+                raise SpecError(
+                    f"window {self.window_text} is larger than the padded input {self.padded_text} along the "
+                    f"{names[axis]} axis; expected a window that fits inside input + 2*padding"
+                )
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input_size)
+
+    @property
+    def padded_size(self) -> tuple[int, ...]:
+        return tuple(n + 2 * p for n, p in zip(self.input_size, self.padding))
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        return tuple(output_length(n, k, s, p, 1) for n, k, s, p in zip(self.input_size, self.window, self.stride, self.padding))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.input_size)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.output_size)
+
+    @property
+    def window_count(self) -> int:
+        """Cells per window (the average's divisor)."""
+        return math.prod(self.window)
+
+    @property
+    def estimated_terms(self) -> int:
+        """Window cells over all outputs, plus one per symbol (Python ints: no overflow)."""
+        return self.channels * (math.prod(self.output_size) * (self.window_count + 1) + math.prod(self.padded_size))
+
+    @property
+    def input_text(self) -> str:
+        return "x".join(map(str, self.input_size))
+
+    @property
+    def window_text(self) -> str:
+        return "x".join(map(str, self.window))
+
+    @property
+    def padded_text(self) -> str:
+        return "x".join(map(str, self.padded_size))

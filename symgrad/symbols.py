@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from .naming import Naming, latex_name, unicode_name
-from .spec import ConvSpec
+from .spec import ConvSpec, PoolSpec
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,25 @@ class SymbolTable:
             ("grad_output", naming.grad_output, spec.output_shape, 1, (F > 1,)),
             ("output", naming.output, spec.output_shape, 1, (F > 1,)),
             ("target", naming.target, spec.output_shape, 1, (F > 1,)),
+        ]
+        groups, offset = [], 0
+        for key, letter, shape, axes, shown in layout:
+            group = Group(key, letter, offset, tuple(shape), axes, shown)
+            groups.append(group)
+            offset += group.size
+        return cls(naming, groups)
+
+    @classmethod
+    def for_pool(cls, spec: PoolSpec, naming: Naming) -> "SymbolTable":
+        """Input x, dL/dy symbols dy, outputs y, and for max pooling one mask symbol per window cell
+        (the indicator that the cell is its window's maximum)."""
+        C = spec.channels
+        cells = int(np.prod(spec.output_shape)) * spec.window_count if spec.mode == "max" else 0
+        layout = [
+            ("input", naming.input, spec.input_shape, 1, (C > 1,)),
+            ("grad_output", naming.grad_output, spec.output_shape, 1, (C > 1,)),
+            ("output", naming.output, spec.output_shape, 1, (C > 1,)),
+            ("mask", "m", (cells,), 0, ()),
         ]
         groups, offset = [], 0
         for key, letter, shape, axes, shown in layout:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .derivation import LOSSES
 from .errors import OptionError, SymgradError
-from .spec import ConvSpec
+from .spec import ConvSpec, PoolSpec
 from .symbols import SymbolTable
 
 KEYS = ("input", "kernel", "bias", "grad_output", "target")
@@ -135,8 +135,10 @@ def load_values(path: str) -> tuple[dict, str]:
 # --- checking and laying out
 
 
-def allowed_keys(spec: ConvSpec, loss: str) -> tuple[str, ...]:
-    """Keys a values file may have for this layer and loss."""
+def allowed_keys(spec: ConvSpec | PoolSpec, loss: str) -> tuple[str, ...]:
+    """Keys a values file may have for this layer and loss (pooling: input and grad_output only)."""
+    if isinstance(spec, PoolSpec):
+        return ("input", "grad_output")
     return tuple(
         key
         for key in KEYS
@@ -146,7 +148,13 @@ def allowed_keys(spec: ConvSpec, loss: str) -> tuple[str, ...]:
     )
 
 
-def _key_problem(key, spec: ConvSpec, loss: str) -> str:
+def _key_problem(key, spec: ConvSpec | PoolSpec, loss: str) -> str:
+    if isinstance(spec, PoolSpec):
+        if key in ("kernel", "bias", "target"):
+            return f'"{key}" is given but a pooling layer has no {key}'
+        if key == "output":
+            return '"output" cannot be given (y is computed from the input)'
+        return f"unknown key {_quote(key)}"
     if key == "bias" and not spec.bias:
         return '"bias" is given but the layer has no bias (add --bias)'
     if key == "grad_output" and loss == "sum":
@@ -172,7 +180,8 @@ def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: 
     if wrong:
         problems = "; ".join(_key_problem(key, spec, loss) for key in wrong)
         shown = ", ".join(f'"{key}"' for key in allowed)
-        raise ValuesError(f"{where}: {problems}; allowed keys for this layer and --loss {loss}: {shown}")
+        layer = "pooling layer" if isinstance(spec, PoolSpec) else f"layer and --loss {loss}"
+        raise ValuesError(f"{where}: {problems}; allowed keys for this {layer}: {shown}")
 
     given = tuple(key for key in KEYS if key in data)
     entries = {key: _flatten(key, data[key], symbols[key], where) for key in given}
