@@ -92,6 +92,54 @@ def conv(
         raise typer.Exit(1)
 
 
+POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
+
+
+@app.command()
+def pool(
+    input: str = typer.Option(..., "--input", help="Input size: N, HxW or DxHxW."),
+    window: str = typer.Option(..., "--window", help="Window size, same number of axes as --input."),
+    stride: Optional[str] = typer.Option(None, "--stride", help="One value, or one per axis (default: the window)."),
+    padding: str = typer.Option("0", "--padding", help="Padding on both sides (at most half the window); one value or one per axis."),
+    mode: str = typer.Option("max", "--mode", help="max or avg."),
+    channels: str = typer.Option("1", "--channels", help="Channels C (pooled independently)."),
+    ties: str = typer.Option("first", "--ties", help="Max pooling with --values: first (PyTorch's choice) or split (share equally)."),
+    index: str = typer.Option("matrix", "--index", help="Symbol indices: matrix (x_1_2) or flat (x_7)."),
+    names: Optional[str] = typer.Option(None, "--names", help="Letters for input and output, e.g. x,y."),
+    show: Optional[str] = typer.Option(None, "--show", help="Sections, comma-separated: setup,forward,grad-input,identities."),
+    values: Optional[str] = typer.Option(None, "--values", help="JSON file with numbers for input and/or grad_output."),
+    format: str = typer.Option("text", "--format", help="text (default), json, latex or markdown (MyST / Jupyter Book)."),
+    fragment: bool = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document."),
+    full: bool = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large."),
+    max_terms: str = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", help="Refuse layers larger than this many terms."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of stdout."),
+) -> None:
+    """Max or average pooling backprop: the gradient routed to each window's maximum (or shared).
+
+    \b
+    Examples:
+      symgrad pool --input 4x4 --window 2x2
+      symgrad pool --input 4x4 --window 2x2 --values numbers.json
+      symgrad pool --input 5x5 --window 3x3 --stride 2 --padding 1 --mode avg
+      symgrad pool --input 4x4 --window 2x2 --format latex -o pool.tex
+
+    Exit codes: 0 the identity holds; 1 it failed; 2 bad input.
+    """
+    from . import api
+
+    if format not in FORMATS:
+        raise OptionError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if fragment and format != "latex":
+        raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
+    sections = _parse_show(show, POOL_SECTIONS)
+    limit = _parse_limit(max_terms)
+    derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names, max_terms=limit, values=values)
+    text = _render(derivation, format, sections, full, fragment, limit, to_file=output is not None)
+    _emit(text, output)
+    if not derivation.all_hold:
+        raise typer.Exit(1)
+
+
 def _parse_show(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
     if show is None:
         return frozenset(sections)
@@ -113,7 +161,8 @@ def _render(derivation, format: str, sections, full: bool, fragment: bool, limit
     if format == "json":
         from .render.json import check_size, render_json
 
-        check_size(derivation, limit)
+        if derivation.layer == "conv":
+            check_size(derivation, limit)
         return render_json(derivation)
     if format in ("latex", "markdown"):
         from .render.document import DocumentSettings
@@ -193,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-_COMMANDS = ("conv",)
+_COMMANDS = ("conv", "pool")
 
 
 def _is_click(error: BaseException, name: str) -> bool:

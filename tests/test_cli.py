@@ -164,6 +164,74 @@ BAD = [
     (["conv", "--input", "5x5", "--kernel", "3x3", "--values", "/tmp"], "values file '/tmp'"),
 ]
 
+BAD_POOL = [
+    (["pool", "--window", "2x2"], "Missing option '--input'"),
+    (["pool", "--input", "4x4"], "Missing option '--window'"),
+    (["pool", "--input", "4x4", "--window", "2"], "--window '2' has 1 axis but --input '4x4' has 2"),
+    (["pool", "--input", "4x4", "--window", "5x5"], "window 5x5 is larger than the padded input 4x4"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--padding", "2"], "--padding 2x2 is more than half the window 2x2"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--stride", "0"], "--stride must be a positive integer, got '0'"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--mode", "min"], "--mode must be one of max, avg, got 'min'"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--ties", "last"], "--ties must be one of first, split, got 'last'"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--channels", "-1"], "--channels must be a positive integer"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--names", "a"], "--names for pooling must be two comma-separated letters"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--show", "grad-kernel"], "--show got 'grad-kernel'; expected a comma-separated list of: setup, forward, grad-input, identities"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--format", "pdf"], "--format must be one of text, json, latex, markdown"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--kernel", "3x3"], "No such option: --kernel"),
+    (["pool", "--input", "99999x99999", "--window", "2x2"], "layer too large"),
+    (["pool", "--input", "4x4", "--window", "2x2", "--values", "/nonexistent.json"], "values file '/nonexistent.json' does not exist"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_POOL, ids=[" ".join(a[1:]) for a, _ in BAD_POOL])
+def test_bad_pool_input_is_one_clear_line(args, message, capsys):
+    code, out, err = run(args, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: "), err
+    assert message in err and "Traceback" not in err
+
+
+def test_pool_values_that_do_not_belong(tmp_path, capsys):
+    path = tmp_path / "v.json"
+    path.write_text('{"kernel": [[1]], "input": [[1, 2], [3, 4]]}')
+    code, _, err = run(["pool", "--input", "2x2", "--window", "2x2", "--values", str(path)], capsys)
+    assert code == 2 and '"kernel" is given but a pooling layer has no kernel' in err
+
+
+def test_pool_on_the_command_line(tmp_path, capsys):
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({"input": [[1, 3, 2, 0], [4, 0, 1, 1], [5, 5, 0, 0], [1, 2, 9, 9]], "grad_output": [[1, 2], [3, 4]]}))
+    code, out, err = run(["pool", "--input", "4x4", "--window", "2x2", "--values", str(path)], capsys, columns=100)
+    assert code == 0 and err == ""
+    assert "  y₂₁ = max(x₃₁, x₃₂, x₄₁, x₄₂)\n      = max(5, 5, 1, 2)\n      = 5\n" in out
+    assert "  ∂L/∂x₃₁ = ∂y₂₁/∂x₃₁·∂L/∂y₂₁\n          = H(x₃₁ − max(x₃₂, x₄₁, x₄₂))·∂L/∂y₂₁\n          = 1·3\n          = 3\n" in out
+    assert "ties: first" in out and "✓ dL/dX = sum over windows of mask ⊙ upsample(dL/dY)" in out
+    code, out, _ = run(["pool", "--input", "4x4", "--window", "2x2", "--values", str(path), "--ties", "split", "--format", "json"], capsys)
+    data = json.loads(out)
+    assert data["layer"] == "pool" and "kernel_shape" not in data and "grad_kernel" not in data
+    assert data["grad_input"][0][2] == ["3/2", "3/2", "0", "0"]  # the two 5s share dy_21 = 3
+    assert data["masks"][0][1][0] == [["1/2", "1/2"], [0, 0]]
+    symbolic = json.loads(run(["pool", "--input", "4", "--window", "2", "--format", "json"], capsys)[1])
+    assert symbolic["forward"] == [["Max(x_1, x_2)", "Max(x_3, x_4)"]]
+    assert symbolic["grad_input"] == [["dy_1*Heaviside(x_1 - x_2)", "dy_1*Heaviside(x_2 - x_1)", "dy_2*Heaviside(x_3 - x_4)", "dy_2*Heaviside(x_4 - x_3)"]]
+
+
+def test_pool_json_expressions_parse_with_sympy(capsys):
+    """The contract: expression strings any reader parses; they equal the derivation's own SymPy views."""
+    import sympy
+
+    from symgrad import api
+
+    args = ["pool", "--input", "3x4", "--window", "2x2", "--stride", "1", "--padding", "1"]
+    for mode in ("max", "avg"):
+        data = json.loads(run(args + ["--mode", mode, "--format", "json"], capsys)[1])
+        d = api.pool("3x4", "2x2", stride=1, padding=1, mode=mode)
+        flat = [text for row in data["grad_input"][0] for text in row]
+        for i, text in enumerate(flat):
+            parsed = sympy.sympify(text, locals={"Max": sympy.Max, "Heaviside": sympy.Heaviside})
+            assert sympy.simplify(parsed - d.gradient_expr("grad_input", i)) == 0, text
+
+
 # --values files with mistakes: (file content, what the error line must say)
 BAD_VALUES = [
     ('{"kernel": [[1, 2], [3, 4]]}', '"kernel" must be nested like 3x3'),

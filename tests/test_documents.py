@@ -180,3 +180,35 @@ def test_cli_latex_and_markdown_to_files(tmp_path, capsys):
     code = cli.main(["conv", "--input", "3x3", "--kernel", "2x2", "--format", "latex", "--fragment"])
     out = capsys.readouterr().out
     assert code == 0 and out.startswith("% symgrad conv") and r"\documentclass" not in out
+
+
+POOL_LAYERS = {
+    "pool-seed-4x4": dict(input="4x4", window="2x2"),
+    "pool-numeric-padding-overlap": dict(input="5x5", window="3x3", stride=2, padding=1,
+                                         values={"input": [[1, 3, 2, 0, 1], [4, 0, 1, 1, 2], [5, 5, 0, 0, 3], [1, 2, 9, 9, 4], [0, 0, 0, 0, 0]],
+                                                 "grad_output": [[1, 2, 0], [3, 4, 1], [0, 0, -1]]}),
+    "pool-avg-fractions": dict(input="5x5", window="3x3", stride=2, padding=1, mode="avg",
+                               values={"grad_output": [[1, 2, 0], [3, 4, 1], [0, 0, -1]]}),
+    "pool-3d-large-windows": dict(input="3x6x6", window="2x3x3", stride=1, channels=2),
+    "pool-1d-ties-split": dict(input="9", window="4", stride=2, padding=2, ties="split",
+                               values={"input": [1, 1, 1, 1, 2, 2, 0, 0, 0]}),
+}
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("name", POOL_LAYERS)
+def test_pool_latex_compiles(name, tmp_path):
+    log = compile_tex(tmp_path, name, symgrad.pool(**POOL_LAYERS[name]).to_latex())
+    overfull = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
+    assert not overfull, f"lines run off the page by {overfull} pt"
+
+
+def test_pool_documents_show_the_indicator_and_the_routing():
+    d = symgrad.pool(**POOL_LAYERS["pool-numeric-padding-overlap"])
+    tex = d.to_latex()
+    # x_12 (= 3) is the maximum of no window; x_42 (= 2) is the maximum of window y_31, which gets dy_31 = 0
+    assert r"&= H\left(x_{11} - \max(x_{12}, x_{21}, x_{22})\right) \frac{\partial L}{\partial y_{11}}" in tex
+    assert "Ties: first" in tex and r"\sum_{\text{windows}} \text{mask} \odot" in tex
+    md = symgrad.pool(**POOL_LAYERS["pool-avg-fractions"]).to_markdown()
+    assert "## Gradient $\\frac{\\partial L}{\\partial X}$: the chain rule, window by window" in md
+    assert r"\tfrac{1}{9} \frac{\partial L}{\partial y_{11}}" in md

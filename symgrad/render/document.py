@@ -77,14 +77,15 @@ class DocumentSettings:
         show = frozenset(SECTIONS) if show is None else show
         if full:
             return cls(show, None, None, True, None)
-        size = len(d.forward) + sum(len(table) for _, table in d.gradients())
+        forward = d.windows.size if d.layer == "pool" else len(d.forward)
+        size = forward + sum(len(table) for _, table in d.gradients())
         if size <= budget:
             return cls(show, max_slices=None)
         return cls(show, max_entries=25, max_terms=12)
 
 
 def build(d: ConvDerivation, settings: DocumentSettings | None = None) -> Document:
-    builder = _Builder(d, settings or DocumentSettings.choose(d))
+    builder = (_PoolBuilder if d.layer == "pool" else _Builder)(d, settings or DocumentSettings.choose(d))
     return Document(builder.title_text(), tuple(builder.render()), builder.max_cols)
 
 
@@ -126,7 +127,7 @@ _FRACTION = re.compile(r"\\(t?)frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}
 _SCRIPT = re.compile(r"[_^](?:\{([^{}]*)\}|(\\[A-Za-z]+|.))")
 _COMMAND = re.compile(r"\\[A-Za-z]+|\\.")
 _WIDE = {r"\cdot": 1.2, r"\partial": 1.0, r"\quad": 2.0, r"\qquad": 4.0, r"\left": 0.0, r"\right": 0.0, r"\,": 0.3, r"\;": 0.5}
-_CHAR = {"+": 2.0, "-": 2.0, "=": 2.0, ",": 1.4, "{": 0.0, "}": 0.0, " ": 0.0}
+_CHAR = {"+": 2.0, "-": 2.0, "=": 2.0, ",": 1.4, "{": 0.0, "}": 0.0, " ": 0.4}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -205,6 +206,8 @@ def _times(values) -> str:
 
 
 STATEMENTS = {
+    "pool_max": r"\frac{\partial L}{\partial X} = \sum_{\text{windows}} \text{mask} \odot \operatorname{upsample}\bigl(\tfrac{\partial L}{\partial Y}\bigr)",
+    "pool_avg": r"\frac{\partial L}{\partial X} = \sum_{\text{windows}} \tfrac{1}{|\text{window}|} \operatorname{upsample}\bigl(\tfrac{\partial L}{\partial Y}\bigr)",
     "grad_kernel": r"\frac{\partial L}{\partial W} = \operatorname{conv}\Bigl(X,\ \operatorname{dilate}\bigl(\tfrac{\partial L}{\partial Z}\bigr)\Bigr)",
     "grad_input": r"\frac{\partial L}{\partial X} = \operatorname{full\text{-}conv}\Bigl(\operatorname{dilate}\bigl(\tfrac{\partial L}{\partial Z}\bigr),\ \operatorname{rot180}(W)\Bigr)",
     "grad_bias": r"\frac{\partial L}{\partial b} = \sum_{\text{positions}} \frac{\partial L}{\partial Z}",
@@ -220,7 +223,7 @@ class _Builder:
         self.g0 = self.sym["grad_output"].offset
         self.g_end = self.g0 + self.sym["grad_output"].size
         self.out0 = self.sym["output"].offset
-        self.t0 = self.sym["target"].offset
+        self.t0 = self.sym["target"].offset if "target" in self.sym.groups else -1
         self.blocks: list = []
         self.max_cols = 10
 
@@ -466,7 +469,8 @@ class _Builder:
     def identity(self, identity: Identity) -> None:
         mark = r"\checkmark" if identity.holds else r"\times"
         verdict = "equals the chain rule" if identity.holds else "DIFFERS from the chain rule"
-        self.blocks.append(Display(rf"{STATEMENTS.get(identity.name, identity.statement)} \qquad {mark}"))
+        key = f"pool_{self.d.spec.mode}" if self.d.layer == "pool" else identity.name
+        self.blocks.append(Display(rf"{STATEMENTS.get(key, identity.statement)} \qquad {mark}"))
         tail = ""
         if self.num is not None and identity.name in self.num.identities:
             same = self.num.identities[identity.name]
@@ -538,3 +542,168 @@ class _Builder:
             lines.append(" & ".join(row))
         self.max_cols = max(self.max_cols, len(keep_cols) + (1 if elide else 0))
         return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
+
+
+def _listed(opening: str, items: list[str], separator: str, closing: str) -> list[str]:
+    """`max(a, b, c)` as terms that break_rows may split between items (plain parentheses, no \\left)."""
+    terms = [item + separator for item in items[:-1]] + [items[-1] + closing]
+    terms[0] = opening + terms[0]
+    return terms
+
+
+class _PoolBuilder(_Builder):
+    """The same document for pooling: windows, the max indicator (Heaviside) as the local derivative."""
+
+    def name(self, i: int) -> str:
+        if i >= 0 and self.sym["mask"].contains(np.array(i)):
+            return self.indicator(int(i))
+        return super().name(i)
+
+    def indicator(self, mask_id: int) -> str:
+        k, x = self.d.mask_cell(mask_id)
+        others = [self.sym.latex(c) for c in self.d.real_cells(k) if c != x]
+        if not others:
+            return "1"
+        if len(others) > 5:  # a long list would not fit on a line: name the set instead
+            rest = rf"\max(\text{{rest of window }} {self.sym.latex(self.out0 + k)})"
+        else:
+            rest = others[0] if len(others) == 1 else rf"\max({', '.join(others)})"
+        return rf"H\left({self.sym.latex(x)} - {rest}\right)"
+
+    def title_text(self) -> str:
+        spec = self.d.spec
+        same = lambda v: str(v[0]) if len(set(v)) == 1 else "x".join(map(str, v))  # noqa: E731
+        parts = [f"input {spec.input_text}", f"window {spec.window_text}", f"stride {same(spec.stride)}", f"padding {same(spec.padding)}"]
+        if spec.channels > 1:
+            parts.append(f"{spec.channels} channels")
+        parts.append(f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else ""))
+        if self.num is not None:
+            parts.append(values_phrase(self.num))
+        return "symgrad pool: " + ", ".join(parts)
+
+    def setup(self) -> None:
+        spec = self.d.spec
+        self.heading("Setup")
+        shape = lambda s: r" \times ".join(map(str, s))  # noqa: E731
+        self.para("Input ", ("math", "X"), f": {spec.channels} channel(s), shape ", ("math", shape(spec.input_shape)),
+                  "; output ", ("math", "Y"), ", shape ", ("math", shape(spec.output_shape)), ".")
+        self.para("Output size per axis (PyTorch's rule):")
+        rows = []
+        for axis, name in enumerate(axis_names(spec.ndim)):
+            n, k, s, p = spec.input_size[axis], spec.window[axis], spec.stride[axis], spec.padding[axis]
+            rows.append((rf"O_{{\text{{{name}}}}}", rf"= \left\lfloor \frac{{{n} + 2 \cdot {p} - {k}}}{{{s}}} \right\rfloor + 1 = {(n + 2 * p - k) // s + 1}"))
+        self.blocks.append(Equations(tuple((row,) for row in rows)))
+        if spec.mode == "max":
+            self.para(("math", r"y = \max(\text{window})"), "; padding is ", ("math", r"-\infty"), ", so it is never the maximum.")
+        else:
+            self.para(("math", rf"y = \tfrac{{1}}{{{spec.window_count}}} \sum \text{{window}}"), "; padded cells count as 0 (PyTorch's count_include_pad).")
+        if self.num is not None:
+            kind = "exact (integers and fractions)" if self.num.exact else "floating point"
+            self.para(f"Numbers ({values_phrase(self.num)}) for: {', '.join(self.num.given)}; arithmetic is {kind}.")
+        self.matrices("X", self.sym["input"].ids, 1)
+        if self.num is not None and "grad_output" in self.num.given:
+            self.matrices(_partial("L", "Y"), self.sym["grad_output"].ids, 1)
+
+    def forward(self) -> None:
+        spec, d = self.d.spec, self.d
+        self.heading("Forward pass: every window")
+        values = self.num.result("forward") if self.num is not None else None
+        shown = 0
+        for k in range(d.windows.shape[0]):
+            if self.limited(shown):
+                break
+            cells = d.real_cells(k)
+            total = len(cells)
+            names = [self.sym.latex(c) for c in self.head(np.array(cells))[0]]
+            more = [rf"\dots \text{{ ({total - len(names)} more)}}"] if total > len(names) else []
+            if spec.mode == "max":
+                rows = [_listed(r"\max(", names + more, ",", ")")]
+            else:
+                rows = [_listed(rf"\tfrac{{1}}{{{spec.window_count}}}(", names + more, " +", ")")]
+            if values is not None:
+                numbers = [tex_number(self.num.number[c]) for c in cells[: len(names)]] + (more and [r"\dots"])
+                if spec.mode == "max":
+                    rows.append(_listed(r"\max(", numbers, ",", ")"))
+                else:
+                    rows.append(_listed(rf"\tfrac{{1}}{{{spec.window_count}}}(", numbers, " +", ")"))
+                rows.append([tex_number(values.ravel()[k])])
+            self.equation(self.sym.latex(self.out0 + k), rows)
+            shown += 1
+        self.left_out(d.windows.shape[0] - shown, "outputs")
+        self.result_matrix("forward", "Y")
+
+    def gradient(self, key: str, table) -> None:
+        spec = self.d.spec
+        self.heading("Gradient ", ("math", _partial("L", "X")), ": the chain rule, window by window")
+        if spec.mode == "max":
+            self.para(
+                ("math", _partial("y_k", "x") + r" = H\left(x - \max(\text{the other cells of window } k)\right)"),
+                ", with H the Heaviside step (SymPy's form): 1 where x is its window's maximum, 0 elsewhere. "
+                "Only the maximum of each window receives that window's gradient.",
+            )
+            if self.num is not None and self.num.masks is not None:
+                self.note("Ties: " + ("first: the first maximal cell of a window (row-major) gets it all, as PyTorch does."
+                                      if spec.ties == "first" else "split: tied maximal cells share the gradient equally."))
+        else:
+            self.para(("math", _partial("y_k", "x") + rf" = \tfrac{{1}}{{{spec.window_count}}}"), " for every cell x of window k.")
+        group = self.sym["input"]
+        numeric = self.num.gradients[key] if self.num is not None else None
+        div = self.d.divisor
+        shown = 0
+        for index, a, b, coef in entry_terms(table):
+            if self.limited(shown):
+                break
+            theta = group.offset + index
+            lhs = _partial("L", self.name(theta))
+            if a.size == 0:
+                self.add_equation(((lhs, r"= 0 \qquad \text{(no window holds } " + self.name(theta) + r")"),))
+                shown += 1
+                continue
+            total = len(a)
+            a, b, coef = self.head(a, b, coef)
+            chain = [_partial(self.z_of(g), self.name(theta)) + " " + self.grad_output(g) for g in a.tolist()]
+            chain = [t if i == 0 else "+ " + t for i, t in enumerate(chain)]
+            if div == 1:
+                items = [(1, [(self.name(bi), bi == ONE), self.factor(g)]) for g, bi in zip(a.tolist(), b.tolist())]
+                local = signed_terms(items, TEX)
+            else:
+                local = [("+ " if i else "") + rf"\tfrac{{1}}{{{div}}} {self.grad_output(g)}" for i, g in enumerate(a.tolist())]
+            sums = [self.cap(chain, total), self.cap(local, total)]
+            if numeric is not None:
+                if div == 1:
+                    plugged_items = [(1, [self.plugged(bi), self.plugged(g)]) for g, bi in zip(a.tolist(), b.tolist())]
+                    plugged = self.cap(signed_terms(plugged_items, TEX), total)
+                else:
+                    plugged = self.cap([("+ " if i else "") + rf"\tfrac{{1}}{{{div}}} \cdot {self.plugged(g)[0]}" for i, g in enumerate(a.tolist())], total)
+                lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
+                ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
+                merged = self.cap(signed_terms([(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())], TEX), int(hi - lo)) or ["0"]
+                sums += [row for row in (plugged, merged) if row != sums[-1]]
+            self.equation(lhs, [row for i, row in enumerate(sums) if i == 0 or row != sums[i - 1]])
+            shown += 1
+        self.left_out(table.size - shown, "entries of dL/dX")
+        self.result_matrix(key, _partial("L", "X"))
+
+    def result_matrix(self, key: str, label: str) -> None:
+        if self.num is None or self.num.result(key) is None:
+            return
+        self.para("With the values:")
+        self.matrices(label, self.num.result(key), 1, literal=True)
+
+    def identities(self) -> None:
+        spec = self.d.spec
+        self.heading("Identity: routing by upsampling")
+        self.para("The gradient is computed again window offset by window offset: dL/dY is upsampled by the stride, "
+                  + ("multiplied by the mask of maxima, " if spec.mode == "max" else f"divided by {spec.window_count}, ")
+                  + "shifted to each cell of the window and added up; it is compared with the chain rule term by term.")
+        for identity in self.d.identities:
+            self.identity(identity)
+        if self.num is not None and self.num.masks is not None:
+            share = np.zeros(int(np.prod(spec.input_shape)), dtype=object if self.num.exact else np.float64)
+            if self.num.exact:
+                share[:] = 0
+            offset = self.sym["input"].offset
+            for k, j in zip(*np.nonzero(self.d.windows >= 0)):
+                share[self.d.windows[k, j] - offset] += self.num.masks[k, j]
+            self.para(f"Mask: each cell's share of its windows' gradient (ties: {spec.ties}):")
+            self.matrices("", share.reshape(spec.input_shape), 1, literal=True)

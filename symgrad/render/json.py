@@ -16,8 +16,10 @@ from ..values import format_number, json_number
 from .common import Style, entry_terms, nest, signed_terms, sum_texts, symbol_or_one
 
 
-def to_data(d: ConvDerivation) -> dict:
+def to_data(d) -> dict:
     """The derivation as plain JSON-able data (the contract)."""
+    if d.layer == "pool":
+        return pool_data(d)
     spec, symbols = d.spec, d.symbols
     ident = symbols.identifier
     factor = symbol_or_one(ident)
@@ -134,3 +136,77 @@ def check_size(d: ConvDerivation, max_terms: int) -> None:
 
 def render_json(d: ConvDerivation) -> str:
     return json.dumps(to_data(d), indent=1, ensure_ascii=False) + "\n"
+
+
+# --- pooling: layer "pool", no kernel keys; Max(...) and Heaviside(...) in the symbolic expressions
+
+
+def pool_data(d) -> dict:
+    spec, symbols, numeric = d.spec, d.symbols, d.numeric
+    ident = symbols.identifier
+    n_out = d.windows.shape[0]
+
+    def mask_text(mask_id: int) -> str:
+        k, x = d.mask_cell(mask_id)
+        others = [ident(c) for c in d.real_cells(k) if c != x]
+        if not others:
+            return "1"
+        rest = others[0] if len(others) == 1 else f"Max({', '.join(others)})"
+        return f"Heaviside({ident(x)} - {rest})"
+
+    def cells(k: int) -> str:
+        return ", ".join(ident(c) for c in d.real_cells(k))
+
+    if numeric is not None and numeric.forward is not None:
+        forward = [format_number(v, "json") for v in numeric.result("forward").ravel()]
+    elif spec.mode == "max":
+        forward = [f"Max({cells(k)})" for k in range(n_out)]
+    else:
+        forward = [f"({cells(k).replace(', ', ' + ')})/{spec.window_count}" for k in range(n_out)]
+
+    def named(i: int) -> tuple[str, bool]:
+        if i == ONE:
+            return "", True
+        return (mask_text(i) if symbols["mask"].contains(i) else ident(i)), False
+
+    if numeric is not None:
+        table, divisor = numeric.gradients["grad_input"], 1
+    else:
+        table, divisor = d.grad_input, d.divisor
+    grad = []
+    for _, a, b, coef in entry_terms(table):
+        items = [(c, [named(ai), named(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+        text = " ".join(signed_terms(items, JSON)) or "0"
+        if divisor != 1 and items:
+            text = " + ".join(f"{ident(ai)}/{divisor}" for ai in a.tolist())
+        grad.append(text)
+    data = {
+        "layer": "pool",
+        "input_shape": list(spec.input_shape),
+        "output_shape": list(spec.output_shape),
+        "options": {
+            "window": list(spec.window), "stride": list(spec.stride), "padding": list(spec.padding),
+            "mode": spec.mode, "ties": spec.ties, "index": d.naming.index,
+            "names": f"{d.naming.input},{d.naming.output}",
+        },
+        "symbols": {"input": symbols.nested_identifiers("input"), "grad_output": symbols.nested_identifiers("grad_output")},
+        "forward": nest(forward, spec.output_shape),
+        "grad_input": nest(grad, spec.input_shape),
+        "identities": [
+            {
+                "name": identity.name,
+                "statement": identity.statement,
+                "holds": identity.holds,
+                "terms_compared": identity.compared_terms,
+                "notes": list(identity.notes),
+                **({"holds_with_values": numeric.identities[identity.name]} if numeric is not None else {}),
+            }
+            for identity in d.identities
+        ],
+    }
+    if numeric is not None:
+        data["values"] = _values_data(d)
+        if numeric.masks is not None:
+            masks = np.vectorize(json_number, otypes=[object])(numeric.masks)
+            data["masks"] = masks.reshape(*spec.output_shape, *spec.window).tolist()
+    return data

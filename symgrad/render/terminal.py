@@ -49,7 +49,8 @@ class TerminalView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = max(40, options.max_width)
-        yield Group(*_Layout(self.d, self.settings, width).render())
+        layout = _PoolLayout if self.d.layer == "pool" else _Layout
+        yield Group(*layout(self.d, self.settings, width).render())
 
 
 def render_rich(derivation: ConvDerivation, settings: TextSettings | None = None) -> TerminalView:
@@ -63,7 +64,7 @@ class _Layout:
         self.g0 = self.sym["grad_output"].offset
         self.g_end = self.g0 + self.sym["grad_output"].size
         self.out0 = self.sym["output"].offset
-        self.t0 = self.sym["target"].offset
+        self.t0 = self.sym["target"].offset if "target" in self.sym.groups else -1
         self.num = d.numeric
         self.out: list[Text] = []
 
@@ -446,3 +447,166 @@ def _matrix_lines(block: np.ndarray, cell, width: int, full: bool, literal: bool
 def _drop_middle(keep: list[int]) -> list[int]:
     half = len(keep) // 2
     return keep[: half - 1] + keep[half:] if len(keep) % 2 == 0 else keep[:half] + keep[half + 1 :]
+
+
+class _PoolLayout(_Layout):
+    """The same sections for pooling: windows instead of kernel sums, the max indicator as a factor."""
+
+    def name(self, i: int) -> str:
+        if i >= 0 and self.sym["mask"].contains(np.array(i)):
+            return self.indicator(int(i))
+        return super().name(i)
+
+    def indicator(self, mask_id: int) -> str:
+        """∂y_k/∂x_i of max pooling as SymPy writes it: H(x_i − max(the other cells of window k))."""
+        k, x = self.d.mask_cell(mask_id)
+        others = [self.sym.unicode(c) for c in self.d.real_cells(k) if c != x]
+        if not others:
+            return "1"
+        if len(others) > 8:  # a long list would not fit on a line: name the set instead
+            rest = f"max(rest of window {self.sym.unicode(self.out0 + k)})"
+        else:
+            rest = others[0] if len(others) == 1 else f"max({', '.join(others)})"
+        return f"H({self.sym.unicode(x)} − {rest})"
+
+    def title(self) -> None:
+        spec = self.d.spec
+        parts = [f"input {spec.input_text}", f"window {spec.window_text}", f"stride {_x(spec.stride)}", f"padding {_x(spec.padding)}"]
+        if spec.channels > 1:
+            parts.append(f"{spec.channels} channels")
+        parts.append(f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else ""))
+        self.out.extend(Text(p, style="bold") for p in _wrap_words("symgrad pool · " + " · ".join(parts), self.width))
+
+    def setup(self) -> None:
+        spec = self.d.spec
+        self.heading("Setup")
+        self.line(f"  X: input, {spec.channels} channel(s) of {_shape(spec.input_size)}   shape {_shape(spec.input_shape)}")
+        self.line(f"  Y: output, {spec.channels} channel(s) of {_shape(spec.output_size)}   shape {_shape(spec.output_shape)}")
+        self.line("  output size, per axis: floor((N + 2p − k)/s) + 1")
+        for axis, name in enumerate(axis_names(spec.ndim)):
+            n, k, s, p = spec.input_size[axis], spec.window[axis], spec.stride[axis], spec.padding[axis]
+            top = n + 2 * p - k
+            rest = f"  (remainder {top % s}: the last {top % s} padded position(s) are in no window)" if top % s else ""
+            self.line(f"    {name}: floor(({n} + 2·{p} − {k})/{s}) + 1 = {top // s + 1}{rest}")
+        if spec.mode == "max":
+            self.line("  y = max(window); padding is −∞ (it is never the maximum)")
+        else:
+            self.line(f"  y = sum(window)/{spec.window_count}; padded cells count as 0 (PyTorch's count_include_pad)")
+        if self.num is not None:
+            kind = "exact (integers and fractions)" if self.num.exact else "floating point"
+            self.note(f"{values_phrase(self.num)} for: {', '.join(self.num.given) or 'none'}; arithmetic is {kind}")
+        self.matrices("X", self.sym["input"].ids, channel_labels=("c",))
+        if self.num is not None and "grad_output" in self.num.given:
+            self.matrices("dL/dY", self.sym["grad_output"].ids, channel_labels=("c",))
+
+    def forward(self) -> None:
+        spec, d = self.d.spec, self.d
+        self.heading("Forward: every window")
+        self.note("y = max of the window's cells" if spec.mode == "max" else f"y = (sum of the window's cells)/{spec.window_count}")
+        values = self.num.result("forward") if self.num is not None else None
+        shown = 0
+        for k in range(d.windows.shape[0]):
+            if self.limited(shown):
+                break
+            cells = d.real_cells(k)
+            lhs = self.sym.unicode(self.out0 + k)
+            names, more = self.cap([self.sym.unicode(c) for c in cells])
+            listed = ", ".join(names) + (f", … ({more} more)" if more else "")
+            pad = " " * len(lhs)
+            if spec.mode == "max":
+                self.out.extend(Text(t) for t in _wrap_sum(f"  {lhs} = max(", [listed + ")"], self.width))
+            else:
+                total = len(cells)
+                names, more = self.cap([self.sym.unicode(c) for c in cells], total)
+                terms = names + ([f"… ({more} more)"] if more else [])
+                self.out.extend(Text(t) for t in _wrap_sum(f"  {lhs} = (", [" + ".join(terms) + f")/{spec.window_count}"], self.width))
+            if values is not None:
+                numbers = [_number(self.num.number[c]) for c in cells]
+                shown_numbers, more = self.cap(numbers)
+                inner = ", ".join(shown_numbers) + (", …" if more else "")
+                plugged = f"max({inner})" if spec.mode == "max" else f"({' + '.join(shown_numbers)}{' + …' if more else ''})/{spec.window_count}"
+                self.line(f"  {pad} = {plugged}")
+                self.line(f"  {pad} = {_number(values.ravel()[k])}")
+            shown += 1
+        self.left_out(d.windows.shape[0] - shown, "outputs")
+        self.result_matrix("forward", "Y")
+
+    def gradient(self, key: str, table) -> None:
+        spec = self.d.spec
+        if spec.mode == "max":
+            self.heading("dL/dX: chain rule, Σ_k ∂L/∂y_k · ∂y_k/∂x, over the windows that hold x")
+            self.note(
+                "∂y_k/∂x = H(x − max(the other cells of window k)) (SymPy's Heaviside): the indicator that x is "
+                "the window's maximum, 1 if it is and 0 if not; so only the maximum of each window receives its gradient"
+            )
+            if self.num is not None and self.num.masks is not None:
+                self.note(
+                    "ties: " + ("first - the first maximal cell of a window (row-major) gets it all, as PyTorch does"
+                                if spec.ties == "first" else "split - tied maximal cells share the gradient equally")
+                )
+        else:
+            self.heading(f"dL/dX: chain rule, Σ_k ∂L/∂y_k · ∂y_k/∂x, with ∂y_k/∂x = 1/{spec.window_count}")
+        group = self.sym["input"]
+        shown = 0
+        div = self.d.divisor
+        for index, a, b, coef in entry_terms(table):
+            if self.limited(shown):
+                break
+            theta = group.offset + index
+            lhs = self.dL(theta)
+            if a.size == 0:
+                self.line(f"  {lhs} = 0   (no window holds {self.name(theta)})")
+                shown += 1
+                continue
+            total = len(a)
+            a, b, coef = self.head(a, b, coef)
+            chain = [f"∂{self.z_of(g)}/∂{self.name(theta)}·∂L/∂{self.z_of(g)}" for g in a.tolist()]
+            kept, more = self.cap(chain, total)
+            self.equation(lhs, kept, more)
+            if div == 1:
+                result = [product([self.name(bi), self.grad_output(g)], ci, "·") for g, bi, ci in zip(a.tolist(), b.tolist(), coef.tolist())]
+            else:
+                result = [f"∂L/∂{self.z_of(g)}/{div}" for g in a.tolist()]
+            kept, more = self.cap(result, total)
+            self.equation(" " * len(lhs), kept, more)
+            if self.num is not None:
+                self.pool_numeric_rows(" " * len(lhs), a, b, total, index, kept)
+            shown += 1
+        self.left_out(table.size - shown, "entries of dL/dX")
+        self.result_matrix(key, "dL/dX")
+
+    def pool_numeric_rows(self, pad: str, a, b, total: int, index: int, symbolic: list[str]) -> None:
+        numeric = self.num.gradients["grad_input"]
+        div = self.d.divisor
+        if div == 1:
+            items = [(1, [self.plugged(bi), self.plugged(g)]) for g, bi in zip(a.tolist(), b.tolist())]
+            plugged, more = self.cap(signed_terms(items, TEXT), total)
+        else:
+            plugged, more = self.cap([(("+ " if i else "") + f"{self.plugged(g)[0]}/{div}") for i, g in enumerate(a.tolist())], total)
+        if " ".join(plugged) != " + ".join(symbolic):
+            self.signed_equation(pad, plugged, more)
+        lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
+        ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
+        merged_items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
+        merged, more_merged = self.cap(signed_terms(merged_items, TEXT) or ["0"], int(hi - lo))
+        if (merged, more_merged) != (plugged, more):
+            self.signed_equation(pad, merged, more_merged)
+
+    def identities(self) -> None:
+        self.heading("Identities: the routing rule, computed by upsampling dL/dY window offset by window offset")
+        for identity in self.d.identities:
+            self.identity(identity)
+
+    def identity(self, identity: Identity) -> None:
+        super().identity(identity)
+        if self.num is not None and self.num.masks is not None:
+            spec = self.d.spec
+            share = np.zeros(int(np.prod(spec.input_shape)), dtype=object if self.num.exact else np.float64)
+            if self.num.exact:
+                share[:] = 0
+            real = self.d.windows >= 0
+            offset = self.sym["input"].offset
+            for k, j in zip(*np.nonzero(real)):
+                share[self.d.windows[k, j] - offset] += self.num.masks[k, j]
+            self.matrices(f"mask: each cell's share of its windows' gradient (ties: {spec.ties})",
+                          share.reshape(spec.input_shape), channel_labels=("c",), indent="    ", cell=_number, literal=True)
