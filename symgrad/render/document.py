@@ -607,6 +607,8 @@ class _PoolBuilder(_Builder):
     def forward(self) -> None:
         spec, d = self.d.spec, self.d
         self.heading("Forward pass: every window")
+        if spec.mode == "avg" and any(spec.padding):
+            self.note(f"A window at the border also holds padded zeros: they add nothing but still count in the divisor {spec.window_count}.")
         values = self.num.result("forward") if self.num is not None else None
         shown = 0
         for k in range(d.windows.shape[0]):

@@ -503,6 +503,8 @@ class _PoolLayout(_Layout):
         spec, d = self.d.spec, self.d
         self.heading("Forward: every window")
         self.note("y = max of the window's cells" if spec.mode == "max" else f"y = (sum of the window's cells)/{spec.window_count}")
+        if spec.mode == "avg" and any(spec.padding):
+            self.note(f"a window at the border also holds padded zeros: they add nothing but still count in the divisor {spec.window_count}")
         values = self.num.result("forward") if self.num is not None else None
         shown = 0
         for k in range(d.windows.shape[0]):
