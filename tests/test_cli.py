@@ -203,7 +203,7 @@ def test_pool_on_the_command_line(tmp_path, capsys):
     path.write_text(json.dumps({"input": [[1, 3, 2, 0], [4, 0, 1, 1], [5, 5, 0, 0], [1, 2, 9, 9]], "grad_output": [[1, 2], [3, 4]]}))
     code, out, err = run(["pool", "--input", "4x4", "--window", "2x2", "--values", str(path)], capsys, columns=100)
     assert code == 0 and err == ""
-    assert "  y₂₁ = max(x₃₁, x₃₂, x₄₁, x₄₂)\n      = max(5, 5, 1, 2)\n      = 5\n" in out
+    assert "  y₂₁ = max(x₃₁, x₃₂, x₄₁, x₄₂)\n      = max(5, 5, 1, 2)\n      = 5   (tie between x₃₁, x₃₂; ties: first → x₃₁)\n" in out
     assert "  ∂L/∂x₃₁ = ∂y₂₁/∂x₃₁·∂L/∂y₂₁\n          = H(x₃₁ − max(x₃₂, x₄₁, x₄₂))·∂L/∂y₂₁\n          = 1·3\n          = 3\n" in out
     assert "ties: first" in out and "✓ dL/dX = sum over windows of mask ⊙ upsample(dL/dY)" in out
     code, out, _ = run(["pool", "--input", "4x4", "--window", "2x2", "--values", str(path), "--ties", "split", "--format", "json"], capsys)

@@ -101,3 +101,14 @@ def signed_terms(items: list[tuple[object, list[tuple[str, bool]]]], style: Styl
         else:
             out.append(style.minus + text if negative else text)
     return out
+
+
+def window_maxima(d, numeric, k: int) -> tuple[list[int], list[int]] | None:
+    """Max pooling with numbers: (cells holding window k's maximum, cells that receive its gradient)."""
+    if numeric is None or numeric.masks is None:
+        return None
+    real = d.windows[k] >= 0
+    cells = d.windows[k][real].tolist()
+    shares = numeric.masks[k][real].tolist()
+    best = max(numeric.number[c] for c in cells)
+    return [c for c in cells if numeric.number[c] == best], [c for c, share in zip(cells, shares) if share != 0]

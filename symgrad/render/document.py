@@ -16,7 +16,7 @@ import numpy as np
 from ..derivation import ConvDerivation, Identity, Intermediate
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
-from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, signed_terms
+from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, signed_terms, window_maxima
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
 ROW_WIDTH = 74
@@ -628,11 +628,23 @@ class _PoolBuilder(_Builder):
                     rows.append(_listed(r"\max(", numbers, ",", ")"))
                 else:
                     rows.append(_listed(rf"\tfrac{{1}}{{{spec.window_count}}}(", numbers, " +", ")"))
-                rows.append([tex_number(values.ravel()[k])])
+                rows.append([tex_number(values.ravel()[k]) + self.winner_note(k)])
             self.equation(self.sym.latex(self.out0 + k), rows)
             shown += 1
         self.left_out(d.windows.shape[0] - shown, "outputs")
         self.result_matrix("forward", "Y")
+
+    def winner_note(self, k: int) -> str:
+        maxima = window_maxima(self.d, self.num, k)
+        if maxima is None:
+            return ""
+        tied, winners = ([self.sym.latex(c) for c in group] for group in maxima)
+        if len(tied) == 1:
+            return rf" \qquad \text{{(at }} {tied[0]}\text{{)}}"
+        listed = ", ".join(tied)
+        if len(winners) == 1:
+            return rf" \qquad \text{{(tie between }} {listed}\text{{; ties: first }} \to {winners[0]}\text{{)}}"
+        return rf" \qquad \text{{(tie between }} {listed}\text{{; ties: split, each gets }} \tfrac{{1}}{{{len(winners)}}}\text{{)}}"
 
     def gradient(self, key: str, table) -> None:
         spec = self.d.spec

@@ -17,7 +17,7 @@ from ..derivation import ConvDerivation, Identity, Intermediate
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
 from .document import values_phrase
-from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, product, signed_terms
+from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, product, signed_terms, window_maxima
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
 
@@ -528,10 +528,22 @@ class _PoolLayout(_Layout):
                 inner = ", ".join(shown_numbers) + (", …" if more else "")
                 plugged = f"max({inner})" if spec.mode == "max" else f"({' + '.join(shown_numbers)}{' + …' if more else ''})/{spec.window_count}"
                 self.line(f"  {pad} = {plugged}")
-                self.line(f"  {pad} = {_number(values.ravel()[k])}")
+                self.line(f"  {pad} = {_number(values.ravel()[k])}{self.winner_note(k, cells)}")
             shown += 1
         self.left_out(d.windows.shape[0] - shown, "outputs")
         self.result_matrix("forward", "Y")
+
+    def winner_note(self, k: int, cells: list[int]) -> str:
+        """Max pooling with numbers: which cell of window k takes its gradient (and how a tie went)."""
+        maxima = window_maxima(self.d, self.num, k)
+        if maxima is None:
+            return ""
+        tied, winners = ([self.sym.unicode(c) for c in group] for group in maxima)
+        if len(tied) == 1:
+            return f"   (at {tied[0]})"
+        if len(winners) == 1:
+            return f"   (tie between {', '.join(tied)}; ties: first → {winners[0]})"
+        return f"   (tie between {', '.join(tied)}; ties: split → each gets 1/{len(winners)})"
 
     def gradient(self, key: str, table) -> None:
         spec = self.d.spec
