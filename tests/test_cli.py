@@ -350,3 +350,35 @@ def _flatten(value):
             yield from _flatten(item)
     elif value is not None:
         yield value
+
+
+def test_output_follows_symlinks_and_keeps_permissions(tmp_path, capsys):
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    real.chmod(0o644)
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    assert run(MAIN + ["-o", str(link)], capsys)[0] == 0
+    assert link.is_symlink() and "✓ dL/dX" in real.read_text()
+    assert oct(real.stat().st_mode & 0o777) == "0o644"
+    fresh = tmp_path / "new.txt"
+    old_mask = os.umask(0o022)
+    try:
+        assert run(MAIN + ["-o", str(fresh)], capsys)[0] == 0
+    finally:
+        os.umask(old_mask)
+    assert oct(fresh.stat().st_mode & 0o777) == "0o644"  # the umask's permissions, not mkstemp's 600
+
+
+def test_output_to_a_pipe_is_written_not_replaced(tmp_path, capsys):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo, encoding="utf-8").read()))
+    reader.start()
+    assert run(MAIN + ["--format", "json", "-o", str(fifo)], capsys)[0] == 0
+    reader.join(timeout=30)
+    assert json.loads(received[0])["layer"] == "conv"
+    assert fifo.is_fifo()  # still a pipe, not replaced by a regular file
