@@ -75,13 +75,14 @@ class Naming:
         return letter if not indices else letter + "_" + "_".join(map(str, indices))
 
     def subscript(self, channels: tuple[int, ...], position: tuple[int, ...], spatial: tuple[int, ...]) -> str:
-        """The display subscript: `12` for x_1_2 (all indices one digit), else `1,12`; channels comma-separated."""
+        """The display subscript: `12` for x_1_2, or `1,12` when the tensor has an axis of 10 or more (then
+        every entry of it uses commas, so x₁,₇ and x₁,₁₈ read alike); channels comma-separated."""
         ch = [str(c + 1) for c in channels]
         if self.index == "flat" and position:
             sp = [str(int(np.ravel_multi_index(position, spatial)) + 1)]
         else:
             idx = [p + 1 for p in position]
-            sp = ["".join(map(str, idx))] if all(i < 10 for i in idx) else [",".join(map(str, idx))]
+            sp = ["".join(map(str, idx))] if all(n < 10 for n in spatial) else [",".join(map(str, idx))]
         return ",".join(ch + (sp if position else []))
 
 
@@ -91,5 +92,11 @@ def unicode_name(letter: str, subscript: str) -> str:
 
 
 def latex_name(letter: str, subscript: str) -> str:
-    """`x_{12}` from ("x", "12")."""
-    return f"{letter}_{{{subscript}}}" if subscript else letter
+    """`x_{12}` from ("x", "12"); a name of several letters is set as a word (`\\mathit{inp}_{12}`)."""
+    word = latex_letter(letter)
+    return f"{word}_{{{subscript}}}" if subscript else word
+
+
+def latex_letter(letter: str) -> str:
+    """A symbol's letter(s) for LaTeX math: `x`, or `\\mathit{inp}` so it does not read as i*n*p."""
+    return letter if len(letter) == 1 else f"\\mathit{{{letter}}}"

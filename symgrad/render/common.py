@@ -112,3 +112,21 @@ def window_maxima(d, numeric, k: int) -> tuple[list[int], list[int]] | None:
     shares = numeric.masks[k][real].tolist()
     best = max(numeric.number[c] for c in cells)
     return [c for c in cells if numeric.number[c] == best], [c for c, share in zip(cells, shares) if share != 0]
+
+
+def keep_columns(widths: list[float], budget: float, full: bool) -> list[int]:
+    """Which columns of a matrix to show: all that fit, else the first and last ones (a gap between)."""
+    n = len(widths)
+    if full or n <= 2 or sum(widths) <= budget:
+        return list(range(n))
+    for count in range(n - 1, 2, -1):
+        left, right = (count + 1) // 2, count // 2
+        columns = list(range(left)) + list(range(n - right, n))
+        if sum(widths[c] for c in columns) <= budget:
+            return columns
+    return [0, n - 1]
+
+
+def gap_at(columns: list[int]) -> int | None:
+    """Where the elided columns are (insert the ellipsis before this position), or None."""
+    return next((i for i in range(1, len(columns)) if columns[i] != columns[i - 1] + 1), None)

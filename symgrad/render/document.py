@@ -14,12 +14,15 @@ from functools import lru_cache
 import numpy as np
 
 from ..derivation import ConvDerivation, Identity, Intermediate
+from ..naming import latex_letter
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
-from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, signed_terms, window_maxima
+from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, keep_columns, signed_terms, window_maxima
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
 ROW_WIDTH = 74
+# A fragment goes into someone else's document: assume the standard article's narrower text block.
+FRAGMENT_ROW_WIDTH = 52
 # Matrices are windowed to about this width (unless full); wider ones are scaled to the line.
 MATRIX_WIDTH = 70
 # Consecutive equations share one aligned display of at most this many rows.
@@ -70,6 +73,7 @@ class DocumentSettings:
     max_terms: int | None = None  # None: every term of every sum
     full_matrices: bool = False
     max_slices: int | None = 3
+    row_width: float = ROW_WIDTH
 
     @classmethod
     def choose(cls, d: ConvDerivation, show: frozenset[str] | None = None, full: bool = False, budget: int = DOCUMENT_TERMS) -> "DocumentSettings":
@@ -278,7 +282,8 @@ class _Builder:
         """lhs = first sum, then each further sum on its own row(s) starting with '='."""
         rows: list[tuple[str, str]] = []
         for i, terms in enumerate(term_rows):
-            rows.extend(break_rows(lhs if i == 0 else "", terms or ["0"], width=ROW_WIDTH if i == 0 else ROW_WIDTH + tex_width(lhs)))
+            # in an aligned display every row starts after the left-hand column, continuation rows too
+            rows.extend(break_rows(lhs if i == 0 else "", terms or ["0"], width=self.s.row_width - (0 if i == 0 else tex_width(lhs))))
         self.add_equation(tuple(rows))
 
     def add_equation(self, rows: tuple[tuple[str, str], ...]) -> None:
@@ -338,6 +343,7 @@ class _Builder:
 
     def setup(self) -> None:
         spec, d = self.d.spec, self.d
+        z = latex_letter(d.naming.output)
         self.heading("Setup")
         shape = lambda s: r" \times ".join(map(str, s))  # noqa: E731
         self.para(
@@ -360,11 +366,11 @@ class _Builder:
             if top % spec.stride[axis]:
                 self.note(f"Along the {name} the division leaves remainder {top % spec.stride[axis]}: the last {top % spec.stride[axis]} padded position(s) are never read.")
         if d.loss == "generic":
-            self.para("Loss: generic. The incoming gradients ", ("math", _partial("L", "z_k")), " are kept as symbols.")
+            self.para("Loss: generic. The incoming gradients ", ("math", _partial("L", f"{z}_k")), " are kept as symbols.")
         elif d.loss == "sum":
-            self.para("Loss: ", ("math", r"L = \sum_k z_k"), ", so every ", ("math", _partial("L", "z_k") + " = 1"), ".")
+            self.para("Loss: ", ("math", rf"L = \sum_k {z}_k"), ", so every ", ("math", _partial("L", f"{z}_k") + " = 1"), ".")
         else:
-            self.para("Loss: ", ("math", r"L = \tfrac12 \sum_k (z_k - t_k)^2"), ", so ", ("math", _partial("L", "z_k") + " = z_k - t_k"), ".")
+            self.para("Loss: ", ("math", rf"L = \tfrac12 \sum_k ({z}_k - t_k)^2"), ", so ", ("math", _partial("L", f"{z}_k") + f" = {z}_k - t_k"), ".")
         if self.num is not None:
             given = ", ".join(self.num.given) or "nothing"
             kind = "exact (integers and fractions)" if self.num.exact else "floating point"
@@ -379,9 +385,10 @@ class _Builder:
     def forward(self) -> None:
         self.heading("Forward pass: every output expanded")
         spec = self.d.spec
+        z, w, x = (latex_letter(letter) for letter in (self.d.naming.output, self.d.naming.kernel, self.d.naming.input))
         bias = "b_f + " if spec.bias else ""
         self.para(
-            ("math", rf"z_{{f,o}} = {bias}\sum_c \sum_k w_{{f,c,k}}\, x_{{c,\, s o + d k - p}}"),
+            ("math", rf"{z}_{{f,o}} = {bias}\sum_c \sum_k {w}_{{f,c,k}}\, {x}_{{c,\, s o + d k - p}}"),
             " (cross-correlation" + ("; terms that fall in the padding are 0)." if any(spec.padding) else ")."),
         )
         table = self.d.forward
@@ -403,9 +410,10 @@ class _Builder:
 
     def gradient(self, key: str, table) -> None:
         letter = TENSOR[key]
+        z = latex_letter(self.d.naming.output)
         self.heading("Gradient ", ("math", _partial("L", letter)), ": the chain rule, term by term")
         self.para(
-            ("math", rf"\frac{{\partial L}}{{\partial \theta}} = \sum_k \frac{{\partial L}}{{\partial z_k}} \frac{{\partial z_k}}{{\partial \theta}}"),
+            ("math", rf"\frac{{\partial L}}{{\partial \theta}} = \sum_k \frac{{\partial L}}{{\partial {z}_k}} \frac{{\partial {z}_k}}{{\partial \theta}}"),
             "; only the outputs that contain ", ("math", r"\theta"), " contribute.",
         )
         group = self.sym[GRADIENT_OF[key]]
@@ -508,11 +516,12 @@ class _Builder:
         for parts, block in slices[:limit]:
             tag = label + (f"^{{({', '.join(parts)})}}" if parts and label else "")
             if literal:
-                shown = [self.bmatrix(block, lambda v: "0" if v is None else tex_number(v), values=True)]
+                shown = [self.bmatrix(block, lambda v: "0" if v is None else tex_number(v), values=True)[0]]
             else:
-                shown = [self.bmatrix(block, self.cell)]
+                symbolic, columns = self.bmatrix(block, self.cell)
+                shown = [symbolic]
                 if self.num is not None and self.has_numbers(block):
-                    shown.append(self.bmatrix(block, lambda i: self.cell(i, numeric=True)))
+                    shown.append(self.bmatrix(block, lambda i: self.cell(i, numeric=True), columns=columns)[0])
             self.blocks.append(Display(" = ".join(([tag] if tag else []) + shown)))
         if len(slices) > limit:
             self.note(f"… {len(slices) - limit} more slice(s) not shown; use --full to show them all.")
@@ -522,26 +531,23 @@ class _Builder:
         real = flat[flat >= 0]
         return bool(real.size) and bool(self.num.known[real].any())
 
-    def bmatrix(self, block: np.ndarray, cell, values: bool = False) -> str:
+    def bmatrix(self, block: np.ndarray, cell, values: bool = False, columns: list[int] | None = None) -> tuple[str, list[int]]:
+        """A bmatrix, rows and columns elided to fit unless full; returns it and the columns shown."""
         rows, cols = block.shape
         full = self.s.full_matrices
         keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
         texts = {r: [cell(block[r, c] if values else int(block[r, c])) for c in range(cols)] for r in keep_rows if r != -1}
-        widths = [max(tex_width(texts[r][c]) for r in texts) + 1.5 for c in range(cols)]
-        keep_cols = list(range(cols))
-        while not full and len(keep_cols) > 2 and sum(widths[c] for c in keep_cols) + 2 > MATRIX_WIDTH:
-            half = len(keep_cols) // 2
-            keep_cols = keep_cols[: half - 1] + keep_cols[half:] if len(keep_cols) % 2 == 0 else keep_cols[:half] + keep_cols[half + 1 :]
-        elide = len(keep_cols) < cols
-        half = (len(keep_cols) + 1) // 2
+        if columns is None:
+            columns = keep_columns([max(tex_width(texts[r][c]) for r in texts) + 1.5 for c in range(cols)], MATRIX_WIDTH - 2, full)
+        gap = gap_at(columns)
         lines = []
         for r in keep_rows:
-            row = [r"\vdots"] * len(keep_cols) if r == -1 else [texts[r][c] for c in keep_cols]
-            if elide:
-                row = row[:half] + [r"\ddots" if r == -1 else r"\cdots"] + row[half:]
+            row = [r"\vdots"] * len(columns) if r == -1 else [texts[r][c] for c in columns]
+            if gap is not None:
+                row = row[:gap] + [r"\ddots" if r == -1 else r"\cdots"] + row[gap:]
             lines.append(" & ".join(row))
-        self.max_cols = max(self.max_cols, len(keep_cols) + (1 if elide else 0))
-        return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
+        self.max_cols = max(self.max_cols, len(columns) + (1 if gap is not None else 0))
+        return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}", columns
 
 
 def _listed(opening: str, items: list[str], separator: str, closing: str) -> list[str]:

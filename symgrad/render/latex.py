@@ -7,8 +7,10 @@ scaled down to fit it.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..derivation import ConvDerivation
-from .document import Display, Document, DocumentSettings, Equations, Heading, Para, build, latex_text
+from .document import FRAGMENT_ROW_WIDTH, Display, Document, DocumentSettings, Equations, Heading, Para, build, latex_text
 
 PACKAGES = r"\usepackage{amsmath,amssymb,graphicx}"
 
@@ -21,6 +23,9 @@ MACROS = r"""\makeatletter
 
 
 def render_latex(d: ConvDerivation, settings: DocumentSettings | None = None, fragment: bool = False) -> str:
+    settings = settings or DocumentSettings.choose(d)
+    if fragment:
+        settings = dataclasses.replace(settings, row_width=FRAGMENT_ROW_WIDTH)
     doc = build(d, settings)
     body = _body(doc)
     setup = [MACROS, rf"\setcounter{{MaxMatrixCols}}{{{max(10, doc.max_matrix_cols)}}}"]

@@ -17,7 +17,7 @@ from ..derivation import ConvDerivation, Identity, Intermediate
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
 from .document import values_phrase
-from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, product, signed_terms, window_maxima
+from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, keep_columns, product, signed_terms, window_maxima
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
 
@@ -172,12 +172,13 @@ class _Layout:
             top = n + 2 * p - dl * (k - 1) - 1
             rest = f"  (remainder {top % s}: the last {top % s} padded row(s) are never read)" if top % s else ""
             self.line(f"    {name}: floor(({n} + 2·{p} − {dl}·({k}−1) − 1)/{s}) + 1 = {top // s + 1}{rest}")
+        z = d.naming.output
         if d.loss == "generic":
-            self.line("  loss: generic; ∂L/∂z are the incoming gradients, kept as symbols")
+            self.line(f"  loss: generic; ∂L/∂{z} are the incoming gradients, kept as symbols")
         elif d.loss == "sum":
-            self.line("  loss: L = Σ z, so every ∂L/∂z = 1")
+            self.line(f"  loss: L = Σ {z}, so every ∂L/∂{z} = 1")
         else:
-            self.line("  loss: L = ½ Σ (z − t)², so ∂L/∂z = z − t")
+            self.line(f"  loss: L = ½ Σ ({z} − t)², so ∂L/∂{z} = {z} − t")
         if self.num is not None:
             kind = "exact (integers and fractions)" if self.num.exact else "floating point"
             self.note(f"{values_phrase(self.num)} for: {', '.join(self.num.given) or 'none'}; arithmetic is {kind}")
@@ -193,7 +194,8 @@ class _Layout:
     def forward(self) -> None:
         self.heading("Forward: every output expanded")
         spec = self.d.spec
-        formula = "z = b + Σ_c Σ_k w[f,c,k]·x[c, s·o + d·k − p]" if spec.bias else "z = Σ_c Σ_k w[f,c,k]·x[c, s·o + d·k − p]"
+        n = self.d.naming
+        formula = f"{n.output} = {'b + ' if spec.bias else ''}Σ_c Σ_k {n.kernel}[f,c,k]·{n.input}[c, s·o + d·k − p]"
         why = "cross-correlation; terms that fall in the padding are 0" if any(spec.padding) else "cross-correlation"
         self.note(f"{formula}  ({why})")
         shown = 0
@@ -214,7 +216,8 @@ class _Layout:
 
     def gradient(self, key: str, table) -> None:
         title = TITLES[key]
-        self.heading(f"{title}: chain rule, Σ_k ∂L/∂z_k · ∂z_k/∂θ, non-zero terms only")
+        z = self.d.naming.output
+        self.heading(f"{title}: chain rule, Σ_k ∂L/∂{z}_k · ∂{z}_k/∂θ, non-zero terms only")
         group = self.sym[GRADIENT_OF[key]]
         shown = 0
         for index, a, b, coef in entry_terms(table):
@@ -330,9 +333,9 @@ class _Layout:
             title = label + (f" [{', '.join(parts)}]" if parts else "")
             self.line(f"{indent}{title} =", "")
             room = self.width - len(indent) - 2
-            lines = _matrix_lines(block, cell or self.cell, room, self.s.full, literal)
+            lines, columns = _matrix_lines(block, cell or self.cell, room, self.s.full, literal)
             if self.num is not None and not literal and self.has_numbers(block):
-                numbers = _matrix_lines(block, self.numeric_cell, room, self.s.full)
+                numbers, _ = _matrix_lines(block, self.numeric_cell, room, self.s.full, columns=columns)
                 lines = _beside(lines, numbers, room)
             for row in lines:
                 self.line(indent + "  " + row)
@@ -414,39 +417,32 @@ def _beside(left: list[str], right: list[str], width: int) -> list[str]:
     ]
 
 
-def _matrix_lines(block: np.ndarray, cell, width: int, full: bool, literal: bool = False) -> list[str]:
+def _matrix_lines(block: np.ndarray, cell, width: int, full: bool, literal: bool = False, columns: list[int] | None = None):
     """A bracketed, column-aligned matrix; middle rows/columns elided (⋯ ⋮) to fit `width`.
 
+    Returns the lines and the columns shown (pass `columns` to show the same ones of another matrix).
     Only the rows shown are turned into text: a large matrix costs no more than a small one.
     """
     rows, cols = block.shape
     keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
     cells = {r: [cell(i if literal else int(i)) for i in block[r]] for r in keep_rows if r != -1}
     col_width = [max(len(texts[c]) for texts in cells.values()) for c in range(cols)]
-    keep_cols = list(range(cols))
-    if not full:
-        while len(keep_cols) > 2 and sum(col_width[c] + 2 for c in keep_cols) + 4 > width:
-            keep_cols = _drop_middle(keep_cols)
-    elide_cols = len(keep_cols) < cols
+    if columns is None:
+        columns = keep_columns([w + 2 for w in col_width], width - 6, full)
+    gap = gap_at(columns)
     lines = []
     for r in keep_rows:
         if r == -1:
-            parts = [("⋮").center(col_width[c]) for c in keep_cols]
+            parts = [("⋮").center(col_width[c]) for c in columns]
         else:
-            parts = [cells[r][c].rjust(col_width[c]) for c in keep_cols]
-        if elide_cols:
-            half = (len(parts) + 1) // 2
-            parts = parts[:half] + ["⋯"] + parts[half:]
+            parts = [cells[r][c].rjust(col_width[c]) for c in columns]
+        if gap is not None:
+            parts = parts[:gap] + ["⋯"] + parts[gap:]
         lines.append("  ".join(parts))
     if len(lines) == 1:
-        return ["[ " + lines[0] + " ]"]
+        return ["[ " + lines[0] + " ]"], columns
     brackets = [("⎡", "⎤")] + [("⎢", "⎥")] * (len(lines) - 2) + [("⎣", "⎦")]
-    return [f"{left} {body} {right}" for (left, right), body in zip(brackets, lines)]
-
-
-def _drop_middle(keep: list[int]) -> list[int]:
-    half = len(keep) // 2
-    return keep[: half - 1] + keep[half:] if len(keep) % 2 == 0 else keep[:half] + keep[half + 1 :]
+    return [f"{left} {body} {right}" for (left, right), body in zip(brackets, lines)], columns
 
 
 class _PoolLayout(_Layout):
