@@ -81,6 +81,8 @@ def conv(
     if fragment and format != "latex":
         raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
     sections = _parse_show(show, SECTIONS)
+    if show is not None and "grad-bias" in sections and not bias:
+        raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
     limit = _parse_limit(max_terms)
     derivation = api.conv(
         input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,

@@ -52,12 +52,12 @@ def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "gener
 
 def _numeric(derivation: ConvDerivation, values):
     from .numeric import evaluate
-    from .values import load_values, parse_values
+    from .values import FROM_PYTHON, load_values, parse_values
 
     if isinstance(values, (str, os.PathLike)):
         data, source = load_values(os.fspath(values))
     else:
-        data, source = values, "values"
+        data, source = values, FROM_PYTHON
     v = parse_values(data, derivation.symbols, derivation.spec, derivation.loss, source)
     return evaluate(derivation, v.known, v.number, v.exact, v.given, v.source)
 

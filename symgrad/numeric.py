@@ -107,6 +107,17 @@ class Numeric:
         """The number for a symbol id, or None when it stays symbolic."""
         return self.number[symbol_id] if symbol_id >= 0 and self.known[symbol_id] else None
 
+    def output_value(self, k: int):
+        """The number z_k comes to, or None while it is still symbolic."""
+        if self.forward is None:
+            return None
+        lo, hi = np.searchsorted(self.forward.entry, [k, k + 1])
+        if hi == lo:
+            return 0
+        if hi - lo == 1 and self.forward.a[lo] == ONE and self.forward.b[lo] == ONE:
+            return self.forward.coef[lo]
+        return None
+
     def tensor(self, ids: np.ndarray) -> np.ndarray | None:
         """Numbers for an id array (ZERO entries are 0), or None when any entry is not numeric."""
         flat = ids.ravel()
@@ -128,6 +139,28 @@ class Numeric:
         return None if flat is None else flat.reshape(table.shape)
 
 
+def finite(evaluate_function):
+    """Float arithmetic that overflows (inf, nan) is refused with one clear line, without numpy warnings."""
+
+    def checked(derivation, known, number, exact, given, source):
+        with np.errstate(all="ignore"):
+            numeric = evaluate_function(derivation, known, number, exact, given, source)
+        if not exact:
+            tables = [numeric.forward] + list(numeric.gradients.values())
+            if not all(np.isfinite(t.coef.astype(np.float64)).all() for t in tables if t is not None):
+                from .values import ValuesError, _where
+
+                where = _where(source)
+                raise ValuesError(
+                    f"{where}: the arithmetic overflows floating point (a result is inf or nan); "
+                    f"use smaller numbers, or integers and \"p/q\" strings for exact arithmetic"
+                )
+        return numeric
+
+    return checked
+
+
+@finite
 def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
     """Substitute the values into a derivation's forward pass, gradients and identities."""
     symbols = derivation.symbols
@@ -152,6 +185,7 @@ def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, giv
     return Numeric(exact, given, source, known, number, forward, gradients, identities)
 
 
+@finite
 def evaluate_pool(derivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
     """Numbers for a pooling layer: outputs, the max masks (ties by the policy), the routed gradient."""
     from .pooling import window_masks

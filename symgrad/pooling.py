@@ -169,11 +169,11 @@ def window_masks(windows: np.ndarray, x: np.ndarray, ties: str, exact: bool) -> 
 
 def _numeric(d: PoolDerivation, values):
     from .numeric import evaluate_pool
-    from .values import load_values, parse_values
+    from .values import FROM_PYTHON, load_values, parse_values
 
     if isinstance(values, (str, os.PathLike)):
         data, source = load_values(os.fspath(values))
     else:
-        data, source = values, "values"
+        data, source = values, FROM_PYTHON
     v = parse_values(data, d.symbols, d.spec, "generic", source)
     return evaluate_pool(d, v.known, v.number, v.exact, v.given, v.source)

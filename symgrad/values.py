@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -52,7 +53,7 @@ class Values:
     known: np.ndarray  # bool per symbol id
     number: np.ndarray  # per symbol id; 0 where not known
     given: tuple[str, ...]  # keys present, in KEYS order
-    source: str  # file name, or "values" for a dict
+    source: str  # file name, "-" for standard input, or "" for a dict from Python
 
     def tensor(self, key: str, symbols: SymbolTable) -> np.ndarray | None:
         """The numbers of one group shaped like it (a copy), or None if `key` was not given."""
@@ -62,8 +63,14 @@ class Values:
         return self.number[group.offset : group.offset + group.size].reshape(group.shape).copy()
 
 
+FROM_PYTHON = ""  # the source of values given as a dict from Python (no file name)
+STDIN = "-"  # --values - reads standard input
+
+
 def _where(source: str) -> str:
-    return "values" if source == "values" else f"values file {source!r}"
+    if source == FROM_PYTHON:
+        return "values"
+    return "values on standard input" if source == STDIN else f"values file {source!r}"
 
 
 def _quote(text) -> str:
@@ -87,10 +94,13 @@ def load_values(path: str) -> tuple[dict, str]:
         return ValuesError(f"{where} {problem}")
 
     try:
-        if os.path.isdir(path):
+        if path == STDIN:
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        elif os.path.isdir(path):
             raise fail("is a directory; expected a JSON file")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise fail("does not exist; expected a JSON file") from None
     except PermissionError:
@@ -168,7 +178,7 @@ def _key_problem(key, spec: ConvSpec | PoolSpec, loss: str) -> str:
     return f"unknown key {_quote(key)}"
 
 
-def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: str = "values") -> Values:
+def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: str = FROM_PYTHON) -> Values:
     """Check `data` (a dict of nested lists, arrays or numbers) against the layer and lay it out by symbol id."""
     where = _where(source)
     if loss not in LOSSES:

@@ -332,8 +332,10 @@ def test_bare_bias_number_is_checked_too():
 
 
 def test_dict_source_and_non_dict_data():
-    assert refusal({"foo": 1}, source="values").startswith("values: unknown key")
-    assert "must be an object" in refusal([1, 2], source="values")
+    assert refusal({"foo": 1}, source="").startswith("values: unknown key")
+    assert "must be an object" in refusal([1, 2], source="")
+    # a file that happens to be called "values" is still named as a file
+    assert refusal({"foo": 1}, source="values").startswith("values file 'values': unknown key")
 
 
 def test_unknown_loss_is_an_option_error():

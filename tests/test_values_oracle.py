@@ -133,3 +133,24 @@ def test_bad_values_are_refused_with_the_key_and_shape():
         symgrad.conv("5x5", "3x3", values={"kernel": [[1, 2], [3, 4]]})
     with pytest.raises(SymgradError, match="grad_output"):
         symgrad.conv("5x5", "3x3", loss="sum", values={"grad_output": [[1, 2], [3, 4]]})
+
+
+def test_mse_with_some_values_puts_in_what_is_known():
+    """Input and kernel known, targets not: dL/dz = (z - t) with z's number; then the targets alone."""
+    import sympy
+
+    d = symgrad.conv("2x2", "1x1", loss="mse", values={"input": [[1, 2], [3, 4]], "kernel": [[2]]})
+    data = json.loads(d.to_json())
+    assert data["loss"]["grad_output"] == [[["(2 - t_1_1)", "(4 - t_1_2)"], ["(6 - t_2_1)", "(8 - t_2_2)"]]]
+    expr = sympy.sympify(data["grad_kernel"][0][0][0][0])
+    t = {sympy.Symbol(f"t_{i}_{j}"): v for (i, j), v in zip([(1, 1), (1, 2), (2, 1), (2, 2)], [1, 2, 3, 4])}
+    assert expr.subs(t) == 1 * 1 + 2 * 2 + 3 * 3 + 4 * 4  # = 30, as with every value given
+    full = symgrad.conv("2x2", "1x1", loss="mse", values={"input": [[1, 2], [3, 4]], "kernel": [[2]], "target": [[1, 2], [3, 4]]})
+    assert full.numeric.result("grad_kernel").tolist() == [[[[30]]]]
+    only_targets = json.loads(symgrad.conv("2x2", "1x1", loss="mse", values={"target": [[1, 2], [3, 4]]}).to_json())
+    assert only_targets["loss"]["grad_output"][0][0][0] == "((w_1_1*x_1_1) - 1)"
+
+
+def test_float_overflow_is_refused():
+    with pytest.raises(SymgradError, match="overflows floating point"):
+        symgrad.conv("2x2", "1x1", values={"input": [[1e300, 1], [1, 1]], "kernel": [[1e300]]})

@@ -176,7 +176,9 @@ def break_rows(lhs: str, terms: list[str], relation: str = "=", width: float = R
 
 def values_phrase(numeric) -> str:
     """`values from v.json`, or `values given` when they came as a dict from Python."""
-    return "values given" if numeric.source == "values" else f"values from {numeric.source}"
+    if numeric.source == "":
+        return "values given"
+    return "values from standard input" if numeric.source == "-" else f"values from {numeric.source}"
 
 
 def tex_number(x) -> str:
@@ -258,7 +260,15 @@ class _Builder:
     def plugged(self, i: int) -> tuple[str, bool]:
         """A factor with its number put in, when it has one."""
         value = self.num.value(int(i)) if self.num is not None and i != ONE else None
-        return (tex_number(value), True) if value is not None else self.factor(i)
+        if value is not None:
+            return tex_number(value), True
+        if self.d.loss == "mse" and self.num is not None and self.g0 <= i < self.g_end:
+            k = int(i) - self.g0  # dL/dz_k = z_k - t_k with whatever is known put in
+            z, t = self.num.output_value(k), self.num.value(self.t0 + k)
+            z_text = tex_number(z) if z is not None else self.z_of(i)
+            t_text = tex_number(t) if t is not None else self.sym.latex(self.t0 + k)
+            return rf"\left({z_text} - {t_text}\right)", False
+        return self.factor(i)
 
     def cell(self, i: int, numeric: bool = False) -> str:
         if i == ZERO:
@@ -447,7 +457,7 @@ class _Builder:
         plugged = self.cap(signed_terms(plugged_items, TEX), total)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
         ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
-        merged_items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
+        merged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
         merged = self.cap(signed_terms(merged_items, TEX), int(hi - lo)) or ["0"]
         return [plugged] if merged == plugged else [plugged, merged]
 
@@ -514,7 +524,10 @@ class _Builder:
                 slices.append((parts, block if len(spatial) == 2 else block.reshape(1, -1)))
         limit = self.s.max_slices if self.s.max_slices is not None else len(slices)
         for parts, block in slices[:limit]:
-            tag = label + (f"^{{({', '.join(parts)})}}" if parts and label else "")
+            if parts:
+                tag = f"{label}^{{({', '.join(parts)})}}" if label else f"({', '.join(parts)})"
+            else:
+                tag = label
             if literal:
                 shown = [self.bmatrix(block, lambda v: "0" if v is None else tex_number(v), values=True)[0]]
             else:

@@ -26,6 +26,7 @@ def to_data(d) -> dict:
     forward = sum_texts(d.forward, factor, factor, "*")
 
     g0 = symbols["grad_output"].offset
+    t0 = symbols["target"].offset
     if d.loss == "generic":
         grad_output_text = ident
     elif d.loss == "sum":
@@ -39,11 +40,21 @@ def to_data(d) -> dict:
         return nest(sum_texts(table, grad_output_text, factor, "*", swap=True), table.shape)
 
     numeric = d.numeric
+
+    def mse_text(k: int) -> str:
+        """dL/dz_k = z_k - t_k with whatever --values made known put in."""
+        z, t = numeric.output_value(k), numeric.value(t0 + k)
+        z_text = format_number(z, "json") if z is not None else f"({forward[k]})"
+        t_text = format_number(t, "json") if t is not None else ident(t0 + k)
+        return f"({z_text} - {t_text})"
+
     if numeric is not None:
         # with --values the same keys carry the sums with the numbers put in (merged, exact or float)
         def named(i: int) -> tuple[str, bool]:
             if i == ONE:
                 return "", True
+            if d.loss == "mse" and symbols["grad_output"].contains(i):
+                return mse_text(i - g0), False
             return (grad_output_text(i) if symbols["grad_output"].contains(i) else ident(i)), False
 
         def substituted(table):
@@ -68,7 +79,15 @@ def to_data(d) -> dict:
         symbol_data["target"] = symbols.nested_identifiers("target")
     loss = {"name": d.loss}
     if d.loss != "generic":
-        loss["grad_output"] = nest([grad_output_text(g0 + k) for k in range(d.forward.size)], spec.output_shape)
+        def loss_gradient(k: int) -> str:
+            if numeric is None:
+                return grad_output_text(g0 + k)
+            value = numeric.value(g0 + k)
+            if value is not None:
+                return format_number(value, "json")
+            return mse_text(k) if d.loss == "mse" else grad_output_text(g0 + k)
+
+        loss["grad_output"] = nest([loss_gradient(k) for k in range(d.forward.size)], spec.output_shape)
     return {
         "layer": "conv",
         "input_shape": list(spec.input_shape),

@@ -105,7 +105,15 @@ class _Layout:
     def plugged(self, i: int) -> tuple[str, bool]:
         """A factor with its number put in, when --values gave it one."""
         value = self.num.value(int(i)) if i != ONE else None
-        return (_number(value), True) if value is not None else self.factor(i)
+        if value is not None:
+            return _number(value), True
+        if self.d.loss == "mse" and self.g0 <= i < self.g_end:
+            k = int(i) - self.g0  # ∂L/∂z_k = z_k − t_k with whatever is known put in
+            z, t = self.num.output_value(k), self.num.value(self.t0 + k)
+            z_text = _number(z) if z is not None else self.z_of(i)
+            t_text = _number(t) if t is not None else self.sym.unicode(self.t0 + k)
+            return f"({z_text} − {t_text})", False
+        return self.factor(i)
 
     def numeric_cell(self, i: int) -> str:
         if i == ZERO:
@@ -251,7 +259,7 @@ class _Layout:
             self.signed_equation(pad, plugged, more)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
         ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
-        merged_items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
+        merged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
         merged, more_merged = self.cap(signed_terms(merged_items, TEXT) or ["0"], int(hi - lo))
         if (merged, more_merged) != (plugged, more):
             self.signed_equation(pad, merged, more_merged)
@@ -597,7 +605,7 @@ class _PoolLayout(_Layout):
             self.signed_equation(pad, plugged, more)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
         ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
-        merged_items = [(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
+        merged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
         merged, more_merged = self.cap(signed_terms(merged_items, TEXT) or ["0"], int(hi - lo))
         if (merged, more_merged) != (plugged, more):
             self.signed_equation(pad, merged, more_merged)
