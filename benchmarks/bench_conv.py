@@ -30,6 +30,12 @@ CASES = [
 
 FORMATS = ("text", "json", "latex", "markdown")
 VALUE_CASES = [CASES[0], CASES[2], CASES[6]]
+POOL_CASES = [
+    ("seed: 4x4, 2x2 max", ["--input", "4x4", "--window", "2x2"], (1, 4, 4)),
+    ("LeNet pool1: 6x28x28, 2x2 max", ["--input", "28x28", "--window", "2x2", "--channels", "6"], (6, 28, 28)),
+    ("64x56x56, 3x3 stride 2 pad 1 max", ["--input", "56x56", "--window", "3x3", "--stride", "2", "--padding", "1", "--channels", "64"], (64, 56, 56)),
+    ("64x56x56, 3x3 stride 2 pad 1 avg", ["--input", "56x56", "--window", "3x3", "--stride", "2", "--padding", "1", "--channels", "64", "--mode", "avg"], (64, 56, 56)),
+]
 
 
 def write_values(folder: str, options: list[str]) -> str:
@@ -137,6 +143,22 @@ def main() -> None:
             cells, peak = [], 0.0
             for fmt in ("text", "json", "latex"):
                 seconds, memory = measure(["symgrad", "conv", *options, "--values", path, "--format", fmt], args.repeat)
+                cells.append(f"{seconds:.2f} s")
+                peak = max(peak, memory)
+            print(f"| {label} | {' | '.join(cells)} | {peak:.0f} MB |", flush=True)
+    print("\n`symgrad pool` (whole process, best of --repeat):\n")
+    print("| layer | text | json | latex | with --values (text) | peak memory |")
+    print("|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as folder:
+        for label, options, shape in POOL_CASES:
+            path = f"{folder}/pool.json"
+            rng = __import__("random").Random(0)
+            nested = lambda s: [nested(s[1:]) for _ in range(s[0])] if s else rng.randint(-9, 9)  # noqa: E731
+            with open(path, "w") as handle:
+                json.dump({"input": nested(shape)}, handle)
+            cells, peak = [], 0.0
+            for extra in (["--format", "text"], ["--format", "json"], ["--format", "latex"], ["--values", path]):
+                seconds, memory = measure(["symgrad", "pool", *options, *extra], args.repeat)
                 cells.append(f"{seconds:.2f} s")
                 peak = max(peak, memory)
             print(f"| {label} | {' | '.join(cells)} | {peak:.0f} MB |", flush=True)

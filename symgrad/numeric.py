@@ -205,9 +205,10 @@ def evaluate_pool(derivation, known: np.ndarray, number: np.ndarray, exact: bool
             m = symbols["mask"]
             known[m.offset : m.offset + m.size] = True
             number[m.offset : m.offset + m.size] = masks.ravel()
-            values = [max(x[k, j] for j in range(windows.shape[1]) if real[k, j]) for k in outputs]
+            values = np.where(real, x, -np.inf).max(axis=1)
         else:
-            values = [_divide(sum(x[k, j] for j in range(windows.shape[1]) if real[k, j]), derivation.divisor, exact) for k in outputs]
+            sums = x.sum(axis=1)
+            values = [_divide(v, derivation.divisor, exact) for v in sums] if exact else sums / derivation.divisor
         coef = np.empty(len(values), dtype=object if exact else np.float64)
         coef[:] = values
         ones = np.full(len(values), ONE)
@@ -228,5 +229,5 @@ def evaluate_pool(derivation, known: np.ndarray, number: np.ndarray, exact: bool
 def _divide(value, divisor: int, exact: bool):
     if not exact:
         return value / divisor
-    q = Fraction(value) / divisor
+    q = Fraction(value, divisor) if isinstance(value, int) else Fraction(value) / divisor
     return q.numerator if q.denominator == 1 else q

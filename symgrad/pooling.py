@@ -150,20 +150,21 @@ def window_masks(windows: np.ndarray, x: np.ndarray, ties: str, exact: bool) -> 
     `x` holds the numbers of the cells (same shape as windows); padding cells never win.
     """
     real = windows != ZERO
-    values = np.where(real, x, -np.inf if not exact else None)
-    out = np.zeros(windows.shape, dtype=object if exact else np.float64)
-    if exact:
-        out[:] = 0
-    for k in range(windows.shape[0]):
-        cells = [j for j in range(windows.shape[1]) if real[k, j]]
-        best = max(values[k, j] for j in cells)
-        winners = [j for j in cells if values[k, j] == best]
-        if ties == "first":
-            out[k, winners[0]] = 1
-        else:
-            share = Fraction(1, len(winners)) if exact else 1.0 / len(winners)
-            for j in winners:
-                out[k, j] = share
+    values = np.where(real, x, -np.inf)
+    best = values.max(axis=1)
+    tied = real & (values == best[:, None])
+    if ties == "first":
+        out = np.zeros(windows.shape, dtype=np.int64)
+        out[np.arange(windows.shape[0]), tied.argmax(axis=1)] = 1
+        return out.astype(object) if exact else out.astype(np.float64)
+    counts = tied.sum(axis=1)
+    if not exact:
+        return tied / counts[:, None]
+    share = np.array([Fraction(1, int(n)) if n > 1 else 1 for n in counts], dtype=object)
+    out = np.zeros(windows.shape, dtype=object)
+    out[:] = 0
+    rows, cols = np.nonzero(tied)
+    out[rows, cols] = share[rows]
     return out
 
 

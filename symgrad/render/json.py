@@ -165,16 +165,23 @@ def pool_data(d) -> dict:
     ident = symbols.identifier
     n_out = d.windows.shape[0]
 
+    window_names: dict[int, list[tuple[int, str]]] = {}
+
+    def names_of(k: int) -> list[tuple[int, str]]:
+        if k not in window_names:
+            window_names[k] = [(c, ident(c)) for c in d.real_cells(k)]
+        return window_names[k]
+
     def mask_text(mask_id: int) -> str:
         k, x = d.mask_cell(mask_id)
-        others = [ident(c) for c in d.real_cells(k) if c != x]
+        others = [name for c, name in names_of(k) if c != x]
         if not others:
             return "1"
         rest = others[0] if len(others) == 1 else f"Max({', '.join(others)})"
         return f"Heaviside({ident(x)} - {rest})"
 
     def cells(k: int) -> str:
-        return ", ".join(ident(c) for c in d.real_cells(k))
+        return ", ".join(name for _, name in names_of(k))
 
     if numeric is not None and numeric.forward is not None:
         forward = [format_number(v, "json") for v in numeric.result("forward").ravel()]

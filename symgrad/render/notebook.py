@@ -14,7 +14,7 @@ from .markdown import aligned
 NOTEBOOK_TERMS = 2_000  # show everything up to this many product terms, else the terminal's summary
 LINE = 90  # characters of prose per line
 
-_TEXT_ESCAPES = {"\\": r"\backslash ", "{": r"\{", "}": r"\}", "$": r"\$", "_": r"\_", "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim "}
+_TEXT_ESCAPES = {"→": " to ", "\\": r"\backslash ", "{": r"\{", "}": r"\}", "$": r"\$", "_": r"\_", "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim "}
 
 
 def render_notebook_latex(d: ConvDerivation) -> str:
