@@ -21,6 +21,7 @@ def test_notebook_shows_the_latex_display():
             "'kernel': [[1, '-1/2'], [0, 2]], 'grad_output': [[1, -1], [0, 2]]})\n"
             "d"
         ),
+        nbformat.v4.new_code_cell("symgrad.pool(input='4x4', window='2x2')"),
     ]
     client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3")
     client.execute()
@@ -40,3 +41,6 @@ def test_notebook_shows_the_latex_display():
     # dL/dx_22 = w22*1 + w21*(-1) + w12*0 + w11*2 = 2 + 0 + 0 + 2 = 4
     assert r"\frac{\partial L}{\partial x_{22}}" in numeric
     assert r"&= 2 \cdot 1 + 0 \cdot \left(-1\right) + \left(-\frac{1}{2}\right) \cdot 0 + 1 \cdot 2 \\" + "\n &= 4" in numeric
+
+    pool = notebook.cells[2].outputs[0]["data"]["text/latex"]
+    assert r"H\left(x_{11} - \max(x_{12}, x_{21}, x_{22})\right) \frac{\partial L}{\partial y_{11}}" in pool

@@ -130,3 +130,17 @@ def keep_columns(widths: list[float], budget: float, full: bool) -> list[int]:
 def gap_at(columns: list[int]) -> int | None:
     """Where the elided columns are (insert the ellipsis before this position), or None."""
     return next((i for i in range(1, len(columns)) if columns[i] != columns[i - 1] + 1), None)
+
+
+def indicator(d, mask_id: int, name: Callable[[int], str], max_of: Callable[[list[str]], str], longest: int,
+              rest_of: Callable[[str], str]) -> tuple[str, str] | None:
+    """∂y_k/∂x of max pooling, H(x - max(the window's other cells)), as (x, the max part) in a renderer's
+    names; None when x is alone in its window (the derivative is 1). Beyond `longest` other cells the
+    list is replaced by `rest_of(name of y_k)`, so that it fits on a line."""
+    k, x = d.mask_cell(mask_id)
+    others = [name(c) for c in d.real_cells(k) if c != x]
+    if not others:
+        return None
+    if len(others) > longest:
+        return name(x), rest_of(name(d.symbols["output"].offset + k))
+    return name(x), others[0] if len(others) == 1 else max_of(others)

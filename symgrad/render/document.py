@@ -17,7 +17,7 @@ from ..derivation import ConvDerivation, Identity, Intermediate
 from ..naming import latex_letter
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
-from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, keep_columns, signed_terms, window_maxima
+from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, indicator, keep_columns, signed_terms, window_maxima
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
 ROW_WIDTH = 74
@@ -579,15 +579,9 @@ class _PoolBuilder(_Builder):
         return super().name(i)
 
     def indicator(self, mask_id: int) -> str:
-        k, x = self.d.mask_cell(mask_id)
-        others = [self.sym.latex(c) for c in self.d.real_cells(k) if c != x]
-        if not others:
-            return "1"
-        if len(others) > 5:  # a long list would not fit on a line: name the set instead
-            rest = rf"\max(\text{{rest of window }} {self.sym.latex(self.out0 + k)})"
-        else:
-            rest = others[0] if len(others) == 1 else rf"\max({', '.join(others)})"
-        return rf"H\left({self.sym.latex(x)} - {rest}\right)"
+        parts = indicator(self.d, mask_id, self.sym.latex, lambda xs: rf"\max({', '.join(xs)})", 5,
+                          lambda y: rf"\max(\text{{rest of window }} {y})")
+        return "1" if parts is None else rf"H\left({parts[0]} - {parts[1]}\right)"
 
     def title_text(self) -> str:
         spec = self.d.spec

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..tensor import ONE
 from ..values import format_number, json_number
-from .common import Style, entry_terms, nest, signed_terms, sum_texts, symbol_or_one
+from .common import Style, entry_terms, indicator, nest, signed_terms, sum_texts, symbol_or_one
 
 
 def to_data(d) -> dict:
@@ -107,19 +107,24 @@ def to_data(d) -> dict:
         "grad_kernel": gradient("grad_kernel"),
         "grad_input": gradient("grad_input"),
         "grad_bias": gradient("grad_bias") if d.grad_bias is not None else None,
-        "identities": [
-            {
-                "name": identity.name,
-                "statement": identity.statement,
-                "holds": identity.holds,
-                "terms_compared": identity.compared_terms,
-                "notes": list(identity.notes),
-                **({"holds_with_values": numeric.identities[identity.name]} if numeric is not None else {}),
-            }
-            for identity in d.identities
-        ],
+        "identities": _identities_data(d),
         **({"values": _values_data(d)} if numeric is not None else {}),
     }
+
+
+def _identities_data(d) -> list[dict]:
+    """Every closed form checked: its statement, verdict, size, notes (and verdict on the numbers)."""
+    return [
+        {
+            "name": identity.name,
+            "statement": identity.statement,
+            "holds": identity.holds,
+            "terms_compared": identity.compared_terms,
+            "notes": list(identity.notes),
+            **({"holds_with_values": d.numeric.identities[identity.name]} if d.numeric is not None else {}),
+        }
+        for identity in d.identities
+    ]
 
 
 def _values_data(d: ConvDerivation) -> dict:
@@ -165,23 +170,19 @@ def pool_data(d) -> dict:
     ident = symbols.identifier
     n_out = d.windows.shape[0]
 
-    window_names: dict[int, list[tuple[int, str]]] = {}
+    window_names: dict[int, list[str]] = {}
 
-    def names_of(k: int) -> list[tuple[int, str]]:
+    def names_of(k: int) -> list[str]:
         if k not in window_names:
-            window_names[k] = [(c, ident(c)) for c in d.real_cells(k)]
+            window_names[k] = [ident(c) for c in d.real_cells(k)]
         return window_names[k]
 
     def mask_text(mask_id: int) -> str:
-        k, x = d.mask_cell(mask_id)
-        others = [name for c, name in names_of(k) if c != x]
-        if not others:
-            return "1"
-        rest = others[0] if len(others) == 1 else f"Max({', '.join(others)})"
-        return f"Heaviside({ident(x)} - {rest})"
+        parts = indicator(d, mask_id, ident, lambda xs: f"Max({', '.join(xs)})", 10**9, str)
+        return "1" if parts is None else f"Heaviside({parts[0]} - {parts[1]})"
 
     def cells(k: int) -> str:
-        return ", ".join(name for _, name in names_of(k))
+        return ", ".join(names_of(k))
 
     if numeric is not None and numeric.forward is not None:
         forward = [format_number(v, "json") for v in numeric.result("forward").ravel()]
@@ -218,17 +219,7 @@ def pool_data(d) -> dict:
         "symbols": {"input": symbols.nested_identifiers("input"), "grad_output": symbols.nested_identifiers("grad_output")},
         "forward": nest(forward, spec.output_shape),
         "grad_input": nest(grad, spec.input_shape),
-        "identities": [
-            {
-                "name": identity.name,
-                "statement": identity.statement,
-                "holds": identity.holds,
-                "terms_compared": identity.compared_terms,
-                "notes": list(identity.notes),
-                **({"holds_with_values": numeric.identities[identity.name]} if numeric is not None else {}),
-            }
-            for identity in d.identities
-        ],
+        "identities": _identities_data(d),
     }
     if numeric is not None:
         data["values"] = _values_data(d)

@@ -17,7 +17,7 @@ from ..derivation import ConvDerivation, Identity, Intermediate
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
 from .document import values_phrase
-from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, keep_columns, product, signed_terms, window_maxima
+from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, indicator, keep_columns, product, signed_terms, window_maxima
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
 
@@ -463,15 +463,8 @@ class _PoolLayout(_Layout):
 
     def indicator(self, mask_id: int) -> str:
         """∂y_k/∂x_i of max pooling as SymPy writes it: H(x_i − max(the other cells of window k))."""
-        k, x = self.d.mask_cell(mask_id)
-        others = [self.sym.unicode(c) for c in self.d.real_cells(k) if c != x]
-        if not others:
-            return "1"
-        if len(others) > 8:  # a long list would not fit on a line: name the set instead
-            rest = f"max(rest of window {self.sym.unicode(self.out0 + k)})"
-        else:
-            rest = others[0] if len(others) == 1 else f"max({', '.join(others)})"
-        return f"H({self.sym.unicode(x)} − {rest})"
+        parts = indicator(self.d, mask_id, self.sym.unicode, lambda xs: f"max({', '.join(xs)})", 8, lambda y: f"max(rest of window {y})")
+        return "1" if parts is None else f"H({parts[0]} − {parts[1]})"
 
     def title(self) -> None:
         spec = self.d.spec
