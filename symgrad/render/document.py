@@ -420,12 +420,23 @@ class _Builder:
 
     def gradient(self, key: str, table) -> None:
         letter = TENSOR[key]
+        self.gradient_intro(letter)
+        self.gradient_entries(key, table)
+        self.result_matrix(key, _partial("L", letter))
+
+    def gradient_intro(self, letter: str) -> None:
         z = latex_letter(self.d.naming.output)
         self.heading("Gradient ", ("math", _partial("L", letter)), ": the chain rule, term by term")
         self.para(
             ("math", rf"\frac{{\partial L}}{{\partial \theta}} = \sum_k \frac{{\partial L}}{{\partial {z}_k}} \frac{{\partial {z}_k}}{{\partial \theta}}"),
             "; only the outputs that contain ", ("math", r"\theta"), " contribute.",
         )
+
+    # why a gradient entry is 0 (pooling says "no window holds")
+    nothing_depends = "no output depends on"
+
+    def gradient_entries(self, key: str, table) -> None:
+        """Every entry: the chain rule, the local derivatives evaluated, and (with values) the numbers."""
         group = self.sym[GRADIENT_OF[key]]
         numeric = self.num.gradients[key] if self.num is not None else None
         shown = 0
@@ -435,26 +446,34 @@ class _Builder:
             theta = group.offset + index
             lhs = _partial("L", self.name(theta))
             if a.size == 0:
-                self.add_equation(((lhs, r"= 0 \qquad \text{(no output depends on } " + self.name(theta) + r")"),))
+                self.add_equation(((lhs, rf"= 0 \qquad \text{{({self.nothing_depends} }} " + self.name(theta) + r")"),))
                 shown += 1
                 continue
             total = len(a)
             a, b, coef = self.head(a, b, coef)
             chain = [_partial(self.z_of(g), self.name(theta)) + " " + self.grad_output(g) for g in a.tolist()]
             chain = [t if i == 0 else "+ " + t for i, t in enumerate(chain)]
-            items = [(c, [self.factor(bi), self.factor(g)]) for g, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
-            sums = [self.cap(chain, total), self.cap(signed_terms(items, TEX), total)]
+            sums = [self.cap(chain, total), self.cap(self.local_terms(a, b, coef), total)]
             if numeric is not None:
-                sums += [row for row in self.numeric_rows(b, a, coef, total, numeric, index) if row != sums[-1]]
+                plugged = self.cap(self.plugged_terms(a, b, coef), total)
+                sums += [row for row in self.numeric_rows(b, a, coef, total, numeric, index, plugged) if row != sums[-1]]
             self.equation(lhs, sums)
             shown += 1
-        self.left_out(table.size - shown, f"entries of dL/d{letter}")
-        self.result_matrix(key, _partial("L", letter))
+        self.left_out(table.size - shown, f"entries of dL/d{TENSOR[key]}")
 
-    def numeric_rows(self, a, b, coef, total: int, numeric, index: int) -> list[list[str]]:
-        """With values: the sum with numbers put in, then what it comes to (when that differs)."""
-        plugged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
-        plugged = self.cap(signed_terms(plugged_items, TEX), total)
+    def local_terms(self, g, leaf, coef) -> list[str]:
+        """Each term dL/dz_k times dz_k/dθ evaluated (the other factor of the product)."""
+        return signed_terms([(c, [self.factor(bi), self.factor(gi)]) for gi, bi, c in zip(g.tolist(), leaf.tolist(), coef.tolist())], TEX)
+
+    def plugged_terms(self, g, leaf, coef) -> list[str]:
+        """The same terms with the numbers put in."""
+        return signed_terms([(c, [self.plugged(bi), self.plugged(gi)]) for gi, bi, c in zip(g.tolist(), leaf.tolist(), coef.tolist())], TEX)
+
+    def numeric_rows(self, a, b, coef, total: int, numeric, index: int, plugged: list[str] | None = None) -> list[list[str]]:
+        """With values: the sum with numbers put in (unless given), then what it comes to (when that differs)."""
+        if plugged is None:
+            plugged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+            plugged = self.cap(signed_terms(plugged_items, TEX), total)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
         ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
         merged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
@@ -659,9 +678,11 @@ class _PoolBuilder(_Builder):
             return rf" \qquad \text{{(tie between }} {listed}\text{{; ties: first }} \to {winners[0]}\text{{)}}"
         return rf" \qquad \text{{(tie between }} {listed}\text{{; ties: split, each gets }} \tfrac{{1}}{{{len(winners)}}}\text{{)}}"
 
-    def gradient(self, key: str, table) -> None:
+    nothing_depends = "no window holds"
+
+    def gradient_intro(self, letter: str) -> None:
         spec = self.d.spec
-        self.heading("Gradient ", ("math", _partial("L", "X")), ": the chain rule, window by window")
+        self.heading("Gradient ", ("math", _partial("L", letter)), ": the chain rule, window by window")
         if spec.mode == "max":
             self.para(
                 ("math", _partial("y_k", "x") + r" = H\left(x - \max(\text{the other cells of window } k)\right)"),
@@ -673,43 +694,18 @@ class _PoolBuilder(_Builder):
                                       if spec.ties == "first" else "split: tied maximal cells share the gradient equally."))
         else:
             self.para(("math", _partial("y_k", "x") + rf" = \tfrac{{1}}{{{spec.window_count}}}"), " for every cell x of window k.")
-        group = self.sym["input"]
-        numeric = self.num.gradients[key] if self.num is not None else None
+
+    def local_terms(self, g, leaf, coef) -> list[str]:
         div = self.d.divisor
-        shown = 0
-        for index, a, b, coef in entry_terms(table):
-            if self.limited(shown):
-                break
-            theta = group.offset + index
-            lhs = _partial("L", self.name(theta))
-            if a.size == 0:
-                self.add_equation(((lhs, r"= 0 \qquad \text{(no window holds } " + self.name(theta) + r")"),))
-                shown += 1
-                continue
-            total = len(a)
-            a, b, coef = self.head(a, b, coef)
-            chain = [_partial(self.z_of(g), self.name(theta)) + " " + self.grad_output(g) for g in a.tolist()]
-            chain = [t if i == 0 else "+ " + t for i, t in enumerate(chain)]
-            if div == 1:
-                items = [(1, [(self.name(bi), bi == ONE), self.factor(g)]) for g, bi in zip(a.tolist(), b.tolist())]
-                local = signed_terms(items, TEX)
-            else:
-                local = [("+ " if i else "") + rf"\tfrac{{1}}{{{div}}} {self.grad_output(g)}" for i, g in enumerate(a.tolist())]
-            sums = [self.cap(chain, total), self.cap(local, total)]
-            if numeric is not None:
-                if div == 1:
-                    plugged_items = [(1, [self.plugged(bi), self.plugged(g)]) for g, bi in zip(a.tolist(), b.tolist())]
-                    plugged = self.cap(signed_terms(plugged_items, TEX), total)
-                else:
-                    plugged = self.cap([("+ " if i else "") + rf"\tfrac{{1}}{{{div}}} \cdot {self.plugged(g)[0]}" for i, g in enumerate(a.tolist())], total)
-                lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
-                ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
-                merged = self.cap(signed_terms([(c, [self.factor(ai), self.factor(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())], TEX), int(hi - lo)) or ["0"]
-                sums += [row for row in (plugged, merged) if row != sums[-1]]
-            self.equation(lhs, [row for i, row in enumerate(sums) if i == 0 or row != sums[i - 1]])
-            shown += 1
-        self.left_out(table.size - shown, "entries of dL/dX")
-        self.result_matrix(key, _partial("L", "X"))
+        if div == 1:
+            return super().local_terms(g, leaf, coef)
+        return [("+ " if i else "") + rf"\tfrac{{1}}{{{div}}} {self.grad_output(gi)}" for i, gi in enumerate(g.tolist())]
+
+    def plugged_terms(self, g, leaf, coef) -> list[str]:
+        div = self.d.divisor
+        if div == 1:
+            return super().plugged_terms(g, leaf, coef)
+        return [("+ " if i else "") + rf"\tfrac{{1}}{{{div}}} \cdot {self.plugged(gi)[0]}" for i, gi in enumerate(g.tolist())]
 
     def result_matrix(self, key: str, label: str) -> None:
         if self.num is None or self.num.result(key) is None:

@@ -224,8 +224,19 @@ class _Layout:
 
     def gradient(self, key: str, table) -> None:
         title = TITLES[key]
+        self.gradient_intro(title)
+        self.gradient_entries(key, table)
+        self.result_matrix(key, title)
+
+    def gradient_intro(self, title: str) -> None:
         z = self.d.naming.output
         self.heading(f"{title}: chain rule, Σ_k ∂L/∂{z}_k · ∂{z}_k/∂θ, non-zero terms only")
+
+    # why a gradient entry is 0 (pooling says "no window holds")
+    nothing_depends = "no output depends on"
+
+    def gradient_entries(self, key: str, table) -> None:
+        """Every entry: the chain rule, the local derivatives evaluated, and (with --values) the numbers."""
         group = self.sym[GRADIENT_OF[key]]
         shown = 0
         for index, a, b, coef in entry_terms(table):
@@ -233,28 +244,37 @@ class _Layout:
                 break
             theta = group.offset + index
             lhs = self.dL(theta)
+            shown += 1
             if a.size == 0:
-                self.line(f"  {lhs} = 0   (no output depends on {self.name(theta)})")
-                shown += 1
+                self.line(f"  {lhs} = 0   ({self.nothing_depends} {self.name(theta)})")
                 continue
             total = len(a)
             a, b, coef = self.head(a, b, coef)
             chain = [f"∂{self.z_of(g)}/∂{self.name(theta)}·∂L/∂{self.z_of(g)}" for g in a.tolist()]
             kept, more = self.cap(chain, total)
             self.equation(lhs, kept, more)
-            result = [product([self.name(bi), self.grad_output(g)], ci, "·") for g, bi, ci in zip(a.tolist(), b.tolist(), coef.tolist())]
-            kept, more = self.cap(result, total)
+            kept, more = self.cap(self.local_terms(a, b, coef), total)
             self.equation(" " * len(lhs), kept, more)
             if self.num is not None:
-                self.numeric_rows(" " * len(lhs), b, a, coef, total, self.num.gradients[key], index, kept)
-            shown += 1
-        self.left_out(table.size - shown, f"entries of {title}")
-        self.result_matrix(key, title)
+                plugged = self.cap(self.plugged_terms(a, b, coef), total)
+                self.numeric_rows(" " * len(lhs), b, a, coef, total, self.num.gradients[key], index, kept, plugged)
+        self.left_out(table.size - shown, f"entries of {TITLES[key]}")
 
-    def numeric_rows(self, pad: str, a, b, coef, total: int, numeric, index: int, symbolic: list[str]) -> None:
-        """With --values: the sum with the numbers put in, then what it comes to (each when it differs)."""
-        items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
-        plugged, more = self.cap(signed_terms(items, TEXT), total)
+    def local_terms(self, g, leaf, coef) -> list[str]:
+        """Each term: dz_k/dθ evaluated (the other factor of the product) times dL/dz_k."""
+        return [product([self.name(bi), self.grad_output(gi)], ci, "·") for gi, bi, ci in zip(g.tolist(), leaf.tolist(), coef.tolist())]
+
+    def plugged_terms(self, g, leaf, coef) -> list[str]:
+        """The same terms with the numbers put in, each carrying its sign."""
+        return signed_terms([(c, [self.plugged(bi), self.plugged(gi)]) for gi, bi, c in zip(g.tolist(), leaf.tolist(), coef.tolist())], TEXT)
+
+    def numeric_rows(self, pad: str, a, b, coef, total: int, numeric, index: int, symbolic: list[str],
+                     plugged: tuple[list[str], int] | None = None) -> None:
+        """With --values: the sum with the numbers put in (unless given), then what it comes to (each when it differs)."""
+        if plugged is None:
+            items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
+            plugged = self.cap(signed_terms(items, TEXT), total)
+        plugged, more = plugged
         if " ".join(plugged) != " + ".join(symbolic):
             self.signed_equation(pad, plugged, more)
         lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
@@ -542,10 +562,12 @@ class _PoolLayout(_Layout):
             return f"   (tie between {', '.join(tied)}; ties: first → {winners[0]})"
         return f"   (tie between {', '.join(tied)}; ties: split → each gets 1/{len(winners)})"
 
-    def gradient(self, key: str, table) -> None:
+    nothing_depends = "no window holds"
+
+    def gradient_intro(self, title: str) -> None:
         spec = self.d.spec
         if spec.mode == "max":
-            self.heading("dL/dX: chain rule, Σ_k ∂L/∂y_k · ∂y_k/∂x, over the windows that hold x")
+            self.heading(f"{title}: chain rule, Σ_k ∂L/∂y_k · ∂y_k/∂x, over the windows that hold x")
             self.note(
                 "∂y_k/∂x = H(x − max(the other cells of window k)) (SymPy's Heaviside): the indicator that x is "
                 "the window's maximum, 1 if it is and 0 if not; so only the maximum of each window receives its gradient"
@@ -556,52 +578,17 @@ class _PoolLayout(_Layout):
                                 if spec.ties == "first" else "split - tied maximal cells share the gradient equally")
                 )
         else:
-            self.heading(f"dL/dX: chain rule, Σ_k ∂L/∂y_k · ∂y_k/∂x, with ∂y_k/∂x = 1/{spec.window_count}")
-        group = self.sym["input"]
-        shown = 0
-        div = self.d.divisor
-        for index, a, b, coef in entry_terms(table):
-            if self.limited(shown):
-                break
-            theta = group.offset + index
-            lhs = self.dL(theta)
-            if a.size == 0:
-                self.line(f"  {lhs} = 0   (no window holds {self.name(theta)})")
-                shown += 1
-                continue
-            total = len(a)
-            a, b, coef = self.head(a, b, coef)
-            chain = [f"∂{self.z_of(g)}/∂{self.name(theta)}·∂L/∂{self.z_of(g)}" for g in a.tolist()]
-            kept, more = self.cap(chain, total)
-            self.equation(lhs, kept, more)
-            if div == 1:
-                result = [product([self.name(bi), self.grad_output(g)], ci, "·") for g, bi, ci in zip(a.tolist(), b.tolist(), coef.tolist())]
-            else:
-                result = [f"∂L/∂{self.z_of(g)}/{div}" for g in a.tolist()]
-            kept, more = self.cap(result, total)
-            self.equation(" " * len(lhs), kept, more)
-            if self.num is not None:
-                self.pool_numeric_rows(" " * len(lhs), a, b, total, index, kept)
-            shown += 1
-        self.left_out(table.size - shown, "entries of dL/dX")
-        self.result_matrix(key, "dL/dX")
+            self.heading(f"{title}: chain rule, Σ_k ∂L/∂y_k · ∂y_k/∂x, with ∂y_k/∂x = 1/{spec.window_count}")
 
-    def pool_numeric_rows(self, pad: str, a, b, total: int, index: int, symbolic: list[str]) -> None:
-        numeric = self.num.gradients["grad_input"]
+    def local_terms(self, g, leaf, coef) -> list[str]:
+        div = self.d.divisor
+        return super().local_terms(g, leaf, coef) if div == 1 else [f"∂L/∂{self.z_of(gi)}/{div}" for gi in g.tolist()]
+
+    def plugged_terms(self, g, leaf, coef) -> list[str]:
         div = self.d.divisor
         if div == 1:
-            items = [(1, [self.plugged(bi), self.plugged(g)]) for g, bi in zip(a.tolist(), b.tolist())]
-            plugged, more = self.cap(signed_terms(items, TEXT), total)
-        else:
-            plugged, more = self.cap([(("+ " if i else "") + f"{self.plugged(g)[0]}/{div}") for i, g in enumerate(a.tolist())], total)
-        if " ".join(plugged) != " + ".join(symbolic):
-            self.signed_equation(pad, plugged, more)
-        lo, hi = np.searchsorted(numeric.entry, [index, index + 1])
-        ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
-        merged_items = [(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]
-        merged, more_merged = self.cap(signed_terms(merged_items, TEXT) or ["0"], int(hi - lo))
-        if (merged, more_merged) != (plugged, more):
-            self.signed_equation(pad, merged, more_merged)
+            return super().plugged_terms(g, leaf, coef)
+        return [("+ " if i else "") + f"{self.plugged(gi)[0]}/{div}" for i, gi in enumerate(g.tolist())]
 
     def identities(self) -> None:
         self.heading("Identities: the routing rule, computed by upsampling dL/dY window offset by window offset")
