@@ -107,6 +107,12 @@ class Numeric:
         """The number for a symbol id, or None when it stays symbolic."""
         return self.number[symbol_id] if symbol_id >= 0 and self.known[symbol_id] else None
 
+    def any_known(self, ids: np.ndarray) -> bool:
+        """Whether any symbol of an id array (ZERO entries aside) has a number."""
+        flat = ids.ravel()
+        real = flat[flat >= 0]
+        return bool(real.size) and bool(self.known[real].any())
+
     def output_value(self, k: int):
         """The number z_k comes to, or None while it is still symbolic."""
         if self.forward is None:
@@ -231,3 +237,14 @@ def _divide(value, divisor: int, exact: bool):
         return value / divisor
     q = Fraction(value, divisor) if isinstance(value, int) else Fraction(value) / divisor
     return q.numerator if q.denominator == 1 else q
+
+
+def cell_shares(derivation, numeric: Numeric) -> np.ndarray:
+    """Max pooling: each input cell's share of its windows' gradients, summed over the windows (input-shaped)."""
+    spec, windows = derivation.spec, derivation.windows
+    share = np.zeros(int(np.prod(spec.input_shape)), dtype=object if numeric.exact else np.float64)
+    if numeric.exact:
+        share[:] = 0
+    rows, cols = np.nonzero(windows >= 0)
+    np.add.at(share, windows[rows, cols] - derivation.symbols["input"].offset, numeric.masks[rows, cols])
+    return share.reshape(spec.input_shape)

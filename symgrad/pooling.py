@@ -29,7 +29,7 @@ from .derivation import Identity, Intermediate, PoolDerivation
 from .naming import Naming
 from .spec import PoolSpec
 from .symbols import SymbolTable
-from .tensor import ONE, ZERO, Terms, concat, crop, dilate
+from .tensor import ONE, ZERO, Terms, concat, crop, dilate, stack
 
 
 def derive_pool(spec: PoolSpec, naming: Naming | None = None, values=None) -> PoolDerivation:
@@ -98,7 +98,7 @@ def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
     for c in range(spec.channels):
         tables = [t for cc, t in parts if cc == c]
         per_channel.append(crop(concat(tables), spec.padding))
-    computed = _stack(per_channel, spec.input_shape)
+    computed = stack(per_channel, (spec.channels,))
     statement = (
         "dL/dX = sum over windows of mask ⊙ upsample(dL/dY)" if spec.mode == "max"
         else f"dL/dX = sum over windows of upsample(dL/dY) / {spec.window_count}"
@@ -124,17 +124,6 @@ def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
         Intermediate("windows holding each input cell", counts, "", "counts"),
     )
     return Identity("grad_input", statement, False, len(computed), computed, intermediates, tuple(notes))
-
-
-def _stack(tables: list[Terms], shape: tuple[int, ...]) -> Terms:
-    inner = int(np.prod(shape[1:]))
-    return Terms(
-        tuple(shape),
-        np.concatenate([t.entry + i * inner for i, t in enumerate(tables)]),
-        np.concatenate([t.a for t in tables]),
-        np.concatenate([t.b for t in tables]),
-        np.concatenate([t.coef for t in tables]),
-    )
 
 
 def _check(identity: Identity, chain: Terms) -> Identity:

@@ -94,6 +94,17 @@ def parse_count(value, option: str) -> int:
     return value
 
 
+def parse_sizes(input, other, option: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Parse --input and a kernel or window size, which must have the same number of axes."""
+    input_size, other_size = parse_size(input, "--input"), parse_size(other, option)
+    if len(other_size) != len(input_size):
+        raise SpecError(
+            f"{option} {_shown(other)} has {_axes(len(other_size))} but --input {_shown(input)} "
+            f"has {len(input_size)}; give both the same number of axes"
+        )
+    return input_size, other_size
+
+
 def output_length(n: int, k: int, s: int, p: int, d: int) -> int:
     """PyTorch's output length: floor((n + 2p - d(k-1) - 1) / s) + 1."""
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
@@ -126,14 +137,8 @@ class ConvSpec:
         max_terms: int | None = DEFAULT_MAX_TERMS,
     ) -> "ConvSpec":
         """Parse and validate every option; raise SpecError / TooLargeError with one clear line."""
-        input_size = parse_size(input, "--input")
-        kernel_size = parse_size(kernel, "--kernel")
+        input_size, kernel_size = parse_sizes(input, kernel, "--kernel")
         ndim = len(input_size)
-        if len(kernel_size) != ndim:
-            raise SpecError(
-                f"--kernel {_shown(kernel)} has {_axes(len(kernel_size))} but --input {_shown(input)} "
-                f"has {ndim}; give both the same number of axes"
-            )
         spec = cls(
             input_size=input_size,
             kernel_size=kernel_size,
@@ -265,14 +270,8 @@ class PoolSpec:
     @classmethod
     def build(cls, input, window, stride=None, padding=0, mode="max", channels=1, ties="first",
               max_terms: int | None = DEFAULT_MAX_TERMS) -> "PoolSpec":
-        input_size = parse_size(input, "--input")
-        window_size = parse_size(window, "--window")
+        input_size, window_size = parse_sizes(input, window, "--window")
         ndim = len(input_size)
-        if len(window_size) != ndim:
-            raise SpecError(
-                f"--window {_shown(window)} has {_axes(len(window_size))} but --input {_shown(input)} "
-                f"has {ndim}; give both the same number of axes"
-            )
         if mode not in POOL_MODES:
             raise SpecError(f"--mode must be one of {', '.join(POOL_MODES)}, got {_shown(mode)}")
         if ties not in TIE_POLICIES:

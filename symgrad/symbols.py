@@ -60,6 +60,16 @@ class SymbolTable:
         self.sympy_symbol = lru_cache(maxsize=None)(self._sympy_symbol)
 
     @classmethod
+    def from_layout(cls, naming: Naming, layout: list[tuple]) -> "SymbolTable":
+        """Groups (key, letter, shape, channel axes, shown channels) laid out one after another."""
+        groups, offset = [], 0
+        for key, letter, shape, axes, shown in layout:
+            group = Group(key, letter, offset, tuple(shape), axes, shown)
+            groups.append(group)
+            offset += group.size
+        return cls(naming, groups)
+
+    @classmethod
     def for_conv(cls, spec: ConvSpec, naming: Naming) -> "SymbolTable":
         F, C = spec.out_channels, spec.in_channels
         layout = [
@@ -70,12 +80,7 @@ class SymbolTable:
             ("output", naming.output, spec.output_shape, 1, (F > 1,)),
             ("target", naming.target, spec.output_shape, 1, (F > 1,)),
         ]
-        groups, offset = [], 0
-        for key, letter, shape, axes, shown in layout:
-            group = Group(key, letter, offset, tuple(shape), axes, shown)
-            groups.append(group)
-            offset += group.size
-        return cls(naming, groups)
+        return cls.from_layout(naming, layout)
 
     @classmethod
     def for_pool(cls, spec: PoolSpec, naming: Naming) -> "SymbolTable":
@@ -89,12 +94,7 @@ class SymbolTable:
             ("output", naming.output, spec.output_shape, 1, (C > 1,)),
             ("mask", "m", (cells,), 0, ()),
         ]
-        groups, offset = [], 0
-        for key, letter, shape, axes, shown in layout:
-            group = Group(key, letter, offset, tuple(shape), axes, shown)
-            groups.append(group)
-            offset += group.size
-        return cls(naming, groups)
+        return cls.from_layout(naming, layout)
 
     def __getitem__(self, key: str) -> Group:
         return self.groups[key]

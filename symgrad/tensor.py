@@ -124,11 +124,6 @@ def pad(ids: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
     return np.pad(ids, [(w, w) for w in widths], constant_values=ZERO)
 
 
-def pad_end(ids: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
-    """Zero-pad every axis by widths[i] at the end only."""
-    return np.pad(ids, [(0, w) for w in widths], constant_values=ZERO)
-
-
 def dilate(ids: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     """Insert factor-1 zeros between neighbouring entries along every axis."""
     shape = tuple((n - 1) * f + 1 for n, f in zip(ids.shape, factors))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..derivation import ConvDerivation, Identity, Intermediate
 from ..naming import latex_letter
+from ..numeric import cell_shares
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
 from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, indicator, keep_columns, signed_terms, window_maxima
@@ -552,16 +553,11 @@ class _Builder:
             else:
                 symbolic, columns = self.bmatrix(block, self.cell)
                 shown = [symbolic]
-                if self.num is not None and self.has_numbers(block):
+                if self.num is not None and self.num.any_known(block):
                     shown.append(self.bmatrix(block, lambda i: self.cell(i, numeric=True), columns=columns)[0])
             self.blocks.append(Display(" = ".join(([tag] if tag else []) + shown)))
         if len(slices) > limit:
             self.note(f"… {len(slices) - limit} more slice(s) not shown; use --full to show them all.")
-
-    def has_numbers(self, block: np.ndarray) -> bool:
-        flat = block.ravel()
-        real = flat[flat >= 0]
-        return bool(real.size) and bool(self.num.known[real].any())
 
     def bmatrix(self, block: np.ndarray, cell, values: bool = False, columns: list[int] | None = None) -> tuple[str, list[int]]:
         """A bmatrix, rows and columns elided to fit unless full; returns it and the columns shown."""
@@ -722,11 +718,5 @@ class _PoolBuilder(_Builder):
         for identity in self.d.identities:
             self.identity(identity)
         if self.num is not None and self.num.masks is not None:
-            share = np.zeros(int(np.prod(spec.input_shape)), dtype=object if self.num.exact else np.float64)
-            if self.num.exact:
-                share[:] = 0
-            offset = self.sym["input"].offset
-            for k, j in zip(*np.nonzero(self.d.windows >= 0)):
-                share[self.d.windows[k, j] - offset] += self.num.masks[k, j]
             self.para(f"Mask: each cell's share of its windows' gradient (ties: {spec.ties}):")
-            self.matrices("", share.reshape(spec.input_shape), 1, literal=True)
+            self.matrices("", cell_shares(self.d, self.num), 1, literal=True)

@@ -16,6 +16,7 @@ from rich.text import Text
 from ..derivation import ConvDerivation, Identity, Intermediate
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
+from ..numeric import cell_shares
 from .document import values_phrase
 from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, indicator, keep_columns, product, signed_terms, window_maxima
 
@@ -362,18 +363,13 @@ class _Layout:
             self.line(f"{indent}{title} =", "")
             room = self.width - len(indent) - 2
             lines, columns = _matrix_lines(block, cell or self.cell, room, self.s.full, literal)
-            if self.num is not None and not literal and self.has_numbers(block):
+            if self.num is not None and not literal and self.num.any_known(block):
                 numbers, _ = _matrix_lines(block, self.numeric_cell, room, self.s.full, columns=columns)
                 lines = _beside(lines, numbers, room)
             for row in lines:
                 self.line(indent + "  " + row)
         if len(slices) > limit:
             self.note(f"… {len(slices) - limit} more slice(s) of {label} not shown; {HOW_TO_SEE_ALL}", indent=indent)
-
-    def has_numbers(self, block: np.ndarray) -> bool:
-        flat = block.ravel()
-        real = flat[flat >= 0]
-        return bool(real.size) and bool(self.num.known[real].any())
 
     # --- summarising
 
@@ -598,13 +594,5 @@ class _PoolLayout(_Layout):
     def identity(self, identity: Identity) -> None:
         super().identity(identity)
         if self.num is not None and self.num.masks is not None:
-            spec = self.d.spec
-            share = np.zeros(int(np.prod(spec.input_shape)), dtype=object if self.num.exact else np.float64)
-            if self.num.exact:
-                share[:] = 0
-            real = self.d.windows >= 0
-            offset = self.sym["input"].offset
-            for k, j in zip(*np.nonzero(real)):
-                share[self.d.windows[k, j] - offset] += self.num.masks[k, j]
-            self.matrices(f"mask: each cell's share of its windows' gradient (ties: {spec.ties})",
-                          share.reshape(spec.input_shape), channel_labels=("c",), indent="    ", cell=_number, literal=True)
+            self.matrices(f"mask: each cell's share of its windows' gradient (ties: {self.d.spec.ties})",
+                          cell_shares(self.d, self.num), channel_labels=("c",), indent="    ", cell=_number, literal=True)
