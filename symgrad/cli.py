@@ -25,6 +25,32 @@ app = typer.Typer(
     help="Derive backpropagation through CNN layers symbolically and show every step.",
 )
 
+# Options shared by several commands (defined once, reused).
+INPUT = typer.Option(..., "--input", help="Input size: N, HxW or DxHxW.")
+KERNEL = typer.Option(..., "--kernel", help="Kernel size, same number of axes as --input.")
+STRIDE = typer.Option("1", "--stride", help="One value, or one per axis (2x1).")
+PADDING = typer.Option("0", "--padding", help="Zero padding on both sides; one value or one per axis.")
+DILATION = typer.Option("1", "--dilation", help="Kernel dilation; one value or one per axis.")
+IN_CHANNELS = typer.Option("1", "--in-channels", help="Input channels C.")
+OUT_CHANNELS = typer.Option("1", "--out-channels", help="Output channels (filters) F.")
+BIAS = typer.Option(False, "--bias", help="Add a bias b_f per output channel.")
+LOSS = typer.Option("generic", "--loss", help="generic (dL/dz are symbols), sum, or mse (1/2 sum (z - t)^2).")
+INDEX = typer.Option("matrix", "--index", help="Symbol indices: matrix (x_1_2) or flat (x_7).")
+CONV_NAMES = typer.Option(None, "--names", help="Letters for input, kernel, output, e.g. a,w,z.")
+CONV_VALUES = typer.Option(
+    None, "--values", help="JSON file with numbers for any of input, kernel, bias, grad_output (nested like the tensors)."
+)
+WINDOW = typer.Option(..., "--window", help="Window size, same number of axes as --input.")
+POOL_STRIDE = typer.Option(None, "--stride", help="One value, or one per axis (default: the window).")
+POOL_PADDING = typer.Option("0", "--padding", help="Padding on both sides (at most half the window); one value or one per axis.")
+MODE = typer.Option("max", "--mode", help="max or avg.")
+CHANNELS = typer.Option("1", "--channels", help="Channels C (pooled independently).")
+TIES = typer.Option("first", "--ties", help="Max pooling with --values: first (PyTorch's choice) or split (share equally).")
+POOL_NAMES = typer.Option(None, "--names", help="Letters for input and output, e.g. x,y.")
+POOL_VALUES = typer.Option(None, "--values", help="JSON file with numbers for input and/or grad_output.")
+FULL = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large.")
+OUTPUT = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of stdout.")
+
 
 @app.callback()
 def _root() -> None:
@@ -33,30 +59,28 @@ def _root() -> None:
 
 @app.command()
 def conv(
-    input: str = typer.Option(..., "--input", help="Input size: N, HxW or DxHxW."),
-    kernel: str = typer.Option(..., "--kernel", help="Kernel size, same number of axes as --input."),
-    stride: str = typer.Option("1", "--stride", help="One value, or one per axis (2x1)."),
-    padding: str = typer.Option("0", "--padding", help="Zero padding on both sides; one value or one per axis."),
-    dilation: str = typer.Option("1", "--dilation", help="Kernel dilation; one value or one per axis."),
-    in_channels: str = typer.Option("1", "--in-channels", help="Input channels C."),
-    out_channels: str = typer.Option("1", "--out-channels", help="Output channels (filters) F."),
-    bias: bool = typer.Option(False, "--bias", help="Add a bias b_f per output channel."),
-    loss: str = typer.Option("generic", "--loss", help="generic (dL/dz are symbols), sum, or mse (1/2 sum (z - t)^2)."),
-    index: str = typer.Option("matrix", "--index", help="Symbol indices: matrix (x_1_2) or flat (x_7)."),
-    names: Optional[str] = typer.Option(None, "--names", help="Letters for input, kernel, output, e.g. a,w,z."),
+    input: str = INPUT,
+    kernel: str = KERNEL,
+    stride: str = STRIDE,
+    padding: str = PADDING,
+    dilation: str = DILATION,
+    in_channels: str = IN_CHANNELS,
+    out_channels: str = OUT_CHANNELS,
+    bias: bool = BIAS,
+    loss: str = LOSS,
+    index: str = INDEX,
+    names: Optional[str] = CONV_NAMES,
     show: Optional[str] = typer.Option(
         None, "--show", help="Sections, comma-separated: setup,forward,grad-kernel,grad-input,grad-bias,identities."
     ),
-    values: Optional[str] = typer.Option(
-        None, "--values", help="JSON file with numbers for any of input, kernel, bias, grad_output (nested like the tensors)."
-    ),
+    values: Optional[str] = CONV_VALUES,
     format: str = typer.Option("text", "--format", help="text (default), json, latex or markdown (MyST / Jupyter Book)."),
     fragment: bool = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document."),
-    full: bool = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large."),
+    full: bool = FULL,
     max_terms: str = typer.Option(
         str(DEFAULT_MAX_TERMS), "--max-terms", help="Refuse layers whose derivation exceeds this many product terms."
     ),
-    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of stdout."),
+    output: Optional[str] = OUTPUT,
 ) -> None:
     """Convolution backprop, term by term, proved against the closed forms.
 
@@ -99,22 +123,22 @@ POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
 
 @app.command()
 def pool(
-    input: str = typer.Option(..., "--input", help="Input size: N, HxW or DxHxW."),
-    window: str = typer.Option(..., "--window", help="Window size, same number of axes as --input."),
-    stride: Optional[str] = typer.Option(None, "--stride", help="One value, or one per axis (default: the window)."),
-    padding: str = typer.Option("0", "--padding", help="Padding on both sides (at most half the window); one value or one per axis."),
-    mode: str = typer.Option("max", "--mode", help="max or avg."),
-    channels: str = typer.Option("1", "--channels", help="Channels C (pooled independently)."),
-    ties: str = typer.Option("first", "--ties", help="Max pooling with --values: first (PyTorch's choice) or split (share equally)."),
-    index: str = typer.Option("matrix", "--index", help="Symbol indices: matrix (x_1_2) or flat (x_7)."),
-    names: Optional[str] = typer.Option(None, "--names", help="Letters for input and output, e.g. x,y."),
+    input: str = INPUT,
+    window: str = WINDOW,
+    stride: Optional[str] = POOL_STRIDE,
+    padding: str = POOL_PADDING,
+    mode: str = MODE,
+    channels: str = CHANNELS,
+    ties: str = TIES,
+    index: str = INDEX,
+    names: Optional[str] = POOL_NAMES,
     show: Optional[str] = typer.Option(None, "--show", help="Sections, comma-separated: setup,forward,grad-input,identities."),
-    values: Optional[str] = typer.Option(None, "--values", help="JSON file with numbers for input and/or grad_output."),
+    values: Optional[str] = POOL_VALUES,
     format: str = typer.Option("text", "--format", help="text (default), json, latex or markdown (MyST / Jupyter Book)."),
     fragment: bool = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document."),
-    full: bool = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large."),
+    full: bool = FULL,
     max_terms: str = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", help="Refuse layers larger than this many terms."),
-    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of stdout."),
+    output: Optional[str] = OUTPUT,
 ) -> None:
     """Max or average pooling backprop: the gradient routed to each window's maximum (or shared).
 
@@ -140,6 +164,182 @@ def pool(
     _emit(text, output)
     if not derivation.all_hold:
         raise typer.Exit(1)
+
+
+template_app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Write an empty answer file (TOML) for a conv or pool problem, to fill in and `symgrad check`.",
+)
+app.add_typer(template_app, name="template")
+
+ASK = typer.Option(None, "--ask", help="Answers to ask for, comma-separated: forward,grad-kernel,grad-input,grad-bias (default: every gradient).")
+STUDENT = typer.Option("", "--student", help="Fill in the student id.")
+
+
+@template_app.command("conv")
+def template_conv(
+    input: str = INPUT,
+    kernel: str = KERNEL,
+    stride: str = STRIDE,
+    padding: str = PADDING,
+    dilation: str = DILATION,
+    in_channels: str = IN_CHANNELS,
+    out_channels: str = OUT_CHANNELS,
+    bias: bool = BIAS,
+    loss: str = LOSS,
+    index: str = INDEX,
+    names: Optional[str] = CONV_NAMES,
+    values: Optional[str] = CONV_VALUES,
+    ask: Optional[str] = ASK,
+    student: str = STUDENT,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """An answer file for a convolution problem: the problem filled in, every answer ''.
+
+    \b
+    Examples:
+      symgrad template conv --input 5x5 --kernel 3x3 --stride 2 > hw3.toml
+      symgrad template conv --input 3x3 --kernel 2x2 --values numbers.json -o hw3.toml
+      symgrad template conv --input 4x4 --kernel 3x3 --ask grad-input
+    """
+    from . import api
+
+    derivation = api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
+                          max_terms=_check_limit(), values=values)
+    _write_template(derivation, ask, student, output)
+
+
+@template_app.command("pool")
+def template_pool(
+    input: str = INPUT,
+    window: str = WINDOW,
+    stride: Optional[str] = POOL_STRIDE,
+    padding: str = POOL_PADDING,
+    mode: str = MODE,
+    channels: str = CHANNELS,
+    ties: str = TIES,
+    index: str = INDEX,
+    names: Optional[str] = POOL_NAMES,
+    values: Optional[str] = POOL_VALUES,
+    ask: Optional[str] = ASK,
+    student: str = STUDENT,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """An answer file for a pooling problem: the problem filled in, every answer ''.
+
+    \b
+    Examples:
+      symgrad template pool --input 4x4 --window 2x2 --values numbers.json > pool.toml
+      symgrad template pool --input 5x5 --window 3x3 --stride 2 --mode avg
+    """
+    from . import api
+
+    derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                          max_terms=_check_limit(), values=values)
+    _write_template(derivation, ask, student, output)
+
+
+def _check_limit() -> int:
+    from .homework.judge import CHECK_MAX_TERMS
+
+    return CHECK_MAX_TERMS
+
+
+def _write_template(derivation, ask: str | None, student: str, output: str | None) -> None:
+    from .homework.answers import MAX_STUDENT
+    from .homework.template import answer_template, parse_ask
+
+    if len(student) > MAX_STUDENT or any(not ch.isprintable() for ch in student):
+        raise OptionError(f"--student must be a plain id of at most {MAX_STUDENT} characters")
+    _emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
+
+
+CHECK_FORMATS = ("text", "json", "gradescope")
+
+
+@app.command()
+def check(
+    files: list[str] = typer.Argument(..., help="Answer files (TOML), one student's answers each."),
+    format: str = typer.Option("text", "--format", help="text (default), json, or gradescope (an autograder results.json)."),
+    tolerance: str = typer.Option(
+        "1e-6", "--tolerance", help="Problems with values: a number is right when |answer - expected| <= tolerance * max(1, |expected|)."
+    ),
+    full: bool = typer.Option(False, "--full", help="Explain every wrong entry and list every missing/extra term."),
+    max_terms: str = typer.Option("200000", "--max-terms", help="Refuse problems whose derivation exceeds this many product terms."),
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """Judge answer files: every entry right or wrong, with the missing and extra terms and the slip it shows.
+
+    \b
+    Examples:
+      symgrad template conv --input 5x5 --kernel 3x3 --stride 2 > hw.toml
+      symgrad check hw.toml
+      symgrad check submissions/*.toml --format json -o grades.json
+      symgrad check submission.toml --format gradescope -o /autograder/results/results.json
+
+    Symbolic answers are compared exactly, as polynomials; with [problem.values], numbers within
+    --tolerance. Exit codes: 0 every entry right; 1 an entry is wrong; 2 a file (or an entry) cannot
+    be read. The report is written in every case, naming what was unreadable.
+    """
+    from .homework.judge import Judge
+
+    if format not in CHECK_FORMATS:
+        raise OptionError(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {format!r}")
+    tol = _parse_tolerance(tolerance)
+    judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms))
+    reports = [judge.judge_file(path) for path in files]
+    if format == "json":
+        from .render.check import render_check_json
+
+        text = render_check_json(reports, tol)
+    elif format == "gradescope":
+        from .render.check import render_gradescope
+
+        text = render_gradescope(reports)
+    else:
+        text = _render_check_text(reports, full, to_file=output is not None)
+    _emit(text, output)
+    for report in reports:
+        for line in report.errors:
+            _fail(line)
+    if any(r.internal for r in reports):
+        raise typer.Exit(3)
+    if any(r.status == "error" for r in reports):
+        raise typer.Exit(2)
+    if any(r.status == "wrong" for r in reports):
+        raise typer.Exit(1)
+
+
+def _parse_tolerance(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or not 0 <= value < 1:
+        raise OptionError(f"--tolerance must be a number from 0 to below 1, like 1e-6 or 0.005; got {text!r}")
+    return value
+
+
+def _render_check_text(reports, full: bool, to_file: bool) -> str:
+    from rich.console import Console
+
+    from .render.check import check_view
+
+    view = check_view(reports, full)
+    if to_file:
+        buffer = io.StringIO()
+        Console(file=buffer, width=_columns(), color_system=None, soft_wrap=False).print(view)
+        return buffer.getvalue()
+    Console(soft_wrap=False).print(view)
+    return ""
+
+
+def _columns() -> int:
+    return int(os.environ.get("COLUMNS", "100")) if os.environ.get("COLUMNS", "").isdigit() else 100
 
 
 def _parse_show(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
@@ -188,8 +388,7 @@ def _render_text(derivation, sections, full: bool, to_file: bool) -> str:
     view = TerminalView(derivation, TextSettings(show=sections, full=full))
     if to_file:
         buffer = io.StringIO()
-        width = int(os.environ.get("COLUMNS", "100")) if os.environ.get("COLUMNS", "").isdigit() else 100
-        Console(file=buffer, width=width, color_system=None, soft_wrap=False).print(view)
+        Console(file=buffer, width=_columns(), color_system=None, soft_wrap=False).print(view)
         return buffer.getvalue()
     Console(soft_wrap=False).print(view)
     return ""
@@ -244,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-_COMMANDS = ("conv", "pool")
+_COMMANDS = ("conv", "pool", "check", "template")
 
 
 def _is_click(error: BaseException, name: str) -> bool:

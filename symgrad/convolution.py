@@ -113,16 +113,47 @@ def chain_rule(forward: Terms, group_ids: np.ndarray, grad_output_ids: np.ndarra
 # --- closed forms, built from pad / dilate / rot180 / correlate / crop alone
 
 
-def kernel_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
-    """dL/dW[f,c] = valid-corr(pad(X[c]), dilate_s(G[f])), read at offsets d*k."""
+def kernel_closed_form(spec: ConvSpec, symbols: SymbolTable, dilate_grad: bool = True) -> Terms:
+    """dL/dW[f,c] = valid-corr(pad(X[c]), dilate_s(G[f])), read at offsets d*k.
+
+    dilate_grad=False leaves out the dilation of dL/dZ by the stride: a classic slip (`symgrad check`
+    names it), which equals the right answer only for stride 1.
+    """
     X, G = symbols["input"].ids, symbols["grad_output"].ids
     blocks = []
     for f in range(spec.out_channels):
-        g_dilated = dilate(G[f], spec.stride)
+        g_dilated = dilate(G[f], spec.stride if dilate_grad else (1,) * spec.ndim)
         for c in range(spec.in_channels):
             corr = correlate(pad(X[c], spec.padding), g_dilated).swapped()
             blocks.append(take(corr, (0,) * spec.ndim, spec.dilation, spec.kernel_size))
-    computed = stack(blocks, (spec.out_channels, spec.in_channels))
+    return stack(blocks, (spec.out_channels, spec.in_channels))
+
+
+def input_closed_form(spec: ConvSpec, symbols: SymbolTable, rotate: bool = True, dilate_grad: bool = True,
+                      crop_padding: bool = True) -> Terms:
+    """dL/dX[c] = crop_p(sum_f full-corr(dilate_s(G[f]), rot180(dilate_d(W[f,c])))) with zero tail rows.
+
+    The flags leave out one step each (the slips `symgrad check` names): rotate=False keeps W unrotated,
+    dilate_grad=False leaves dL/dZ undilated, crop_padding=False returns dL/dXpad (the padded shape).
+    """
+    W, G = symbols["kernel"].ids, symbols["grad_output"].ids
+    full_pad = tuple(d * (k - 1) for d, k in zip(spec.dilation, spec.kernel_size))
+    per_channel = []
+    for c in range(spec.in_channels):
+        parts = []
+        for f in range(spec.out_channels):
+            g_padded = pad(dilate(G[f], spec.stride if dilate_grad else (1,) * spec.ndim), full_pad)
+            w = dilate(W[f, c], spec.dilation)
+            parts.append(correlate(g_padded, rot180(w) if rotate else w))
+        full = embed(concat(parts), spec.padded_size)
+        per_channel.append(crop(full, spec.padding) if crop_padding else full)
+    return stack(per_channel, (spec.in_channels,))
+
+
+def kernel_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
+    """The closed form for dL/dW, with the notes and intermediate matrices shown beside it."""
+    X, G = symbols["input"].ids, symbols["grad_output"].ids
+    computed = kernel_closed_form(spec, symbols)
     corr_size = tuple(np_ - (s * (o - 1) + 1) + 1 for np_, s, o in zip(spec.padded_size, spec.stride, spec.output_size))
     notes = []
     if any(d > 1 for d in spec.dilation):
@@ -148,18 +179,10 @@ def kernel_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
 
 
 def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
-    """dL/dX[c] = crop_p(sum_f full-corr(dilate_s(G[f]), rot180(dilate_d(W[f,c])))) with zero tail rows."""
+    """The closed form for dL/dX, with the notes and intermediate matrices shown beside it."""
     W, G = symbols["kernel"].ids, symbols["grad_output"].ids
     full_pad = tuple(d * (k - 1) for d, k in zip(spec.dilation, spec.kernel_size))
-    per_channel = []
-    for c in range(spec.in_channels):
-        parts = []
-        for f in range(spec.out_channels):
-            g_padded = pad(dilate(G[f], spec.stride), full_pad)
-            parts.append(correlate(g_padded, rot180(dilate(W[f, c], spec.dilation))))
-        full = concat(parts)
-        per_channel.append(crop(embed(full, spec.padded_size), spec.padding))
-    computed = stack(per_channel, (spec.in_channels,))
+    computed = input_closed_form(spec, symbols)
     full_size = tuple(s * (o - 1) + 1 + dk - 1 for s, o, dk in zip(spec.stride, spec.output_size, spec.dilated_kernel_size))
     notes = []
     tail = spec.unused_tail
@@ -179,7 +202,8 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
         Intermediate("rot180(W)" if not any(d > 1 for d in spec.dilation) else "rot180(W dilated)", rot180(dilate(W[0, 0], spec.dilation)), _channel_note(spec, "fc")),
     )
     if any(tail) or any(spec.padding):
-        counts = np.bincount(per_channel[0].entry, minlength=int(np.prod(spec.input_size))).reshape(spec.input_size)
+        first_channel = computed.entry[computed.entry < int(np.prod(spec.input_size))]
+        counts = np.bincount(first_channel, minlength=int(np.prod(spec.input_size))).reshape(spec.input_size)
         intermediates += (
             Intermediate("terms per entry of dL/dX (0: no output reads it)", counts, _channel_note(spec, "c"), "counts"),
         )

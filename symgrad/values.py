@@ -194,7 +194,7 @@ def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: 
         raise ValuesError(f"{where}: {problems}; allowed keys for this {layer}: {shown}")
 
     given = tuple(key for key in KEYS if key in data)
-    entries = {key: _flatten(key, data[key], symbols[key], where) for key in given}
+    entries = {key: flatten(key, data[key], symbols[key], where) for key in given}
     exact = not any(isinstance(v, float) for flat in entries.values() for v in flat)
     total = max(g.offset + g.size for g in symbols.groups.values())
     known = np.zeros(total, dtype=bool)
@@ -208,8 +208,11 @@ def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: 
     return Values(exact, known, number, given, source)
 
 
-def _flatten(key: str, value, group, where: str) -> list:
-    """The entries of one key in row-major order, after checking its nesting against the group's shape."""
+def flatten(key: str, value, group, where: str, leaf=None) -> list:
+    """The entries of one key in row-major order, after checking its nesting against the group's shape.
+
+    `leaf(item, path, where)` checks and converts one entry (default: a number, as values files hold)."""
+    leaf = leaf or _number
     shape = group.shape
     if isinstance(value, np.ndarray):
         value = value.tolist()  # Python scalars (a 0-d array gives one)
@@ -248,7 +251,7 @@ def _flatten(key: str, value, group, where: str) -> list:
         if not dims:
             if _is_list(item):
                 raise fail(like, f"{path} is a list, not a number")
-            flat.append(_number(item, path, where))
+            flat.append(leaf(item, path, where))
             return
         if not _is_list(item):
             raise fail(like, f"{path} is {_kind(item)}, not a list of {dims[0]}")

@@ -1,0 +1,160 @@
+"""Answer files: read the TOML, check its structure, and hand back plain checked data.
+
+    student = "optional id"
+    [problem]                 # layer = "conv" | "pool", then the CLI's layer options
+    [problem.values]          # optional: numbers, as a --values file holds them
+    [answer]                  # any subset of the gradients (and forward), nested like the tensors
+
+Nothing from the file is evaluated: TOML is parsed by `tomllib`, answers by `parse.py`'s grammar.
+Every problem is an `AnswerFileError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+
+from ..errors import SymgradError
+from .parse import quote
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_STUDENT = 200
+
+CONV_OPTIONS = ("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss",
+                "index", "names")
+POOL_OPTIONS = ("input", "window", "stride", "padding", "mode", "channels", "ties", "index", "names")
+CONV_ANSWERS = ("forward", "grad_kernel", "grad_input", "grad_bias")
+POOL_ANSWERS = ("forward", "grad_input")
+TOP_KEYS = ("student", "problem", "answer")
+
+
+class AnswerFileError(SymgradError):
+    """An answer file cannot be used: unreadable, malformed TOML, unknown keys, a bad problem."""
+
+
+@dataclass(frozen=True)
+class AnswerFile:
+    path: str
+    student: str
+    layer: str  # conv | pool
+    options: dict  # layer options, keys as in CONV_OPTIONS / POOL_OPTIONS (only those given)
+    values: dict | None  # [problem.values], or None
+    answers: dict  # key -> nested answers, as written
+
+
+def read_text(path: str, what: str = "answer file") -> str:
+    """A small UTF-8 file's text; every problem is one AnswerFileError line naming the file."""
+    def fail(problem: str) -> AnswerFileError:
+        return AnswerFileError(f"{path}: {problem}")
+
+    try:
+        if os.path.isdir(path):
+            raise fail(f"is a directory; expected a TOML {what}")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise fail(f"does not exist; expected a TOML {what}") from None
+    except PermissionError:
+        raise fail("cannot be read (permission denied)") from None
+    except OSError as error:
+        raise fail(f"cannot be read ({error.strerror or error})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise fail(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; expected a small TOML {what}")
+    if b"\x00" in raw:
+        raise fail(f"is a binary file (it contains NUL bytes); expected a TOML {what}")
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise fail(f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})") from None
+
+
+def parse_toml(text: str, path: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise AnswerFileError(f"{path}: is not valid TOML: {error}") from None
+    except RecursionError:
+        raise AnswerFileError(f"{path}: is nested too deeply to be an answer file") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python converts
+        raise AnswerFileError(f"{path}: is not valid TOML: {' '.join(str(error).split())[:120]}") from None
+
+
+def load_answer_file(path: str) -> AnswerFile:
+    """Read and check one answer file's structure (the layer itself is checked when it is built)."""
+    data = parse_toml(read_text(path), path)
+    unknown = [key for key in data if key not in TOP_KEYS]
+    if unknown:
+        raise AnswerFileError(
+            f"{path}: unknown key {quote(unknown[0])}; expected student, [problem] and [answer]"
+        )
+    student = data.get("student", "")
+    if isinstance(student, int) and not isinstance(student, bool):
+        student = str(student)
+    if not isinstance(student, str):
+        raise AnswerFileError(f"{path}: student must be a string like \"s1234567\", got {_kind(student)}")
+    if len(student) > MAX_STUDENT:
+        raise AnswerFileError(f"{path}: student is {len(student)} characters long; at most {MAX_STUDENT}")
+    if any(not ch.isprintable() for ch in student):
+        raise AnswerFileError(f"{path}: student contains control characters; expected a plain id")
+    layer, options, values = read_problem(data.get("problem"), path)
+    answers = data.get("answer")
+    if answers is None:
+        raise AnswerFileError(f"{path}: has no [answer] table; expected answers like grad_kernel = [[\"...\"]]")
+    if not isinstance(answers, dict):
+        raise AnswerFileError(f"{path}: answer must be a table ([answer]), got {_kind(answers)}")
+    allowed = CONV_ANSWERS if layer == "conv" else POOL_ANSWERS
+    for key in answers:
+        if key not in allowed:
+            hint = " (a pooling layer has only grad_input and forward)" if layer == "pool" and key in CONV_ANSWERS else ""
+            raise AnswerFileError(f"{path}: [answer] has the unknown key {quote(key)}{hint}; expected {', '.join(allowed)}")
+    if not answers:
+        raise AnswerFileError(f"{path}: [answer] is empty; expected at least one of {', '.join(allowed)}")
+    return AnswerFile(path, student, layer, options, values, answers)
+
+
+def read_problem(problem, path: str) -> tuple[str, dict, dict | None]:
+    """(layer, options, values) from a [problem] table, with every key and type checked."""
+    if problem is None:
+        raise AnswerFileError(f"{path}: has no [problem] table; expected layer = \"conv\" and the layer's options")
+    if not isinstance(problem, dict):
+        raise AnswerFileError(f"{path}: problem must be a table ([problem]), got {_kind(problem)}")
+    layer = problem.get("layer")
+    if layer not in ("conv", "pool"):
+        got = "nothing" if layer is None else quote(layer) if isinstance(layer, str) else _kind(layer)
+        raise AnswerFileError(f"{path}: [problem] layer must be \"conv\" or \"pool\", got {got}")
+    allowed = CONV_OPTIONS if layer == "conv" else POOL_OPTIONS
+    options: dict = {}
+    for key, value in problem.items():
+        if key in ("layer", "values"):
+            continue
+        name = key.replace("-", "_")
+        if name not in allowed:
+            raise AnswerFileError(f"{path}: [problem] has the unknown key {quote(key)}; a {layer} layer takes "
+                                  f"{', '.join(allowed)} (and values)")
+        if name in options:
+            raise AnswerFileError(f"{path}: [problem] gives {name} twice")
+        if name == "bias":
+            if not isinstance(value, bool):
+                raise AnswerFileError(f"{path}: [problem] bias must be true or false, got {_kind(value)}")
+        elif isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise AnswerFileError(f"{path}: [problem] {key} must be a string or a whole number, got {_kind(value)}")
+        elif isinstance(value, str) and len(value) > 100:
+            raise AnswerFileError(f"{path}: [problem] {key} is too long ({len(value)} characters)")
+        elif isinstance(value, int) and abs(value) > 10**9:
+            raise AnswerFileError(f"{path}: [problem] {key} is {value if abs(value) < 10**30 else 'huge'}; too large")
+        options[name] = value
+    for required in ("input", "kernel" if layer == "conv" else "window"):
+        if required not in options:
+            raise AnswerFileError(f"{path}: [problem] has no {required}; expected e.g. {required} = \"3x3\"")
+    values = problem.get("values")
+    if values is not None and not isinstance(values, dict):
+        raise AnswerFileError(f"{path}: [problem] values must be a table ([problem.values]), got {_kind(values)}")
+    return layer, options, values
+
+
+def _kind(item) -> str:
+    from ..values import _kind as kind
+
+    name = type(item).__name__
+    return kind(item) if name not in ("datetime", "date", "time") else f"a TOML {name}"

@@ -1,0 +1,234 @@
+"""Reports of `symgrad check`: text (rich), JSON (per file, per entry) and Gradescope's results.json.
+
+All three render the same `FileReport` list (homework/judge.py); only the text view imports rich.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..homework.judge import SLIPS, TITLES, EntryVerdict, FileReport, KeyReport
+
+GRID_LIMIT = 16  # ✓/✗ grids are drawn for tensors up to this many columns and rows
+SHOWN_WRONG = 12  # wrong entries explained per tensor in text (all of them with --full)
+SHOWN_TERMS = 8  # missing / extra terms listed per entry in text
+
+
+def summary(reports: list[FileReport]) -> dict:
+    return {
+        "files": len(reports),
+        "right": sum(r.status == "right" for r in reports),
+        "wrong": sum(r.status == "wrong" for r in reports),
+        "unusable": sum(r.status == "error" for r in reports),
+        "score": sum(r.score for r in reports),
+        "max_score": sum(r.max_score for r in reports),
+    }
+
+
+# --- JSON
+
+
+def _entry_data(v: EntryVerdict) -> dict:
+    data = {"index": list(v.index), "name": v.name, "status": v.status, "answer": v.answer}
+    if v.status == "wrong":
+        data.update(missing=v.missing, extra=v.extra, missing_count=v.missing_count, extra_count=v.extra_count,
+                    slips=[{"id": s, "description": SLIPS[s]} for s in v.slips])
+    if v.message:
+        data["message"] = v.message
+    return data
+
+
+def _key_data(k: KeyReport) -> dict:
+    data = {"shape": list(k.shape), "score": k.score, "max_score": k.max_score}
+    if k.error:
+        data["error"] = k.error
+    if k.note:
+        data["note"] = k.note
+    data["entries"] = [_entry_data(v) for v in k.verdicts]
+    return data
+
+
+def file_data(r: FileReport) -> dict:
+    data = {"file": r.path, "student": r.student, "problem": r.problem, "status": r.status,
+            "score": r.score, "max_score": r.max_score}
+    if r.error:
+        data["error"] = r.error
+    data["answers"] = {k.key: _key_data(k) for k in r.keys}
+    return data
+
+
+def render_check_json(reports: list[FileReport], tolerance: float) -> str:
+    data = {"tolerance": tolerance, "summary": summary(reports), "files": [file_data(r) for r in reports]}
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+# --- Gradescope (https://gradescope-autograders.readthedocs.io: results.json)
+
+
+def _entry_line(v: EntryVerdict, terms: int | None = None) -> str:
+    """One wrong / unanswered / unreadable entry, explained on one line."""
+    if v.status == "unanswered":
+        return f"✗ {v.name}: no answer"
+    if v.status == "error":
+        return f"✗ {v.name}: could not be read: {v.message}"
+    parts = []
+    for label, items, count in (("missing", v.missing, v.missing_count), ("extra", v.extra, v.extra_count)):
+        if items:
+            shown = items if terms is None else items[:terms]
+            more = f" (and {count - len(shown)} more)" if count > len(shown) else ""
+            parts.append(f"{label}: {', '.join(shown)}{more}")
+    if v.slips:
+        parts.append("looks like: " + "; ".join(SLIPS[s] for s in v.slips))
+    return f"✗ {v.name}: " + "; ".join(parts)
+
+
+def gradescope_result(r: FileReport) -> dict:
+    title = f"{r.student} ({r.path})" if r.student else r.path
+    if r.error:
+        return {"score": 0, "output": f"{title}: the answer file could not be used: {r.error}",
+                "tests": [{"name": "answer file", "score": 0, "max_score": 0, "status": "failed", "output": r.error}]}
+    tests = []
+    for k in r.keys:
+        lines = [k.error] if k.error else []
+        lines += [_entry_line(v) for v in k.verdicts if v.status != "right"]
+        if k.note:
+            lines.append(k.note)
+        if not lines:
+            lines = [f"✓ all {k.max_score} entries right"]
+        tests.append({
+            "name": f"{TITLES[k.key]} ({k.key})",
+            "score": k.score,
+            "max_score": k.max_score,
+            "status": "passed" if k.score == k.max_score and not k.error else "failed",
+            "output": "\n".join(lines),
+        })
+    return {"score": r.score, "output": f"{title}: {r.problem}: {r.score}/{r.max_score} entries right", "tests": tests}
+
+
+def render_gradescope(reports: list[FileReport]) -> str:
+    """results.json for one file; a JSON list of them, in order, for several files."""
+    results = [gradescope_result(r) for r in reports]
+    return json.dumps(results[0] if len(results) == 1 else results, indent=1, ensure_ascii=False) + "\n"
+
+
+# --- text (rich)
+
+
+def check_view(reports: list[FileReport], full: bool = False):
+    """A rich renderable: per file, per tensor a ✓/✗ grid and the wrong entries explained; a summary
+    table when there are several files."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    parts = []
+    for r in reports:
+        parts.append(_file_view(r, full, Text))
+    if len(reports) > 1:
+        table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
+        for name, justify in (("file", "left"), ("student", "left"), ("score", "right"), ("result", "left")):
+            table.add_column(name, justify=justify, overflow="fold")
+        for r in reports:
+            result = {"right": Text("✓ right", style="green"), "wrong": Text("✗ wrong", style="red"),
+                      "error": Text("unusable" if r.error else "✗ has unreadable entries", style="bold red")}[r.status]
+            table.add_row(Text(r.path), Text(r.student), f"{r.score}/{r.max_score}", result)
+        s = summary(reports)
+        parts.append(table)
+        parts.append(Text(f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, "
+                          f"{s['unusable']} with errors (unusable, or with unreadable entries); "
+                          f"{s['score']}/{s['max_score']} entries right in all"))
+    return Group(*parts)
+
+
+def _file_view(r: FileReport, full: bool, Text):
+    from rich.console import Group
+
+    head = Text()
+    head.append(r.path, style="bold")
+    if r.student:
+        head.append(f"  student {r.student}")
+    if r.problem:
+        head.append(f"  ({r.problem})", style="dim")
+    lines = [head]
+    if r.error:
+        lines.append(Text(f"  unusable: {r.error}", style="bold red"))
+        lines.append(Text(""))
+        return Group(*lines)
+    for k in r.keys:
+        lines += _key_view(k, full, Text)
+    verdict = "all right" if r.status == "right" else "some entries wrong" if r.status == "wrong" else "some entries unreadable"
+    lines.append(Text(f"  score {r.score}/{r.max_score}: {verdict}",
+                      style="green" if r.status == "right" else "red"))
+    lines.append(Text(""))
+    return Group(*lines)
+
+
+def _key_view(k: KeyReport, full: bool, Text) -> list:
+    shape = [n for n in k.shape[:-2] if n > 1] + list(k.shape[-2:]) if len(k.shape) > 1 else list(k.shape)
+    title = Text(f"  {TITLES[k.key]} ({k.key}, {'x'.join(map(str, shape))}): ", style="bold")
+    if k.error:
+        title.append(f"unreadable: {k.error}", style="bold red")
+        return [title]
+    if k.score == k.max_score:
+        title.append(f"✓ all {k.max_score} right", style="green")
+        return [title]
+    title.append(f"{k.score}/{k.max_score} right", style="red")
+    out = [title]
+    out += _grid(k, Text)
+    unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
+    if unanswered:
+        listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
+        out.append(Text(f"    · no answer ({len(unanswered)}): {', '.join(listed)}", style="red"))
+    wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
+    shown = wrong if full else wrong[:SHOWN_WRONG]
+    for v in shown:
+        out += _entry_view(v, full, Text)
+    if len(shown) < len(wrong):
+        out.append(Text(f"    ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)", style="dim"))
+    if k.note:
+        out.append(Text(f"    note: {k.note}", style="yellow"))
+    return out
+
+
+def _entry_view(v: EntryVerdict, full: bool, Text) -> list:
+    """A wrong entry: its name, then what is missing, what is extra and the slip, each on its own
+    (wrapped, indented) line."""
+    from rich.padding import Padding
+
+    if v.status != "wrong":
+        return [Padding(Text(_entry_line(v), style="red"), (0, 0, 0, 4), expand=False)]
+    out = [Padding(Text(f"✗ {v.name}", style="red"), (0, 0, 0, 4), expand=False)]
+    terms = None if full else SHOWN_TERMS
+    for label, items, count in (("missing", v.missing, v.missing_count), ("extra", v.extra, v.extra_count)):
+        if items:
+            shown = items if terms is None else items[:terms]
+            more = f" (and {count - len(shown)} more)" if count > len(shown) else ""
+            out.append(Padding(Text(f"{label}: {', '.join(shown)}{more}"), (0, 0, 0, 6), expand=False))
+    if v.slips:
+        words = "; or: ".join(SLIPS[s] for s in v.slips)
+        out.append(Padding(Text(f"looks like: {words}", style="yellow"), (0, 0, 0, 6), expand=False))
+    if v.answer and (full or len(v.answer) <= 300):
+        out.append(Padding(Text(f"your answer: {v.answer}", style="dim"), (0, 0, 0, 6), expand=False))
+    return out
+
+
+def _grid(k: KeyReport, Text) -> list:
+    """✓/✗ marks laid out like the tensor (each 2-D slice), when it is small enough."""
+    spatial = k.shape[-2:] if len(k.shape) >= 2 else (1, k.shape[-1])
+    if spatial[0] > GRID_LIMIT or spatial[1] > GRID_LIMIT or len(k.verdicts) > 4 * GRID_LIMIT * GRID_LIMIT:
+        return []
+    rows, cols = spatial
+    out = []
+    per_slice = rows * cols
+    for start in range(0, len(k.verdicts), per_slice):
+        chunk = k.verdicts[start : start + per_slice]
+        if len(k.verdicts) > per_slice:
+            lead = chunk[0].index[:-2] if len(k.shape) >= 2 else ()
+            out.append(Text(f"    [{', '.join(str(i + 1) for i in lead)}]", style="dim"))
+        for r in range(rows):
+            line = Text("    ")
+            for v in chunk[r * cols : (r + 1) * cols]:
+                mark, style = ("✓", "green") if v.status == "right" else ("·", "dim") if v.status == "unanswered" else ("✗", "red")
+                line.append(mark + " ", style=style)
+            out.append(line)
+    return out
