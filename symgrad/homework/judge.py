@@ -497,7 +497,9 @@ def _number(x):
     """A number from the derivation or a file as Fraction (exact) or float."""
     if isinstance(x, (float, np.floating)):
         return float(x)
-    return Fraction(x) if not isinstance(x, Fraction) else x
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    return x if isinstance(x, Fraction) else Fraction(x)
 
 
 def _number_text(x) -> str:
@@ -641,6 +643,8 @@ class Judge:
             except SymgradError as error:
                 where = "[problem.values]" if isinstance(error, ValuesError) else "[problem]"
                 message = str(error).removeprefix("values: ").removeprefix("values ")
+                # the file's keys, not the command line's options: "stride", not "--stride"
+                message = re.sub(r"--(?!max-terms)([a-z]+(?:-[a-z]+)*)", lambda m: m.group(1).replace("-", "_"), message)
                 raise AnswerFileError(f"{answer_file.path}: {where} {message}") from None
             if len(self._problems) >= self.cache_size:
                 self._problems.pop(next(iter(self._problems)))

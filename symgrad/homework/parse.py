@@ -129,6 +129,8 @@ def tokenize(text: str) -> list[Token]:
         elif ch == ",":
             tokens.append(Token(",", ch, i))
             i += 1
+        elif text.startswith("...", i) or ch == "…":
+            raise AnswerError(f'"..." at character {i + 1}: write every term out')
         elif ch.isdigit() and ch.isascii() or ch == ".":
             i = _number(text, i, tokens)
         elif ch.isascii() and ch.isalpha():
@@ -136,8 +138,6 @@ def tokenize(text: str) -> list[Token]:
             i = _name(text, i, match.end(), match.group(), tokens)
         elif ch == "\\":
             i = _command(text, i, tokens)
-        elif text.startswith("...", i) or ch == "…":
-            raise AnswerError(f'"..." at character {i + 1}: write every term out')
         else:
             raise AnswerError(f"unexpected character {quote(ch)} at character {i + 1}")
     tokens.append(Token("end", "", n))
@@ -309,11 +309,12 @@ class Parser:
             return -inner if token.text == "-" else inner
         base = self.primary()
         if self.peek.kind == "op" and self.peek.text == "^":
-            caret = self.next()
+            self.next()
+            start = self.peek
             self.enter()
             exponent = self.factor()
             self.depth -= 1
-            return power(base, self.whole_exponent(exponent, caret), self.budget)
+            return power(base, self.whole_exponent(exponent, start), self.budget)
         return base
 
     def primary(self) -> Poly:
@@ -428,15 +429,17 @@ class Parser:
             raise AnswerError(f"division by zero at character {token.at + 1}")
         return multiply(numerator, Poly.const(1 / Fraction(value) if not isinstance(value, float) else 1 / value), self.budget)
 
-    def whole_exponent(self, exponent: Poly, caret: Token) -> int:
+    def whole_exponent(self, exponent: Poly, start: Token) -> int:
+        """The value of an exponent (starting at token `start`): a whole number of at most MAX_EXPONENT."""
+        where = f"the exponent at character {start.at + 1}"
         if not exponent.is_constant():
-            raise AnswerError(f"the exponent at character {caret.at + 2} contains a symbol; expected a whole number")
+            raise AnswerError(f"{where} contains a symbol; expected a whole number")
         value = exponent.constant()
         if isinstance(value, float) or Fraction(value).denominator != 1:
-            raise AnswerError(f"the exponent at character {caret.at + 2} is not a whole number")
+            raise AnswerError(f"{where} is not a whole number")
         if abs(value) > MAX_EXPONENT:
             shown = str(value) if abs(value) < 10**30 else "a huge number"
-            raise AnswerError(f"the exponent at character {caret.at + 2} is {shown}; at most {MAX_EXPONENT} is allowed")
+            raise AnswerError(f"{where} is {shown}; at most {MAX_EXPONENT} is allowed")
         return int(value)
 
 

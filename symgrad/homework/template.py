@@ -92,7 +92,9 @@ def answer_template(derivation, ask: tuple[str, ...] | None = None, student: str
     if derivation.numeric is not None:
         lines += ["", "[problem.values]"]
         for key in derivation.numeric.given:
-            nested = derivation.numeric.tensor(symbols[key].ids)
+            group = symbols[key]
+            kept = [n for axis, n in enumerate(group.shape) if axis >= group.channel_axes or n > 1]
+            nested = derivation.numeric.tensor(group.ids).reshape(kept)
             lines.append(f"{key} = {_toml_value(_nested_numbers(nested))}")
     lines += ["", "[answer]"]
     for key in ask:
