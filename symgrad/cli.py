@@ -268,6 +268,9 @@ def check(
     ),
     full: bool = typer.Option(False, "--full", help="Explain every wrong entry and list every missing/extra term."),
     max_terms: str = typer.Option("200000", "--max-terms", help="Refuse problems whose derivation exceeds this many product terms."),
+    problem: Optional[str] = typer.Option(
+        None, "--problem", help="The answer file handed out (a template): every file is judged by its [problem] and [answer] keys."
+    ),
     output: Optional[str] = OUTPUT,
 ) -> None:
     """Judge answer files: every entry right or wrong, with the missing and extra terms and the slip it shows.
@@ -277,7 +280,8 @@ def check(
       symgrad template conv --input 5x5 --kernel 3x3 --stride 2 > hw.toml
       symgrad check hw.toml
       symgrad check submissions/*.toml --format json -o grades.json
-      symgrad check submission.toml --format gradescope -o /autograder/results/results.json
+      symgrad check submission.toml --problem hw.toml --format gradescope \\
+                    -o /autograder/results/results.json
 
     Symbolic answers are compared exactly, as polynomials; with [problem.values], numbers within
     --tolerance. Exit codes: 0 every entry right; 1 an entry is wrong; 2 a file (or an entry) cannot
@@ -288,7 +292,9 @@ def check(
     if format not in CHECK_FORMATS:
         raise OptionError(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {format!r}")
     tol = _parse_tolerance(tolerance)
-    judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms))
+    if output is not None and any(_same_file(output, path) for path in files + ([problem] if problem else [])):
+        raise OptionError(f"-o {output!r} is one of the answer files; choose another file for the report")
+    judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms), reference=problem)
     reports = [judge.judge_file(path) for path in files]
     if format == "json":
         from .render.check import render_check_json
@@ -310,6 +316,13 @@ def check(
         raise typer.Exit(2)
     if any(r.status == "wrong" for r in reports):
         raise typer.Exit(1)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _parse_tolerance(text: str) -> float:

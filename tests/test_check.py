@@ -358,15 +358,36 @@ def test_gradescope_results(tmp_path, capsys):
         ("dL/dW (grad_kernel)", 9, 9, "passed"), ("dL/dX (grad_input)", 24, 25, "failed")]
     assert data["tests"][1]["output"].startswith("✗ dL/dx_3_3: missing: w_3_3*dz_1_1, w_3_1*dz_1_2")
     assert all(isinstance(t["output"], str) for t in data["tests"])
-    # several files: a list of results, in order; an unusable file scores 0 and says why
+    # several files (parts of one submission) merge into one results.json; an unusable file scores 0 and says why
     bad = tmp_path / "bad.toml"
     bad.write_text("[problem\n")
     code, out, err = run(["check", path, bad, "--format", "gradescope"], capsys)
     assert code == 2
-    results = json.loads(out)
-    assert [r["score"] for r in results] == [33, 0]
-    assert "is not valid TOML" in results[1]["tests"][0]["output"]
+    merged = json.loads(out)
+    assert merged["score"] == 33
+    assert [t["name"] for t in merged["tests"]] == [f"{path}: dL/dW (grad_kernel)", f"{path}: dL/dX (grad_input)", f"{bad}: answer file"]
+    assert "is not valid TOML" in merged["tests"][2]["output"]
     assert err.startswith(f"Error: {bad}: is not valid TOML")
+
+
+def test_reference_problem_pins_the_problem_and_the_keys(tmp_path, capsys):
+    """A student cannot make the problem easier or drop a question: --problem judges by the template."""
+    code, template, _ = run(["template", "conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2"], capsys)
+    reference = tmp_path / "hw.toml"
+    reference.write_text(template)
+    right = right_answers(PROBLEM)
+    easier = answer_file(tmp_path / "easy.toml", {"layer": "conv", "input": "1", "kernel": "1"}, {"grad_kernel": ["x_1*dz_1"]})
+    partial = answer_file(tmp_path / "part.toml", PROBLEM, {"grad_kernel": right["grad_kernel"]})
+    code, data, err = check_json([easier, partial], capsys, "--problem", reference)
+    assert code == 2  # x_1 is not a name of the real problem
+    easy, part = data["files"]
+    assert "differs from the reference" in easy["notes"][0] and easy["max_score"] == 34
+    assert part["score"] == 9 and part["max_score"] == 34
+    assert part["answers"]["grad_input"]["note"] == "not answered (the key is missing from [answer])"
+    # outputs may not stand for themselves in a forward answer
+    forward = answer_file(tmp_path / "fw.toml", PROBLEM, {"forward": [["z_1_1", "z_1_2"], ["z_2_1", "z_2_2"]]})
+    code, _, err = run(["check", forward], capsys)
+    assert code == 2 and '"z_1_1" is an output: write what it is, in terms of the inputs' in err
 
 
 def test_json_report_shape(tmp_path, capsys):

@@ -12,13 +12,17 @@ Every problem is an `AnswerFileError` naming the file and the key.
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tomllib
 from dataclasses import dataclass
 
 from ..errors import SymgradError
 from .parse import quote
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DOTTED_KEY = 16  # parts of a dotted TOML key (tomllib is slow on very long ones)
+_LONG_DOTTED_KEY = re.compile(r"(?:(?:[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*\.[ \t]*){%d,}" % MAX_DOTTED_KEY)
 MAX_STUDENT = 200
 
 CONV_OPTIONS = ("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss",
@@ -49,8 +53,11 @@ def read_text(path: str, what: str = "answer file") -> str:
         return AnswerFileError(f"{path}: {problem}")
 
     try:
-        if os.path.isdir(path):
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
             raise fail(f"is a directory; expected a TOML {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise fail(f"is not a regular file (a pipe or a device); expected a TOML {what}")
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
@@ -70,14 +77,16 @@ def read_text(path: str, what: str = "answer file") -> str:
 
 
 def parse_toml(text: str, path: str) -> dict:
+    if _LONG_DOTTED_KEY.search(text):
+        raise AnswerFileError(f"{path}: has a dotted key of more than {MAX_DOTTED_KEY} parts; not an answer file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise AnswerFileError(f"{path}: is not valid TOML: {error}") from None
     except RecursionError:
         raise AnswerFileError(f"{path}: is nested too deeply to be an answer file") from None
-    except ValueError as error:  # e.g. an integer with more digits than Python converts
-        raise AnswerFileError(f"{path}: is not valid TOML: {' '.join(str(error).split())[:120]}") from None
+    except ValueError:  # an integer with more digits than Python converts
+        raise AnswerFileError(f"{path}: is not valid TOML: a number has too many digits") from None
 
 
 def load_answer_file(path: str) -> AnswerFile:

@@ -17,6 +17,7 @@ exactly when the problem is symbolic, coefficient by coefficient within a tolera
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -30,7 +31,7 @@ from ..tensor import ONE, Terms, take
 from ..values import ValuesError, flatten
 from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT, parse_answer, quote
-from .poly import AnswerError, Budget, Poly
+from .poly import MAX_FILE_WORK, AnswerError, Budget, Poly
 
 CHECK_MAX_TERMS = 200_000  # default limit on a problem's size in `symgrad check`
 DEFAULT_TOLERANCE = 1e-6
@@ -39,13 +40,14 @@ SHOWN_TERMS = 50  # missing / extra terms kept per entry
 SLIPS = {
     "no_rot180": "dL/dX computed without rot180 (the kernel was not rotated by 180°)",
     "no_dilation": "dL/dZ not dilated by the stride (stride > 1 needs stride-1 zeros between its entries)",
-    "padding_not_cropped": "padding not cropped (dL/dX is the padded gradient with the padding cut off)",
+    "padding_not_cropped": "padding not cropped (the answer keeps rows or columns of the padding; dL/dX is the "
+                           "padded gradient with p cut from each side)",
     "rows_cols_swapped": "row and column indices swapped",
     "every_cell": "the max-pool gradient given to every cell of the window, not only to its maximum",
     "averaged": "the max-pool gradient averaged over the window, as for average pooling",
     "not_divided": "the average-pool gradient not divided by the window size",
 }
-TITLES = {"forward": "z", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
+TITLES = {"forward": "forward", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
 ANSWER_GROUP = {"forward": "output", "grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"}
 
 
@@ -92,6 +94,7 @@ class FileReport:
     keys: list[KeyReport] = field(default_factory=list)
     error: str = ""  # the file is unusable
     internal: bool = False  # an unexpected error (a bug), not the file's fault
+    notes: list[str] = field(default_factory=list)  # e.g. the file's [problem] differs from the reference
 
     @property
     def score(self) -> int:
@@ -139,6 +142,9 @@ class Problem:
         self.atom_keys: dict[tuple, int] = {}
         self.atom_of: list[tuple] = []
         self._meaning: dict[int, Poly] = {}
+        self._names: dict[tuple, Poly] = {}
+        self._parsed: dict[tuple, Poly] = {}
+        self._outputs_forbidden = False
         spec = derivation.spec
         accepted = ["input", "grad_output", "output"]
         if derivation.layer == "conv":
@@ -253,10 +259,32 @@ class Problem:
     # --- names (the parser's callbacks)
 
     def name(self, letters: str, groups: tuple[str, ...], text: str) -> Poly:
-        group = self.groups.get(letters)
-        if group is None:
-            raise AnswerError(f"unknown name {quote(text)}; this problem's names are {self.names_hint}")
-        return self.meaning(group.offset + self._flat_index(group, groups, text))
+        if self._outputs_forbidden and letters == self.symbols["output"].letter:
+            raise AnswerError(f"{quote(text)} is an output: write what it is, in terms of the inputs")
+        key = (letters, groups)
+        found = self._names.get(key)
+        if found is None:
+            group = self.groups.get(letters)
+            if group is None:
+                raise AnswerError(f"unknown name {quote(text)}; this problem's names are {self.names_hint}")
+            found = self.meaning(group.offset + self._flat_index(group, groups, text))
+            if len(self._names) < 1_000_000:
+                self._names[key] = found
+        return found
+
+    def parse(self, text: str, file_budget: Budget | None = None, forward: bool = False) -> Poly:
+        """An answer's polynomial; a batch's repeated answers are parsed once. In a forward answer,
+        output names are refused (z_1_1 = z_1_1 would be right otherwise)."""
+        found = self._parsed.get((forward, text))
+        if found is None:
+            self._outputs_forbidden = forward
+            try:
+                found = parse_answer(text, self, Budget(file=file_budget))
+            finally:
+                self._outputs_forbidden = False
+            if len(self._parsed) < 200_000:
+                self._parsed[(forward, text)] = found
+        return found
 
     def _flat_index(self, group, groups: tuple[str, ...], text: str) -> int:
         parts = [p for g in groups for p in re.split(r"[,\s]+", g) if p]
@@ -264,9 +292,9 @@ class Problem:
         spatial = group.spatial
         flat_style = self.symbols.naming.index == "flat"
         wanted = len(shown) + (0 if not spatial else 1 if flat_style else len(spatial))
-        if len(parts) != wanted and not flat_style and spatial and all(n < 10 for n in spatial):
+        if len(parts) != wanted and not flat_style and spatial:
             if len(parts) == len(shown) + 1 and len(parts[-1]) == len(spatial):
-                parts = parts[:-1] + list(parts[-1])  # x_{11} for x_1_1
+                parts = parts[:-1] + list(parts[-1])  # x_{11} for x_1_1: one digit per axis
         if len(parts) != wanted:
             raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self._range(group)}")
         numbers = [int(p) for p in parts]
@@ -415,7 +443,9 @@ class Problem:
                 shape = spec.input_shape
                 table_variant("padding_not_cropped", lambda: (
                     take(input_closed_form(spec, self.symbols, crop_padding=False), (0,) * len(shape), (1,) * len(shape), shape), 1))
-        if d.layer == "conv" and key == "grad_kernel" and any(s > 1 for s in spec.stride):
+        undilated = np.prod([p - o + 1 for p, o in zip(spec.padded_size, spec.output_size)]) * np.prod(spec.output_size)
+        if d.layer == "conv" and key == "grad_kernel" and any(s > 1 for s in spec.stride) and undilated <= 1_000_000:
+            # (the undilated correlation is (Npad - O + 1) x O wide: huge padding would make it huge)
             table_variant("no_dilation", lambda: (kernel_closed_form(spec, self.symbols, dilate_grad=False), 1))
         if d.layer == "pool" and key == "grad_input":
             table = d.grad_input
@@ -476,6 +506,8 @@ class Problem:
     def differences(self, answer: Poly, expected: Poly) -> tuple[list, list]:
         """(missing, extra): expected terms the answer lacks (or has with another coefficient), and
         answer terms that should not be there."""
+        if answer.terms == expected.terms:
+            return [], []
         missing, extra = [], []
         for monomial, _ in _ordered(Poly({**answer.terms, **expected.terms})):
             a, e = answer.terms.get(monomial, 0), expected.terms.get(monomial, 0)
@@ -503,8 +535,19 @@ def _number(x):
 
 
 def _number_text(x) -> str:
+    """int, p/q, or a decimal when the fraction is one with at most 12 decimals (17.71, not 1771/100)."""
     from ..values import format_number
 
+    if isinstance(x, Fraction) and x.denominator != 1:
+        d, twos, fives = x.denominator, 0, 0
+        while d % 2 == 0:
+            d, twos = d // 2, twos + 1
+        while d % 5 == 0:
+            d, fives = d // 5, fives + 1
+        if d == 1 and max(twos, fives) <= 12:
+            places = max(twos, fives)
+            digits = str(abs(x.numerator) * 10**places // x.denominator).rjust(places + 1, "0")
+            return ("-" if x < 0 else "") + digits[:-places] + "." + digits[-places:]
     return format_number(x.numerator if isinstance(x, Fraction) and x.denominator == 1 else x)
 
 
@@ -517,22 +560,26 @@ def _ordered(p: Poly):
 # --- judging
 
 
-def judge_entry(problem: Problem, key: str, e: int, item, expected: Poly | None = None) -> EntryVerdict:
+def judge_entry(problem: Problem, key: str, e: int, item, budget: Budget | None = None) -> EntryVerdict:
     """The verdict on one answer entry (a string to parse, or a number)."""
     group = problem.answer_group(key)
     index = tuple(int(i) for i in np.unravel_index(e, group.shape))
     symbol = problem.symbols.identifier(group.offset + e)
     name = symbol if key == "forward" else f"dL/d{symbol}"
-    verdict = EntryVerdict(key, index, name, "wrong", answer=item if isinstance(item, str) else _number_text(item))
+    if isinstance(item, Number):
+        text, item = item.text, item.value
+    else:
+        text = item if isinstance(item, str) else _number_text(item)
+    verdict = EntryVerdict(key, index, name, "wrong", answer=text)
     if isinstance(item, str) and not item.strip():
         verdict.status = "unanswered"
         return verdict
     try:
-        answer = parse_answer(item, problem, Budget()) if isinstance(item, str) else Poly.const(item)
+        answer = problem.parse(item, budget, key == "forward") if isinstance(item, str) else Poly.const(item)
     except AnswerError as error:
         verdict.status, verdict.message = "error", str(error)
         return verdict
-    expected = problem.expected(key)[e] if expected is None else expected
+    expected = problem.expected(key)[e]
     missing, extra = problem.differences(answer, expected)
     if not missing and not extra:
         verdict.status = "right"
@@ -559,16 +606,28 @@ def _answer_leaf(item, path: str, where: str):
     if isinstance(item, float):
         if item != item or item in (float("inf"), float("-inf")):
             raise ValuesError(f"{where}: {path} is {item}, not a finite number")
-        return Fraction(repr(item))
+        return Number(Fraction(repr(item)), repr(item))
     if abs(item) >= 10**40:
         raise ValuesError(f"{where}: {path} is a number with more than 40 digits")
-    return Fraction(item)
+    return Number(Fraction(item), str(item))
 
 
-def judge_key(problem: Problem, path: str, key: str, value) -> KeyReport:
+@dataclass(frozen=True)
+class Number:
+    """A number given as an answer: its exact value (a float's decimal digits) and the text it was written as."""
+
+    value: Fraction
+    text: str
+
+
+def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | None = None) -> KeyReport:
     group = problem.answer_group(key)
     report = KeyReport(key, group.shape)
     where = f"{path}: [answer]"
+    if value is _UNANSWERED:
+        report.verdicts = [judge_entry(problem, key, e, "") for e in range(group.size)]
+        report.note = "not answered (the key is missing from [answer])"
+        return report
     try:
         entries = flatten(key, value, group, where, leaf=_answer_leaf)
         padded = False
@@ -578,12 +637,12 @@ def judge_key(problem: Problem, path: str, key: str, value) -> KeyReport:
             report.error = str(error).removeprefix(f"{path}: ")
             return report
     for e, item in enumerate(entries):
-        report.verdicts.append(judge_entry(problem, key, e, item))
+        report.verdicts.append(judge_entry(problem, key, e, item, budget))
     if padded:
         spec = problem.spec
         for v in report.verdicts:
             if v.status == "right":
-                v.status = "wrong"
+                v.status, v.message = "wrong", "right value, but dL/dX was given in the padded shape"
             if v.status == "wrong" and "padding_not_cropped" not in v.slips:
                 v.slips.append("padding_not_cropped")
         report.note = (f"dL/dX was given in the padded shape {'x'.join(map(str, spec.padded_size))}; crop the padding "
@@ -613,6 +672,14 @@ def _padded_answer(problem: Problem, key: str, value, group, where: str):
     return list(inner.ravel())
 
 
+def _empty(value):
+    """A key a file left out: unanswered (one empty string stands for every entry; see judge_key)."""
+    return value if value is not None else _UNANSWERED
+
+
+_UNANSWERED = object()
+
+
 def _shared_slip(report: KeyReport) -> str:
     wrong = [v for v in report.verdicts if v.status == "wrong"]
     if len(wrong) < 2:
@@ -627,11 +694,20 @@ def _shared_slip(report: KeyReport) -> str:
 class Judge:
     """Judges answer files, building each distinct problem once (a batch shares them)."""
 
-    def __init__(self, tolerance: float = DEFAULT_TOLERANCE, max_terms: int = CHECK_MAX_TERMS, cache_size: int = 32):
+    def __init__(self, tolerance: float = DEFAULT_TOLERANCE, max_terms: int = CHECK_MAX_TERMS, cache_size: int = 32,
+                 reference: str | None = None):
+        """reference: an answer file (usually the template handed out) whose [problem] and [answer] keys
+        every file is judged by: a file cannot change the problem, and a key it leaves out is unanswered."""
+        from .answers import load_answer_file
+
         self.tolerance = tolerance
         self.max_terms = max_terms
         self.cache_size = cache_size
         self._problems: dict[str, Problem] = {}
+        self.reference = None
+        if reference is not None:
+            self.reference = load_answer_file(reference)
+            self.problem(self.reference)  # a bad reference fails the whole run, before any file is judged
 
     def problem(self, answer_file: AnswerFile) -> Problem:
         import json
@@ -658,18 +734,31 @@ class Judge:
         try:
             answer_file = load_answer_file(path)
             report.student = answer_file.student
+            if self.reference is not None:
+                ref = self.reference
+                if (answer_file.layer, answer_file.options, answer_file.values) != (ref.layer, ref.options, ref.values):
+                    report.notes.append(f"its [problem] differs from the reference {ref.path}; judged against the reference's problem")
+                extra = [k for k in answer_file.answers if k not in ref.answers]
+                if extra:
+                    report.notes.append(f"[answer] {', '.join(extra)} not asked for in {ref.path}; not judged")
+                answers = {k: answer_file.answers.get(k, _empty(answer_file.answers.get(k))) for k in ref.answers}
+                answer_file = dataclasses.replace(ref, path=path, student=answer_file.student, answers=answers)
             problem = self.problem(answer_file)
             report.problem = problem.describe()
             if any(k not in problem.answer_keys() for k in answer_file.answers):
                 raise AnswerFileError(f"{path}: [answer] has grad_bias, but the layer has no bias (add bias = true to [problem])")
+            budget = Budget(MAX_FILE_WORK)
             for key in problem.answer_keys():
                 if key in answer_file.answers:
-                    report.keys.append(judge_key(problem, path, key, answer_file.answers[key]))
+                    report.keys.append(judge_key(problem, path, key, answer_file.answers[key], budget))
         except SymgradError as error:
             report.error = str(error)
             report.keys = []
         except RecursionError:
             report.error = f"{path}: is nested too deeply"
+            report.keys = []
+        except MemoryError:
+            report.error = f"{path}: is too large to judge in memory; use a smaller problem or --max-terms"
             report.keys = []
         except Exception as error:  # a bug: judge the other files, report it, exit 3
             report.error = f"{path}: internal error ({type(error).__name__}: {' '.join(str(error).split())[:200]}); please report it"

@@ -27,7 +27,8 @@ from ..errors import SymgradError
 Monomial = tuple[int, ...]
 
 MAX_TERMS = 20_000  # terms in any polynomial built from an answer
-MAX_WORK = 2_000_000  # term multiplications per answer
+MAX_WORK = 200_000  # term multiplications per answer
+MAX_FILE_WORK = 1_000_000  # term multiplications per answer file (all its answers together)
 MAX_DEGREE = 12  # degree of any monomial of an answer
 MAX_BITS = 600  # bits in a numerator or denominator (about 180 digits)
 
@@ -38,14 +39,21 @@ class AnswerError(SymgradError):
 
 @dataclass
 class Budget:
-    """Work allowed for one answer; every polynomial operation on an answer charges it."""
+    """Work allowed for one answer, and for the file it is in; every multiplication charges both,
+    before it is done."""
 
     work: int = MAX_WORK
+    file: "Budget | None" = None
 
     def charge(self, amount: int, what: str) -> None:
         self.work -= amount
         if self.work < 0:
             raise AnswerError(f"{what} is too large to expand (more than {MAX_WORK:,} term products)")
+        if self.file is not None:
+            self.file.work -= amount
+            if self.file.work < 0:
+                raise AnswerError(f"the answers of this file are too large to expand together "
+                                  f"(more than {MAX_FILE_WORK:,} term products)")
 
 
 class Poly:
@@ -121,6 +129,9 @@ class Poly:
             return other.scale(self.constant())
         if other.is_constant():
             return self.scale(other.constant())
+        if len(self.terms) == 1 and len(other.terms) == 1:  # the common case: a product of two names
+            ((m1, c1),), ((m2, c2),) = self.terms.items(), other.terms.items()
+            return Poly({tuple(sorted(m1 + m2)): c1 * c2})
         out: dict[Monomial, object] = {}
         for m1, c1 in self.terms.items():
             for m2, c2 in other.terms.items():

@@ -83,8 +83,11 @@ def answer_template(derivation, ask: tuple[str, ...] | None = None, student: str
         f"#   '{example[1]}'",
     ]
     if derivation.layer == "pool" and derivation.spec.mode == "max" and derivation.numeric is None:
-        lines += ["# Max pooling without input values: write dy/dx as the JSON output does, e.g.",
-                  "#   'Heaviside(x_1_1 - Max(x_1_2, x_2_1, x_2_2))*dy_1_1'"]
+        indicator = problem.meaning(symbols["mask"].offset).single_atom()
+        if indicator is not None:
+            g = symbols.identifier(symbols["grad_output"].offset)
+            lines += ["# Max pooling without input values: write dy/dx as the JSON output does, e.g.",
+                      f"#   '{problem.atom_text(indicator)}*{g}'"]
     if derivation.numeric is not None:
         lines.append("# The problem has values: answers may be numbers (or sums with numbers put in).")
     lines += ["", f"student = {json.dumps(student)}", "", "[problem]"]

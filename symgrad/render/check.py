@@ -53,6 +53,8 @@ def file_data(r: FileReport) -> dict:
             "score": r.score, "max_score": r.max_score}
     if r.error:
         data["error"] = r.error
+    if r.notes:
+        data["notes"] = r.notes
     data["answers"] = {k.key: _key_data(k) for k in r.keys}
     return data
 
@@ -78,15 +80,17 @@ def _entry_line(v: EntryVerdict, terms: int | None = None) -> str:
             more = f" (and {count - len(shown)} more)" if count > len(shown) else ""
             parts.append(f"{label}: {', '.join(shown)}{more}")
     if v.slips:
-        parts.append("looks like: " + "; ".join(SLIPS[s] for s in v.slips))
+        parts.append("looks like: " + "; or: ".join(SLIPS[s] for s in v.slips))
+    if v.message:
+        parts.append(v.message)
     return f"✗ {v.name}: " + "; ".join(parts)
 
 
-def gradescope_result(r: FileReport) -> dict:
+def gradescope_result(r: FileReport, prefix: str = "") -> dict:
     title = f"{r.student} ({r.path})" if r.student else r.path
     if r.error:
         return {"score": 0, "output": f"{title}: the answer file could not be used: {r.error}",
-                "tests": [{"name": "answer file", "score": 0, "max_score": 0, "status": "failed", "output": r.error}]}
+                "tests": [{"name": f"{prefix}answer file", "score": 0, "max_score": 0, "status": "failed", "output": r.error}]}
     tests = []
     for k in r.keys:
         lines = [k.error] if k.error else []
@@ -96,19 +100,23 @@ def gradescope_result(r: FileReport) -> dict:
         if not lines:
             lines = [f"✓ all {k.max_score} entries right"]
         tests.append({
-            "name": f"{TITLES[k.key]} ({k.key})",
+            "name": f"{prefix}{TITLES[k.key]} ({k.key})",
             "score": k.score,
             "max_score": k.max_score,
             "status": "passed" if k.score == k.max_score and not k.error else "failed",
             "output": "\n".join(lines),
         })
-    return {"score": r.score, "output": f"{title}: {r.problem}: {r.score}/{r.max_score} entries right", "tests": tests}
+    output = "\n".join([f"{title}: {r.problem}: {r.score}/{r.max_score} entries right"] + r.notes)
+    return {"score": r.score, "output": output, "tests": tests}
 
 
 def render_gradescope(reports: list[FileReport]) -> str:
-    """results.json for one file; a JSON list of them, in order, for several files."""
-    results = [gradescope_result(r) for r in reports]
-    return json.dumps(results[0] if len(results) == 1 else results, indent=1, ensure_ascii=False) + "\n"
+    """Gradescope's results.json for one submission. Several files (parts of one submission) are merged:
+    their tests in order, named after their file, and the scores added up."""
+    results = [gradescope_result(r, f"{r.path}: " if len(reports) > 1 else "") for r in reports]
+    merged = {"score": sum(r["score"] for r in results), "output": "\n".join(r["output"] for r in results),
+              "tests": [t for r in results for t in r["tests"]]}
+    return json.dumps(merged, indent=1, ensure_ascii=False) + "\n"
 
 
 # --- text (rich)
@@ -154,6 +162,8 @@ def _file_view(r: FileReport, full: bool, Text):
         lines.append(Text(f"  unusable: {r.error}", style="bold red"))
         lines.append(Text(""))
         return Group(*lines)
+    for note in r.notes:
+        lines.append(Text(f"  note: {note}", style="yellow"))
     for k in r.keys:
         lines += _key_view(k, full, Text)
     verdict = "all right" if r.status == "right" else "some entries wrong" if r.status == "wrong" else "some entries unreadable"
@@ -207,8 +217,11 @@ def _entry_view(v: EntryVerdict, full: bool, Text) -> list:
     if v.slips:
         words = "; or: ".join(SLIPS[s] for s in v.slips)
         out.append(Padding(Text(f"looks like: {words}", style="yellow"), (0, 0, 0, 6), expand=False))
+    if v.message:
+        out.append(Padding(Text(v.message), (0, 0, 0, 6), expand=False))
     if v.answer and (full or len(v.answer) <= 300):
-        out.append(Padding(Text(f"your answer: {v.answer}", style="dim"), (0, 0, 0, 6), expand=False))
+        shown = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in v.answer)
+        out.append(Padding(Text(f"your answer: {shown}", style="dim"), (0, 0, 0, 6), expand=False))
     return out
 
 
