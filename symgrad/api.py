@@ -69,4 +69,10 @@ def pool_naming(index: str = "matrix", names: str | None = None) -> Naming:
     parts = [part.strip() for part in str(names).split(",")]
     if len(parts) != 2:
         raise OptionError(f"--names for pooling must be two comma-separated letters for input and output, like x,y; got {names!r}")
-    return Naming.build(index, f"{parts[0]},w,{parts[1]}") if "w" not in parts else Naming.build(index, f"{parts[0]},k,{parts[1]}")
+    # a pooling layer has no kernel, bias or targets: give them letters that cannot clash
+    spare = [letter for letter in ("w", "k", "v", "u") if letter not in parts]
+    internal = f"{parts[0]},{spare[0]},{parts[1]}"
+    try:
+        return Naming.build(index, internal, reserved=False)
+    except OptionError as error:
+        raise OptionError(str(error).replace(repr(internal), repr(str(names)))) from None

@@ -19,6 +19,7 @@ import numpy as np
 from .errors import OptionError
 
 INDEX_STYLES = ("flat", "matrix")
+RESERVED_WORDS = {"Max", "max", "Heaviside", "H", "theta"}  # function names in answers and the JSON output
 _LETTERS_RE = re.compile(r"^[A-Za-z]{1,8}$")
 _SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 
@@ -35,8 +36,10 @@ class Naming:
     target: str = "t"
 
     @classmethod
-    def build(cls, index: str = "matrix", names: str | None = None) -> "Naming":
-        """Validate `--index` and `--names x,w,z` (letters for input, kernel and output)."""
+    def build(cls, index: str = "matrix", names: str | None = None, reserved: bool = True) -> "Naming":
+        """Validate `--index` and `--names x,w,z` (letters for input, kernel and output).
+
+        reserved=False: the layer has no bias and no targets, so b and t are free (pooling)."""
         if index not in INDEX_STYLES:
             raise OptionError(f"--index must be one of {', '.join(INDEX_STYLES)}, got {index!r}")
         if names is None:
@@ -47,8 +50,13 @@ class Naming:
                 f"--names must be three comma-separated letters for input, kernel and output, "
                 f"like x,w,z or a,w,z; got {names!r}"
             )
+        if any(p in RESERVED_WORDS for p in parts):
+            raise OptionError(f"--names {names!r} uses a function name ({', '.join(sorted(RESERVED_WORDS))}); choose other letters")
         naming = cls(index=index, input=parts[0], kernel=parts[1], output=parts[2])
-        prefixes = [naming.input, naming.kernel, naming.output, naming.bias, naming.target, naming.grad_output]
+        if not reserved:
+            naming = cls(index=index, input=parts[0], kernel=parts[1], output=parts[2], bias="", target="")
+        prefixes = [naming.input, naming.kernel, naming.output, naming.grad_output] + (
+            [naming.bias, naming.target] if reserved else [])
         if len(set(prefixes)) != len(prefixes):
             raise OptionError(
                 f"--names {names!r} clashes with another name (in use: b for bias, t for targets, "
