@@ -587,7 +587,7 @@ def judge_entry(problem: Problem, key: str, e: int, item, budget: Budget | None 
     verdict.missing = [problem.term_text(m, c) for m, c in missing[:SHOWN_TERMS]]
     verdict.extra = [problem.term_text(m, c) for m, c in extra[:SHOWN_TERMS]]
     verdict.missing_count, verdict.extra_count = len(missing), len(extra)
-    for slip, variant in problem.variants(key):
+    for slip, variant in problem.variants(key) if answer.terms else ():  # a 0 matching a slip's 0 proves nothing
         if any(not problem.same(c, expected) and problem.same(answer, c) for c in variant(e)):
             verdict.slips.append(slip)
     return verdict
