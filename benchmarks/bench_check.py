@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    print(f"| problem | files | entries judged | text | json | gradescope (1 file) |")
+    print("| problem | files | entries judged | text | json | gradescope (1 file) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, problem, values in PROBLEMS:
         with tempfile.TemporaryDirectory() as folder:

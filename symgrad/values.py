@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy as np
 
 from .derivation import LOSSES
 from .errors import OptionError, SymgradError
+from .files import decode_text, read_small_text
 from .spec import ConvSpec, PoolSpec
 from .symbols import SymbolTable
 
@@ -93,26 +93,10 @@ def load_values(path: str) -> tuple[dict, str]:
     def fail(problem: str) -> ValuesError:
         return ValuesError(f"{where} {problem}")
 
-    try:
-        if path == STDIN:
-            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-        elif os.path.isdir(path):
-            raise fail("is a directory; expected a JSON file")
-        else:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise fail("does not exist; expected a JSON file") from None
-    except PermissionError:
-        raise fail("cannot be read (permission denied)") from None
-    except OSError as error:
-        raise fail(f"cannot be read ({error.strerror or error})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise fail(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; expected a small JSON file")
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as error:
-        raise fail(f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})") from None
+    if path == STDIN:
+        text = decode_text(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), "a JSON file", MAX_FILE_BYTES, fail)
+    else:
+        text = read_small_text(path, "a JSON file", MAX_FILE_BYTES, fail)
 
     def reject_constant(name: str):
         raise fail(f"contains {name}; expected finite numbers (NaN and Infinity are not allowed)")

@@ -384,12 +384,12 @@ def test_load_directory(tmp_path):
 
 
 def test_load_unreadable(tmp_path, monkeypatch):
-    import symgrad.values
+    import symgrad.files
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(symgrad.values, "open", refuse, raising=False)  # chmod 0 does not stop root
+    monkeypatch.setattr(symgrad.files, "open", refuse, raising=False)  # chmod 0 does not stop root
     assert "cannot be read (permission denied)" in load_refusal(write(tmp_path, b"{}"))
 
 

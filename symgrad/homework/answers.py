@@ -11,13 +11,12 @@ Every problem is an `AnswerFileError` naming the file and the key.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass
 
 from ..errors import SymgradError
+from ..files import read_small_text
 from .parse import quote
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -49,31 +48,8 @@ class AnswerFile:
 
 def read_text(path: str, what: str = "answer file") -> str:
     """A small UTF-8 file's text; every problem is one AnswerFileError line naming the file."""
-    def fail(problem: str) -> AnswerFileError:
-        return AnswerFileError(f"{path}: {problem}")
-
-    try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise fail(f"is a directory; expected a TOML {what}")
-        if not stat.S_ISREG(info.st_mode):
-            raise fail(f"is not a regular file (a pipe or a device); expected a TOML {what}")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise fail(f"does not exist; expected a TOML {what}") from None
-    except PermissionError:
-        raise fail("cannot be read (permission denied)") from None
-    except OSError as error:
-        raise fail(f"cannot be read ({error.strerror or error})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise fail(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; expected a small TOML {what}")
-    if b"\x00" in raw:
-        raise fail(f"is a binary file (it contains NUL bytes); expected a TOML {what}")
-    try:
-        return raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as error:
-        raise fail(f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})") from None
+    return read_small_text(path, f"a TOML {what}", MAX_FILE_BYTES, lambda problem: AnswerFileError(f"{path}: {problem}"),
+                           regular_only=True)
 
 
 def parse_toml(text: str, path: str) -> dict:
