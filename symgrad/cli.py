@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from .errors import OptionError, SymgradError
-from .spec import DEFAULT_MAX_TERMS
+from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
 
 FORMATS = ("text", "json", "latex", "markdown")
 
@@ -207,7 +207,7 @@ def template_conv(
     from . import api
 
     derivation = api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
-                          max_terms=_check_limit(), values=values)
+                          max_terms=CHECK_MAX_TERMS, values=values)
     _write_template(derivation, ask, student, output)
 
 
@@ -237,14 +237,8 @@ def template_pool(
     from . import api
 
     derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                          max_terms=_check_limit(), values=values)
+                          max_terms=CHECK_MAX_TERMS, values=values)
     _write_template(derivation, ask, student, output)
-
-
-def _check_limit() -> int:
-    from .homework.judge import CHECK_MAX_TERMS
-
-    return CHECK_MAX_TERMS
 
 
 def _write_template(derivation, ask: str | None, student: str, output: str | None) -> None:
@@ -267,7 +261,7 @@ def check(
         "1e-6", "--tolerance", help="Problems with values: a number is right when |answer - expected| <= tolerance * max(1, |expected|)."
     ),
     full: bool = typer.Option(False, "--full", help="Explain every wrong entry and list every missing/extra term."),
-    max_terms: str = typer.Option("200000", "--max-terms", help="Refuse problems whose derivation exceeds this many product terms."),
+    max_terms: str = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", help="Refuse problems whose derivation exceeds this many product terms."),
     problem: Optional[str] = typer.Option(
         None, "--problem", help="The answer file handed out (a template): every file is judged by its [problem] and [answer] keys."
     ),
@@ -338,17 +332,9 @@ def _parse_tolerance(text: str) -> float:
 
 
 def _render_check_text(reports, full: bool, to_file: bool) -> str:
-    from rich.console import Console
-
     from .render.check import check_view
 
-    view = check_view(reports, full)
-    if to_file:
-        buffer = io.StringIO()
-        Console(file=buffer, width=_columns(), color_system=None, soft_wrap=False).print(view)
-        return buffer.getvalue()
-    Console(soft_wrap=False).print(view)
-    return ""
+    return _print_rich(check_view(reports, full), to_file)
 
 
 def _columns() -> int:
@@ -394,11 +380,15 @@ def _render(derivation, format: str, sections, full: bool, fragment: bool, limit
 
 
 def _render_text(derivation, sections, full: bool, to_file: bool) -> str:
-    from rich.console import Console
-
     from .render.terminal import TerminalView, TextSettings
 
-    view = TerminalView(derivation, TextSettings(show=sections, full=full))
+    return _print_rich(TerminalView(derivation, TextSettings(show=sections, full=full)), to_file)
+
+
+def _print_rich(view, to_file: bool) -> str:
+    """Print a rich renderable to the terminal (returning ""), or return it as plain text for a file."""
+    from rich.console import Console
+
     if to_file:
         buffer = io.StringIO()
         Console(file=buffer, width=_columns(), color_system=None, soft_wrap=False).print(view)

@@ -19,6 +19,7 @@ MAX_AXES = 3
 # Derivations larger than this many product terms are refused before anything is built.
 # LeNet's first layer (3x32x32 -> 6 channels, 5x5 kernel) costs about 370,000.
 DEFAULT_MAX_TERMS = 2_000_000
+CHECK_MAX_TERMS = 200_000  # `symgrad check` and `template`: homework-sized problems, answered by hand
 
 _SIZE_RE = re.compile(r"^\s*\d{1,12}(\s*[xX×]\s*\d{1,12}){0,%d}\s*$" % (MAX_AXES - 1))
 _SPLIT_RE = re.compile(r"\s*[xX×]\s*")

@@ -26,14 +26,13 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import SymgradError
-from ..spec import ConvSpec, PoolSpec
+from ..spec import CHECK_MAX_TERMS, ConvSpec, PoolSpec
 from ..tensor import ONE, Terms, take
 from ..values import ValuesError, flatten
 from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT, parse_answer, quote
 from .poly import MAX_FILE_WORK, AnswerError, Budget, Poly
 
-CHECK_MAX_TERMS = 200_000  # default limit on a problem's size in `symgrad check`
 DEFAULT_TOLERANCE = 1e-6
 SHOWN_TERMS = 50  # missing / extra terms kept per entry
 
@@ -46,6 +45,10 @@ SLIPS = {
     "every_cell": "the max-pool gradient given to every cell of the window, not only to its maximum",
     "averaged": "the max-pool gradient averaged over the window, as for average pooling",
     "not_divided": "the average-pool gradient not divided by the window size",
+}
+GROUP_WORDS = {  # how messages (first) and templates (second) name each group of symbols
+    "input": ("input", "input X"), "kernel": ("kernel", "kernel W"), "bias": ("bias", "bias b"),
+    "grad_output": ("dL/d{z}", "dL/d{z}"), "output": ("outputs", "outputs {z}"), "target": ("targets", "targets t"),
 }
 TITLES = {"forward": "forward", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
 ANSWER_GROUP = {"forward": "output", "grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"}
@@ -145,6 +148,8 @@ class Problem:
         self._names: dict[tuple, Poly] = {}
         self._parsed: dict[tuple, Poly] = {}
         self._outputs_forbidden = False
+        self._expected: dict[str, list[Poly]] = {}  # answer key -> every entry's expected polynomial
+        self._variants: dict[str, list] = {}  # answer key -> the slips that apply, see variants()
         spec = derivation.spec
         accepted = ["input", "grad_output", "output"]
         if derivation.layer == "conv":
@@ -182,7 +187,7 @@ class Problem:
         text = " ".join(words)
         for name, value, default in extras:
             if default is None or any(v != default for v in value):
-                text += f", {name} {value[0] if len(set(value)) == 1 else 'x'.join(map(str, value))}"
+                text += f", {name} {per_axis(value)}"
         if channels:
             text += f", {channels}"
         if isinstance(spec, ConvSpec) and spec.bias:
@@ -296,7 +301,7 @@ class Problem:
             if len(parts) == len(shown) + 1 and len(parts[-1]) == len(spatial):
                 parts = parts[:-1] + list(parts[-1])  # x_{11} for x_1_1: one digit per axis
         if len(parts) != wanted:
-            raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self._range(group)}")
+            raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self.name_range(group)}")
         numbers = [int(p) for p in parts]
         channel_index = [0] * group.channel_axes
         for axis, value in zip(shown, numbers):
@@ -304,19 +309,19 @@ class Problem:
         rest = [n - 1 for n in numbers[len(shown):]]
         limits = [group.shape[axis] for axis in shown] + ([int(np.prod(spatial))] if flat_style and spatial else list(spatial))
         if any(not 0 <= v - 1 < n for v, n in zip(numbers, limits)):
-            raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self._range(group)}")
+            raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self.name_range(group)}")
         position = list(np.unravel_index(rest[0], spatial)) if flat_style and spatial else rest
         return int(np.ravel_multi_index(tuple(channel_index) + tuple(position), group.shape))
 
-    def _range(self, group) -> str:
+    def name_range(self, group) -> str:
+        """`x_1_1 .. x_3_3`: the first and last names of a group."""
         first, last = self.symbols.identifier(group.offset), self.symbols.identifier(group.offset + group.size - 1)
         return f"{first} .. {last}" if group.size > 1 else first
 
     @cached_property
     def names_hint(self) -> str:
-        what = {"input": "input", "kernel": "kernel", "bias": "bias", "grad_output": "dL/d" + self.symbols["output"].letter,
-                "output": "outputs", "target": "targets"}
-        return "; ".join(f"{self._range(g)} ({what[g.key]})" for g in self.groups.values())
+        z = self.symbols["output"].letter
+        return "; ".join(f"{self.name_range(g)} ({GROUP_WORDS[g.key][0].format(z=z)})" for g in self.groups.values())
 
     def maximum(self, args: list[Poly], text: str) -> Poly:
         if all(a.is_constant() for a in args):
@@ -390,13 +395,7 @@ class Problem:
         return self.symbols[ANSWER_GROUP[key]]
 
     def answer_keys(self) -> tuple[str, ...]:
-        if self.derivation.layer == "pool":
-            return ("forward", "grad_input")
-        return ("forward", "grad_kernel", "grad_input") + (("grad_bias",) if self.spec.bias else ())
-
-    @cached_property
-    def _expected(self) -> dict:
-        return {}
+        return ("forward",) + tuple(key for key, _ in self.derivation.gradients())
 
     def expected(self, key: str) -> list[Poly]:
         if key not in self._expected:
@@ -408,10 +407,6 @@ class Problem:
                 divisor = getattr(self.derivation, "divisor", 1)
                 self._expected[key] = self.expand(table, divisor)
         return self._expected[key]
-
-    @cached_property
-    def _variants(self) -> dict:
-        return {}
 
     def variants(self, key: str) -> list[tuple[str, object]]:
         """(slip id, entry -> the entry's polynomials under that slip) for each slip that applies."""
@@ -523,6 +518,11 @@ class Problem:
         if self.tolerance is None:
             return a == e
         return abs(a - e) <= self.tolerance * max(1, abs(e))
+
+
+def per_axis(values: tuple[int, ...]):
+    """One value when every axis has it (2), else one per axis ("2x1")."""
+    return values[0] if len(set(values)) == 1 else "x".join(map(str, values))
 
 
 def _number(x):
@@ -672,12 +672,7 @@ def _padded_answer(problem: Problem, key: str, value, group, where: str):
     return list(inner.ravel())
 
 
-def _empty(value):
-    """A key a file left out: unanswered (one empty string stands for every entry; see judge_key)."""
-    return value if value is not None else _UNANSWERED
-
-
-_UNANSWERED = object()
+_UNANSWERED = object()  # an asked key the file left out: every entry unanswered (see judge_key)
 
 
 def _shared_slip(report: KeyReport) -> str:
@@ -741,7 +736,7 @@ class Judge:
                 extra = [k for k in answer_file.answers if k not in ref.answers]
                 if extra:
                     report.notes.append(f"[answer] {', '.join(extra)} not asked for in {ref.path}; not judged")
-                answers = {k: answer_file.answers.get(k, _empty(answer_file.answers.get(k))) for k in ref.answers}
+                answers = {k: answer_file.answers.get(k, _UNANSWERED) for k in ref.answers}
                 answer_file = dataclasses.replace(ref, path=path, student=answer_file.student, answers=answers)
             problem = self.problem(answer_file)
             report.problem = problem.describe()

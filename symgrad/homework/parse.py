@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .poly import AnswerError, Budget, Poly, multiply, power
+from .poly import MAX_DEGREE, MAX_TERMS, AnswerError, Budget, Poly, multiply, power
 
 MAX_TEXT = 100_000  # characters in one answer
 MAX_DEPTH = 60  # nesting of brackets, signs and powers
@@ -73,9 +73,13 @@ class Token:
 
 def quote(text: str, limit: int = 60) -> str:
     """Text quoted on one line for a message, cut to `limit` characters."""
-    flat = " ".join(str(text).split())
-    flat = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in flat)  # no raw control codes
+    flat = printable(" ".join(str(text).split()))
     return '"' + (flat if len(flat) <= limit else flat[: limit - 3] + "...") + '"'
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as \\u escapes, so none reaches a terminal raw."""
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def strip_delimiters(text: str) -> str:
@@ -288,8 +292,8 @@ class Parser:
             sign = self.next().text
             right = self.term()
             result = result + right if sign == "+" else result - right
-            if len(result) > 20_000:
-                raise AnswerError("the answer has more than 20,000 terms")
+            if len(result) > MAX_TERMS:
+                raise AnswerError(f"the answer has more than {MAX_TERMS:,} terms")
         self.depth -= 1
         return result
 
@@ -482,7 +486,7 @@ def _sum_of_products(text: str, names) -> Poly | None:
     out: dict = {}
     for sign, number, product in _TERM_RE.findall(text):
         factors = product.split("*")
-        if len(factors) > 12:
+        if len(factors) > MAX_DEGREE:
             return None
         coef = int(number) if number else 1
         monomial: list[int] = []
@@ -497,6 +501,6 @@ def _sum_of_products(text: str, names) -> Poly | None:
                 coef = coef * value
         key = tuple(sorted(monomial))
         out[key] = out.get(key, 0) + (-coef if sign == "-" else coef)
-    if len(out) > 20_000:
+    if len(out) > MAX_TERMS:
         return None
     return Poly({m: c if isinstance(c, (Fraction, float)) else Fraction(c) for m, c in out.items() if c != 0})

@@ -29,10 +29,9 @@ import numpy as np
 from ..errors import OptionError
 from ..spec import ConvSpec
 from ..values import json_number
+from .judge import GROUP_WORDS, Problem, per_axis
 
 ASK = {"forward": "forward", "grad-kernel": "grad_kernel", "grad-input": "grad_input", "grad-bias": "grad_bias"}
-_WHAT = {"input": "input X", "kernel": "kernel W", "bias": "bias b", "grad_output": "dL/d{z}", "output": "outputs {z}",
-         "target": "targets t"}
 
 
 def parse_ask(ask: str | None, derivation) -> tuple[str, ...]:
@@ -49,8 +48,6 @@ def parse_ask(ask: str | None, derivation) -> tuple[str, ...]:
 
 def answer_template(derivation, ask: tuple[str, ...] | None = None, student: str = "") -> str:
     """The TOML text of an empty answer file for this derivation's problem."""
-    from .judge import Problem
-
     ask = ask if ask is not None else tuple(key for key, _ in derivation.gradients())
     problem = Problem(derivation, None)
     symbols = derivation.symbols
@@ -67,8 +64,8 @@ def answer_template(derivation, ask: tuple[str, ...] | None = None, student: str
         group = problem.groups.get(symbols[key].letter) if key in symbols.groups else None
         if group is None or group.key != key or (key == "output" and derivation.loss != "mse"):
             continue
-        what = _WHAT[group.key].format(z=z)
-        lines.append(f"#   {what:<14} {problem._range(group)}")
+        what = GROUP_WORDS[group.key][1].format(z=z)
+        lines.append(f"#   {what:<14} {problem.name_range(group)}")
     if symbols.naming.index == "matrix" and len(derivation.spec.input_size) > 1:
         lines.append("#   (indices count from 1: x_i_j is row i, column j" +
                      ("; a channel index comes first" if any(any(g.shown_channels) for g in problem.groups.values()) else "") + ")")
@@ -121,9 +118,6 @@ def _latex_gradient(symbols, grad_id: int) -> str:
 
 def _options(derivation) -> list[tuple[str, object]]:
     spec = derivation.spec
-
-    def per_axis(values):
-        return values[0] if len(set(values)) == 1 else "x".join(map(str, values))
 
     out: list[tuple[str, object]] = [("layer", derivation.layer), ("input", "x".join(map(str, spec.input_size)))]
     if isinstance(spec, ConvSpec):

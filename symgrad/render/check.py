@@ -1,13 +1,19 @@
 """Reports of `symgrad check`: text (rich), JSON (per file, per entry) and Gradescope's results.json.
 
-All three render the same `FileReport` list (homework/judge.py); only the text view imports rich.
+All three render the same `FileReport` list (homework/judge.py).
 """
 
 from __future__ import annotations
 
 import json
 
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
 from ..homework.judge import SLIPS, TITLES, EntryVerdict, FileReport, KeyReport
+from ..homework.parse import printable
 
 GRID_LIMIT = 16  # ✓/✗ grids are drawn for tensors up to this many columns and rows
 SHOWN_WRONG = 12  # wrong entries explained per tensor in text (all of them with --full)
@@ -67,23 +73,29 @@ def render_check_json(reports: list[FileReport], tolerance: float) -> str:
 # --- Gradescope (https://gradescope-autograders.readthedocs.io: results.json)
 
 
-def _entry_line(v: EntryVerdict, terms: int | None = None) -> str:
-    """One wrong / unanswered / unreadable entry, explained on one line."""
-    if v.status == "unanswered":
-        return f"✗ {v.name}: no answer"
-    if v.status == "error":
-        return f"✗ {v.name}: could not be read: {v.message}"
+def _explanation(v: EntryVerdict, terms: int | None) -> list[tuple[str, str]]:
+    """A wrong entry's explanation as (kind, text) parts: missing and extra terms (at most `terms` of
+    each, None: all), the slips it looks like, and any message."""
     parts = []
     for label, items, count in (("missing", v.missing, v.missing_count), ("extra", v.extra, v.extra_count)):
         if items:
             shown = items if terms is None else items[:terms]
             more = f" (and {count - len(shown)} more)" if count > len(shown) else ""
-            parts.append(f"{label}: {', '.join(shown)}{more}")
+            parts.append((label, f"{label}: {', '.join(shown)}{more}"))
     if v.slips:
-        parts.append("looks like: " + "; or: ".join(SLIPS[s] for s in v.slips))
+        parts.append(("slips", "looks like: " + "; or: ".join(SLIPS[s] for s in v.slips)))
     if v.message:
-        parts.append(v.message)
-    return f"✗ {v.name}: " + "; ".join(parts)
+        parts.append(("message", v.message))
+    return parts
+
+
+def _entry_line(v: EntryVerdict) -> str:
+    """One wrong / unanswered / unreadable entry, explained on one line."""
+    if v.status == "unanswered":
+        return f"✗ {v.name}: no answer"
+    if v.status == "error":
+        return f"✗ {v.name}: could not be read: {v.message}"
+    return f"✗ {v.name}: " + "; ".join(text for _, text in _explanation(v, None))
 
 
 def gradescope_result(r: FileReport, prefix: str = "") -> dict:
@@ -125,13 +137,9 @@ def render_gradescope(reports: list[FileReport]) -> str:
 def check_view(reports: list[FileReport], full: bool = False):
     """A rich renderable: per file, per tensor a ✓/✗ grid and the wrong entries explained; a summary
     table when there are several files."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
     parts = []
     for r in reports:
-        parts.append(_file_view(r, full, Text))
+        parts.append(_file_view(r, full))
     if len(reports) > 1:
         table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
         for name, justify in (("file", "left"), ("student", "left"), ("score", "right"), ("result", "left")):
@@ -148,8 +156,7 @@ def check_view(reports: list[FileReport], full: bool = False):
     return Group(*parts)
 
 
-def _file_view(r: FileReport, full: bool, Text):
-    from rich.console import Group
+def _file_view(r: FileReport, full: bool):
 
     head = Text()
     head.append(r.path, style="bold")
@@ -165,7 +172,7 @@ def _file_view(r: FileReport, full: bool, Text):
     for note in r.notes:
         lines.append(Text(f"  note: {note}", style="yellow"))
     for k in r.keys:
-        lines += _key_view(k, full, Text)
+        lines += _key_view(k, full)
     verdict = "all right" if r.status == "right" else "some entries wrong" if r.status == "wrong" else "some entries unreadable"
     lines.append(Text(f"  score {r.score}/{r.max_score}: {verdict}",
                       style="green" if r.status == "right" else "red"))
@@ -173,7 +180,7 @@ def _file_view(r: FileReport, full: bool, Text):
     return Group(*lines)
 
 
-def _key_view(k: KeyReport, full: bool, Text) -> list:
+def _key_view(k: KeyReport, full: bool) -> list:
     shape = [n for n in k.shape[:-2] if n > 1] + list(k.shape[-2:]) if len(k.shape) > 1 else list(k.shape)
     title = Text(f"  {TITLES[k.key]} ({k.key}, {'x'.join(map(str, shape))}): ", style="bold")
     if k.error:
@@ -184,7 +191,7 @@ def _key_view(k: KeyReport, full: bool, Text) -> list:
         return [title]
     title.append(f"{k.score}/{k.max_score} right", style="red")
     out = [title]
-    out += _grid(k, Text)
+    out += _grid(k)
     unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
     if unanswered:
         listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
@@ -192,7 +199,7 @@ def _key_view(k: KeyReport, full: bool, Text) -> list:
     wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
     shown = wrong if full else wrong[:SHOWN_WRONG]
     for v in shown:
-        out += _entry_view(v, full, Text)
+        out += _entry_view(v, full)
     if len(shown) < len(wrong):
         out.append(Text(f"    ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)", style="dim"))
     if k.note:
@@ -200,32 +207,21 @@ def _key_view(k: KeyReport, full: bool, Text) -> list:
     return out
 
 
-def _entry_view(v: EntryVerdict, full: bool, Text) -> list:
+def _entry_view(v: EntryVerdict, full: bool) -> list:
     """A wrong entry: its name, then what is missing, what is extra and the slip, each on its own
     (wrapped, indented) line."""
-    from rich.padding import Padding
 
     if v.status != "wrong":
         return [Padding(Text(_entry_line(v), style="red"), (0, 0, 0, 4), expand=False)]
     out = [Padding(Text(f"✗ {v.name}", style="red"), (0, 0, 0, 4), expand=False)]
-    terms = None if full else SHOWN_TERMS
-    for label, items, count in (("missing", v.missing, v.missing_count), ("extra", v.extra, v.extra_count)):
-        if items:
-            shown = items if terms is None else items[:terms]
-            more = f" (and {count - len(shown)} more)" if count > len(shown) else ""
-            out.append(Padding(Text(f"{label}: {', '.join(shown)}{more}"), (0, 0, 0, 6), expand=False))
-    if v.slips:
-        words = "; or: ".join(SLIPS[s] for s in v.slips)
-        out.append(Padding(Text(f"looks like: {words}", style="yellow"), (0, 0, 0, 6), expand=False))
-    if v.message:
-        out.append(Padding(Text(v.message), (0, 0, 0, 6), expand=False))
+    for kind, text in _explanation(v, None if full else SHOWN_TERMS):
+        out.append(Padding(Text(text, style="yellow" if kind == "slips" else ""), (0, 0, 0, 6), expand=False))
     if v.answer and (full or len(v.answer) <= 300):
-        shown = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in v.answer)
-        out.append(Padding(Text(f"your answer: {shown}", style="dim"), (0, 0, 0, 6), expand=False))
+        out.append(Padding(Text(f"your answer: {printable(v.answer)}", style="dim"), (0, 0, 0, 6), expand=False))
     return out
 
 
-def _grid(k: KeyReport, Text) -> list:
+def _grid(k: KeyReport) -> list:
     """✓/✗ marks laid out like the tensor (each 2-D slice), when it is small enough."""
     spatial = k.shape[-2:] if len(k.shape) >= 2 else (1, k.shape[-1])
     if spatial[0] > GRID_LIMIT or spatial[1] > GRID_LIMIT or len(k.verdicts) > 4 * GRID_LIMIT * GRID_LIMIT:
