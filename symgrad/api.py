@@ -11,7 +11,7 @@ from __future__ import annotations
 from .convolution import derive_conv
 from .derivation import ConvDerivation, PoolDerivation
 from .errors import OptionError
-from .naming import Naming
+from .naming import LETTERS_RE, Naming
 from .pooling import derive_pool
 from .spec import DEFAULT_MAX_TERMS, ConvSpec, PoolSpec
 
@@ -67,7 +67,7 @@ def pool_naming(index: str = "matrix", names: str | None = None) -> Naming:
     if names is None:
         return Naming.build(index, "x,w,y")
     parts = [part.strip() for part in str(names).split(",")]
-    if len(parts) != 2:
+    if len(parts) != 2 or not all(LETTERS_RE.fullmatch(p) for p in parts):
         raise OptionError(f"--names for pooling must be two comma-separated letters for input and output, like x,y; got {names!r}")
     # a pooling layer has no kernel, bias or targets: give them letters that cannot clash
     spare = [letter for letter in ("w", "k", "v", "u") if letter not in parts]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import traceback
 from typing import Optional
@@ -108,6 +109,7 @@ def conv(
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
     limit = _parse_limit(max_terms)
+    _check_output(output, {"the --values file": values})
     derivation = api.conv(
         input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
         max_terms=limit, values=values,
@@ -159,6 +161,7 @@ def pool(
         raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
     sections = _parse_show(show, POOL_SECTIONS)
     limit = _parse_limit(max_terms)
+    _check_output(output, {"the --values file": values})
     derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names, max_terms=limit, values=values)
     text = _render(derivation, format, sections, full, fragment, limit, to_file=output is not None)
     _emit(text, output)
@@ -206,6 +209,7 @@ def template_conv(
     """
     from . import api
 
+    _check_output(output, {"the --values file": values})
     derivation = api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
                           max_terms=CHECK_MAX_TERMS, values=values)
     _write_template(derivation, ask, student, output)
@@ -236,6 +240,7 @@ def template_pool(
     """
     from . import api
 
+    _check_output(output, {"the --values file": values})
     derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                           max_terms=CHECK_MAX_TERMS, values=values)
     _write_template(derivation, ask, student, output)
@@ -286,8 +291,7 @@ def check(
     if format not in CHECK_FORMATS:
         raise OptionError(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {format!r}")
     tol = _parse_tolerance(tolerance)
-    if output is not None and any(_same_file(output, path) for path in files + ([problem] if problem else [])):
-        raise OptionError(f"-o {output!r} is one of the answer files; choose another file for the report")
+    _check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
     judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms), reference=problem)
     reports = [judge.judge_file(path) for path in files]
     if format == "json":
@@ -312,18 +316,19 @@ def check(
         raise typer.Exit(1)
 
 
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+def _check_output(output: str | None, inputs: dict[str, str | None]) -> None:
+    """Refuse a bad -o at once (before any work), including one that would overwrite an input."""
+    if output is not None:
+        from .output import check_target
+
+        check_target(output, inputs)
 
 
 def _parse_tolerance(text: str) -> float:
     import math
 
     try:
-        value = float(text)
+        value = float(text) if text.isascii() else -1.0
     except ValueError:
         value = -1.0
     if not math.isfinite(value) or not 0 <= value < 1:
@@ -338,7 +343,8 @@ def _render_check_text(reports, full: bool, to_file: bool) -> str:
 
 
 def _columns() -> int:
-    return int(os.environ.get("COLUMNS", "100")) if os.environ.get("COLUMNS", "").isdigit() else 100
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if re.fullmatch("[0-9]{1,4}", columns) and int(columns) > 0 else 100
 
 
 def _parse_show(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
@@ -352,7 +358,7 @@ def _parse_show(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
 
 
 def _parse_limit(text: str) -> int:
-    if not text.strip().isdigit() or len(text.strip()) > 12 or int(text) < 1:
+    if not re.fullmatch(r"\s*[0-9]{1,12}\s*", text) or int(text) < 1:
         raise OptionError(f"--max-terms must be a positive integer, got {text!r}")
     return int(text)
 
@@ -412,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
     if not args:
         args = ["--help"]
+    for variable in ("COLUMNS", "LINES"):  # rich reads these and fails on anything but ASCII digits
+        if variable in os.environ and not re.fullmatch("[1-9][0-9]{0,3}", os.environ[variable]):
+            del os.environ[variable]
+    if int(os.environ.get("COLUMNS", 80)) < 40:  # narrower, and nothing (0) or a column of wrapped characters
+        os.environ["COLUMNS"] = "40"
     try:
         result = app(args=args, prog_name="symgrad", standalone_mode=False)
         code = result if isinstance(result, int) else 0

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import select
 import stat
+import time
 from typing import Callable
+
+PIPE_IDLE_SECONDS = 30  # a pipe that stays silent this long is given up on
 
 
 def read_small_text(path: str, expected: str, max_bytes: int, fail: Callable[[str], Exception],
@@ -19,8 +23,11 @@ def read_small_text(path: str, expected: str, max_bytes: int, fail: Callable[[st
             raise fail(f"is a directory; expected {expected}")
         if regular_only and not stat.S_ISREG(info.st_mode):
             raise fail(f"is not a regular file (a pipe or a device); expected {expected}")
-        with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        if stat.S_ISFIFO(info.st_mode):
+            raw = _read_pipe(path, max_bytes + 1, fail)
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise fail(f"does not exist; expected {expected}") from None
     except PermissionError:
@@ -40,3 +47,31 @@ def decode_text(raw: bytes, expected: str, max_bytes: int, fail: Callable[[str],
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         raise fail(f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})") from None
+
+
+def _read_pipe(path: str, limit: int, fail: Callable[[str], Exception]) -> bytes:
+    """Read a named pipe or `<(...)` without blocking forever: opened non-blocking (a FIFO nobody
+    writes to would otherwise block open() itself), then read while data keeps coming."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        deadline = time.monotonic() + PIPE_IDLE_SECONDS
+        while size < limit:
+            try:  # read first: a FIFO that no writer has opened reads as the end at once
+                chunk = os.read(fd, min(65536, limit - size))
+            except BlockingIOError:  # a writer is there but has sent nothing yet: wait for it
+                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    raise fail(f"is a pipe that sent nothing for {PIPE_IDLE_SECONDS} s; expected a file") from None
+                continue
+            if not chunk:
+                break  # every writer has closed it (or none ever opened it)
+            chunks.append(chunk)
+            size += len(chunk)
+            deadline = time.monotonic() + PIPE_IDLE_SECONDS
+    finally:
+        os.close(fd)
+    if not chunks:
+        raise fail("is a pipe with nothing written to it; expected a file")
+    return b"".join(chunks)

@@ -20,7 +20,7 @@ from .errors import OptionError
 
 INDEX_STYLES = ("flat", "matrix")
 RESERVED_WORDS = {"Max", "max", "Heaviside", "H", "theta"}  # function names in answers and the JSON output
-_LETTERS_RE = re.compile(r"^[A-Za-z]{1,8}$")
+LETTERS_RE = re.compile(r"[A-Za-z]{1,8}")  # letters of a name; used with fullmatch
 _SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 
 
@@ -45,7 +45,7 @@ class Naming:
         if names is None:
             return cls(index=index)
         parts = [part.strip() for part in str(names).split(",")]
-        if len(parts) != 3 or not all(_LETTERS_RE.match(p) for p in parts):
+        if len(parts) != 3 or not all(LETTERS_RE.fullmatch(p) for p in parts):
             raise OptionError(
                 f"--names must be three comma-separated letters for input, kernel and output, "
                 f"like x,w,z or a,w,z; got {names!r}"

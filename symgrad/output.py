@@ -22,18 +22,40 @@ class OutputError(SymgradError):
     """The output file cannot be written."""
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` (see the module doc for how each kind of target is treated)."""
+def check_target(path: str, inputs: dict[str, str] | None = None) -> None:
+    """Refuse an -o path that cannot be written, before any work is done: empty, a folder (or ending
+    in '/'), in a folder that does not exist, or the same file as one of `inputs` ({what: path}), which
+    the output would overwrite. write_atomic() checks again when it writes."""
     if not str(path).strip():
         raise OutputError("-o got an empty path; expected a file name")
+    if str(path).endswith(("/", os.sep)) and not os.path.isdir(path):
+        raise OutputError(f"-o {path!r} ends with '/', so it names a folder; expected a file path")
+    if os.path.isdir(path):
+        raise OutputError(f"-o {path!r} is a directory; expected a file path")
+    folder = Path(os.path.realpath(path)).parent
+    if not os.path.exists(path) and not folder.is_dir():
+        raise OutputError(f"-o {path!r}: folder {str(Path(path).parent)!r} does not exist")
+    for what, source in (inputs or {}).items():
+        if source is not None and _same_file(path, source):
+            raise OutputError(f"-o {path!r} is {what}; writing there would destroy it, so choose another file")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` (see the module doc for how each kind of target is treated)."""
+    check_target(path)
     try:
         info = os.stat(path)  # follows symlinks
     except FileNotFoundError:
         info = None
     except OSError as error:
         raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
-    if info is not None and stat.S_ISDIR(info.st_mode):
-        raise OutputError(f"-o {path!r} is a directory; expected a file path")
     if info is not None and not stat.S_ISREG(info.st_mode):
         _write_directly(path, text)
         return

@@ -21,7 +21,7 @@ MAX_AXES = 3
 DEFAULT_MAX_TERMS = 2_000_000
 CHECK_MAX_TERMS = 200_000  # `symgrad check` and `template`: homework-sized problems, answered by hand
 
-_SIZE_RE = re.compile(r"^\s*\d{1,12}(\s*[xX×]\s*\d{1,12}){0,%d}\s*$" % (MAX_AXES - 1))
+_SIZE_RE = re.compile(r"^\s*[0-9]{1,12}(\s*[xX×]\s*[0-9]{1,12}){0,%d}\s*$" % (MAX_AXES - 1))
 _SPLIT_RE = re.compile(r"\s*[xX×]\s*")
 
 
@@ -40,7 +40,7 @@ def _parse_ints(text: str | int | tuple | list, option: str, what: str) -> tuple
         raise SpecError(f"{option} must be {what}, got {shown}")
     candidate = text.strip()
     if not _SIZE_RE.match(text):
-        if re.fullmatch(r"\s*\d+(\s*[xX×]\s*\d+)+\s*", text):
+        if re.fullmatch(r"\s*[0-9]+(\s*[xX×]\s*[0-9]+)+\s*", text):
             raise SpecError(f"{option} has more than {MAX_AXES} axes: {shown}; expected {what}")
         raise SpecError(f"{option} must be {what}, got {shown}")
     return tuple(int(part) for part in _SPLIT_RE.split(candidate))
@@ -87,7 +87,7 @@ def parse_count(value, option: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise SpecError(f"{option} must be a positive integer, got {_shown(value)}")
     if isinstance(value, str):
-        if not re.fullmatch(r"\s*\d{1,9}\s*", value) or int(value) < 1:
+        if not re.fullmatch(r"\s*[0-9]{1,9}\s*", value) or int(value) < 1:
             raise SpecError(f"{option} must be a positive integer, got {_shown(value)}")
         return int(value)
     if value < 1:

@@ -43,7 +43,7 @@ class AnswerFile:
     layer: str  # conv | pool
     options: dict  # layer options, keys as in CONV_OPTIONS / POOL_OPTIONS (only those given)
     values: dict | None  # [problem.values], or None
-    answers: dict  # key -> nested answers, as written
+    answers: dict | None  # key -> nested answers, as written; None: no [answer] table (see require_answers)
 
 
 def read_text(path: str, what: str = "answer file") -> str:
@@ -85,7 +85,7 @@ def load_answer_file(path: str) -> AnswerFile:
     layer, options, values = read_problem(data.get("problem"), path)
     answers = data.get("answer")
     if answers is None:
-        raise AnswerFileError(f"{path}: has no [answer] table; expected answers like grad_kernel = [[\"...\"]]")
+        return AnswerFile(path, student, layer, options, values, None)
     if not isinstance(answers, dict):
         raise AnswerFileError(f"{path}: answer must be a table ([answer]), got {_kind(answers)}")
     allowed = CONV_ANSWERS if layer == "conv" else POOL_ANSWERS
@@ -93,9 +93,16 @@ def load_answer_file(path: str) -> AnswerFile:
         if key not in allowed:
             hint = " (a pooling layer has only grad_input and forward)" if layer == "pool" and key in CONV_ANSWERS else ""
             raise AnswerFileError(f"{path}: [answer] has the unknown key {quote(key)}{hint}; expected {', '.join(allowed)}")
-    if not answers:
-        raise AnswerFileError(f"{path}: [answer] is empty; expected at least one of {', '.join(allowed)}")
     return AnswerFile(path, student, layer, options, values, answers)
+
+
+def require_answers(answer_file: AnswerFile) -> None:
+    """Refuse a file with no answers; checked after its problem is built, so a bad problem is named first."""
+    if answer_file.answers is None:
+        raise AnswerFileError(f"{answer_file.path}: has no [answer] table; expected answers like grad_kernel = [[\"...\"]]")
+    if not answer_file.answers:
+        allowed = CONV_ANSWERS if answer_file.layer == "conv" else POOL_ANSWERS
+        raise AnswerFileError(f"{answer_file.path}: [answer] is empty; expected at least one of {', '.join(allowed)}")
 
 
 def read_problem(problem, path: str) -> tuple[str, dict, dict | None]:

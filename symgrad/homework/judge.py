@@ -300,6 +300,8 @@ class Problem:
         if len(parts) != wanted and not flat_style and spatial:
             if len(parts) == len(shown) + 1 and len(parts[-1]) == len(spatial):
                 parts = parts[:-1] + list(parts[-1])  # x_{11} for x_1_1: one digit per axis
+        if len(parts) == 1 and len(parts[0]) == wanted > 1:
+            parts = list(parts[0])  # x_{121} or x₁₂₁ for x_1_2_1: one digit per index, channels included
         if len(parts) != wanted:
             raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self.name_range(group)}")
         numbers = [int(p) for p in parts]
@@ -693,16 +695,20 @@ class Judge:
                  reference: str | None = None):
         """reference: an answer file (usually the template handed out) whose [problem] and [answer] keys
         every file is judged by: a file cannot change the problem, and a key it leaves out is unanswered."""
-        from .answers import load_answer_file
+        from .answers import load_answer_file, require_answers
 
         self.tolerance = tolerance
         self.max_terms = max_terms
         self.cache_size = cache_size
         self._problems: dict[str, Problem] = {}
         self.reference = None
-        if reference is not None:
-            self.reference = load_answer_file(reference)
-            self.problem(self.reference)  # a bad reference fails the whole run, before any file is judged
+        if reference is not None:  # a bad reference fails the whole run, before any file is judged
+            try:
+                self.reference = load_answer_file(reference)
+                self.problem(self.reference)
+                require_answers(self.reference)
+            except SymgradError as error:
+                raise type(error)(f"--problem {error}") from None
 
     def problem(self, answer_file: AnswerFile) -> Problem:
         import json
@@ -723,20 +729,23 @@ class Judge:
         return self._problems[key]
 
     def judge_file(self, path: str) -> FileReport:
-        from .answers import load_answer_file
+        from .answers import load_answer_file, require_answers
 
         report = FileReport(path)
         try:
             answer_file = load_answer_file(path)
             report.student = answer_file.student
-            if self.reference is not None:
+            if self.reference is None:
+                self.problem(answer_file)  # a bad problem is named before missing answers
+                require_answers(answer_file)
+            else:
                 ref = self.reference
                 if (answer_file.layer, answer_file.options, answer_file.values) != (ref.layer, ref.options, ref.values):
                     report.notes.append(f"its [problem] differs from the reference {ref.path}; judged against the reference's problem")
-                extra = [k for k in answer_file.answers if k not in ref.answers]
+                extra = [k for k in answer_file.answers or {} if k not in ref.answers]
                 if extra:
                     report.notes.append(f"[answer] {', '.join(extra)} not asked for in {ref.path}; not judged")
-                answers = {k: answer_file.answers.get(k, _UNANSWERED) for k in ref.answers}
+                answers = {k: (answer_file.answers or {}).get(k, _UNANSWERED) for k in ref.answers}
                 answer_file = dataclasses.replace(ref, path=path, student=answer_file.student, answers=answers)
             problem = self.problem(answer_file)
             report.problem = problem.describe()

@@ -1,0 +1,390 @@
+"""Every command and option with wrong input: exit 2, one clear line, no traceback, fast, no file touched.
+
+The tables below are also timed as real processes by benchmarks/bench_errors.py. Paths in arguments
+are written with {d}, the folder `make_bad_files` fills with broken inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import symgrad.files
+from symgrad import cli
+
+CONV = ["conv", "--input", "5x5", "--kernel", "3x3"]
+POOL = ["pool", "--input", "4x4", "--window", "2x2"]
+T_CONV = ["template", "conv", "--input", "3x3", "--kernel", "2x2"]
+T_POOL = ["template", "pool", "--input", "4x4", "--window", "2x2"]
+GOOD = "{d}/good.toml"
+
+# (arguments, a piece of the one error line). Every command, every option.
+BAD = [
+    # sizes: malformed, out of range, non-ASCII digits, axis counts, giant
+    (["conv", "--input", "5x", "--kernel", "3"], "--input must be a size like 5, 5x5 or 3x5x5 with positive integers, got '5x'"),
+    (["conv", "--input", "x5", "--kernel", "3"], "got 'x5'"),
+    (["conv", "--input", "5xx5", "--kernel", "3x3"], "got '5xx5'"),
+    (["conv", "--input", "", "--kernel", "3"], "--input must be a size like 5, 5x5 or 3x5x5 with positive integers, got ''"),
+    (["conv", "--input", "5.0", "--kernel", "3"], "got '5.0'"),
+    (["conv", "--input", "1e3", "--kernel", "3"], "got '1e3'"),
+    (["conv", "--input", "+5", "--kernel", "3"], "got '+5'"),
+    (["conv", "--input", "５x５", "--kernel", "3x3"], "got '５x５'"),
+    (["conv", "--input", "٥", "--kernel", "3"], "got '٥'"),
+    (["conv", "--input", "5*5", "--kernel", "3x3"], "got '5*5'"),
+    (["conv", "--input", "0", "--kernel", "1"], "--input must have positive sizes, got '0'"),
+    (["conv", "--input", "99999999999999999999", "--kernel", "3"], "got '99999999999999999999'"),
+    (["conv", "--input", "5x5x5x5", "--kernel", "3"], "--input has more than 3 axes"),
+    (["conv", "--input", "5x5", "--kernel", "3x3x3"], "--kernel '3x3x3' has 3 axes but --input '5x5' has 2"),
+    (["conv", "--input", "5", "--kernel", "6"], "kernel 6 is larger than the padded input 5"),
+    (["conv", "--input", "100000x100000", "--kernel", "5x5"], "layer too large"),
+    (["conv", "--input", "999999999999x999999999999x999999999999", "--kernel", "1x1x1"], "layer too large"),
+    (["conv", "--input", "50x50x50", "--kernel", "3x3x3", "--in-channels", "8", "--out-channels", "8"], "layer too large: about 192,989,440 product terms"),
+    (["conv", "--input", "5x5", "--kernel", "3x3", "--padding", "99999999999"], "layer too large"),
+    # stride, padding, dilation
+    (CONV + ["--stride", "0"], "--stride must be a positive integer, got '0'"),
+    (CONV + ["--stride", "1.5"], "--stride must be a positive integer, or one per axis like 2x2, got '1.5'"),
+    (CONV + ["--stride", "2,2"], "got '2,2'"),
+    (CONV + ["--stride", "２"], "got '２'"),
+    (CONV + ["--stride", "2x2x2"], "--stride has 3 axes ('2x2x2') but the input has 2"),
+    (CONV + ["--stride", "99999999999999999999999"], "--stride must be a positive integer"),
+    (CONV + ["--padding", "-1"], "--padding must be a non-negative integer"),
+    (CONV + ["--padding", "1x1x1"], "--padding has 3 axes"),
+    (CONV + ["--dilation", "0"], "--dilation must be a positive integer"),
+    (CONV + ["--dilation", "3"], "kernel 3x3 with dilation 3 spans 7"),
+    (CONV + ["--dilation", "99999999999999"], "--dilation must be a positive integer"),
+    # channels
+    (CONV + ["--in-channels", "0"], "--in-channels must be a positive integer, got '0'"),
+    (CONV + ["--in-channels", "-2"], "--in-channels must be a positive integer, got '-2'"),
+    (CONV + ["--in-channels", "1.0"], "got '1.0'"),
+    (CONV + ["--out-channels", "two"], "--out-channels must be a positive integer, got 'two'"),
+    (CONV + ["--out-channels", "99999999999999999999"], "--out-channels must be a positive integer"),
+    (CONV + ["--in-channels", "100000", "--out-channels", "100000"], "layer too large"),
+    # choices
+    (CONV + ["--loss", "l1"], "--loss must be one of generic, sum, mse, got 'l1'"),
+    (CONV + ["--loss", "MSE"], "got 'MSE'"),
+    (CONV + ["--index", "diagonal"], "--index must be one of flat, matrix, got 'diagonal'"),
+    (CONV + ["--format", "xml"], "--format must be one of text, json, latex, markdown, got 'xml'"),
+    (CONV + ["--format", ""], "--format must be one of text, json, latex, markdown, got ''"),
+    (CONV + ["--show", "everything"], "--show got 'everything'; expected a comma-separated list of"),
+    (CONV + ["--show", ",,"], "--show got ',,'"),
+    (CONV + ["--show", "grad-bias"], "--show grad-bias needs --bias"),
+    (CONV + ["--fragment"], "--fragment only applies to --format latex"),
+    (CONV + ["--max-terms", "0"], "--max-terms must be a positive integer, got '0'"),
+    (CONV + ["--max-terms", "1e9"], "got '1e9'"),
+    (CONV + ["--max-terms", "１０"], "got '１０'"),
+    (CONV + ["--max-terms", "10"], "layer too large: about 124 product terms"),
+    # names: letters only, never TeX, never a function name, never clashing
+    (CONV + ["--names", "a,b"], "--names must be three comma-separated letters"),
+    (CONV + ["--names", "\\input{/etc/passwd},w,z"], "--names must be three comma-separated letters"),
+    (CONV + ["--names", "\\write18{rm},w,z"], "--names must be three comma-separated letters"),
+    (CONV + ["--names", "x$,w,z"], "--names must be three comma-separated letters"),
+    (CONV + ["--names", "é,w,z"], "--names must be three comma-separated letters"),
+    (CONV + ["--names", "x,w,z,"], "--names must be three comma-separated letters"),
+    (CONV + ["--names", "abcdefghi,w,z"], "--names must be three comma-separated letters"),
+    (CONV + ["--names", "x,Max,z"], "uses a function name"),
+    (CONV + ["--names", "x,x,z"], "--names 'x,x,z' clashes"),
+    (CONV + ["--names", "x,dz,z"], "clashes"),
+    (CONV + ["--names", "b,w,z", "--bias"], "clashes"),
+    # usage
+    (["conv", "--kernel", "3x3"], "Missing option '--input'"),
+    (CONV + ["--stride"], "Option '--stride' requires an argument"),
+    (CONV + ["--bogus", "1"], "No such option: --bogus"),
+    (CONV + ["extra"], "Got unexpected extra argument"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+    # values files
+    (CONV + ["--values", "{d}/missing.json"], "values file '{d}/missing.json' does not exist"),
+    (CONV + ["--values", "{d}"], "values file '{d}' is a directory"),
+    (CONV + ["--values", "{d}/binary.bin"], "is not UTF-8 text"),
+    (CONV + ["--values", "{d}/latin1.json"], "is not UTF-8 text (byte 0xe9"),
+    (CONV + ["--values", "{d}/utf16.json"], "is not UTF-8 text (byte 0xff at offset 0)"),
+    (CONV + ["--values", "{d}/empty.json"], "is not valid JSON"),
+    (CONV + ["--values", "{d}/huge.json"], "is larger than 20 MB"),
+    (CONV + ["--values", "{d}/deep.json"], "is nested too deeply"),
+    (CONV + ["--values", "{d}/truncated.json"], "is not valid JSON"),
+    (CONV + ["--values", "{d}/list.json"], "must hold a JSON object"),
+    (CONV + ["--values", "{d}/nan.json"], "NaN"),
+    (CONV + ["--values", "{d}/inf.json"], "not a finite number"),
+    (CONV + ["--values", "{d}/bigint.json"], "too large"),
+    (CONV + ["--values", "{d}/string.json"], 'kernel[0][0] is "nine", not a number'),
+    (CONV + ["--values", "{d}/bool.json"], "kernel[0][0]"),
+    (CONV + ["--values", "{d}/null.json"], "kernel[0][0]"),
+    (CONV + ["--values", "{d}/shape.json"], '"kernel" must be nested like 3x3'),
+    (CONV + ["--values", "{d}/extra.json"], '"weights"'),
+    (CONV + ["--values", "{d}/dupkey.json"], 'has the key "kernel" twice'),
+    (CONV + ["--values", "{d}/bias.json"], '"bias" is given but the layer has no bias (add --bias)'),
+    (CONV + ["--values", "{d}/fifo"], "is a pipe with nothing written to it"),
+    (CONV + ["--values", "{d}/unreadable.json"], "cannot be read (permission denied)"),
+    # -o: never a folder, a missing folder, an input file
+    (CONV + ["-o", "{d}/no-such-folder/out.txt"], "folder '{d}/no-such-folder' does not exist"),
+    (CONV + ["-o", "{d}"], "is a directory; expected a file path"),
+    (CONV + ["-o", "{d}/new-folder/"], "ends with '/', so it names a folder"),
+    (CONV + ["-o", ""], "-o got an empty path"),
+    (CONV + ["-o", "/proc/version"], "-o '/proc/version' cannot be written"),
+    (CONV + ["-o", "/dev/full"], "-o '/dev/full' cannot be written: No space left on device"),
+    (CONV + ["--values", "{d}/values.json", "-o", "{d}/values.json"], "is the --values file; writing there would destroy it"),
+    # pool
+    (["pool", "--window", "2x2"], "Missing option '--input'"),
+    (POOL[:3], "Missing option '--window'"),
+    (["pool", "--input", "4x4", "--window", "0x2"], "--window must have positive sizes, got '0x2'"),
+    (["pool", "--input", "4x4", "--window", "2"], "--window '2' has 1 axis but --input '4x4' has 2"),
+    (["pool", "--input", "4x4", "--window", "5x5"], "window 5x5 is larger than the padded input 4x4"),
+    (["pool", "--input", "99999x99999", "--window", "2x2"], "layer too large"),
+    (POOL + ["--stride", "0"], "--stride must be a positive integer, got '0'"),
+    (POOL + ["--stride", "3x3x3"], "--stride has 3 axes"),
+    (POOL + ["--padding", "2"], "--padding 2x2 is more than half the window 2x2"),
+    (POOL + ["--mode", "min"], "--mode must be one of max, avg, got 'min'"),
+    (POOL + ["--ties", "last"], "--ties must be one of first, split, got 'last'"),
+    (POOL + ["--channels", "0"], "--channels must be a positive integer, got '0'"),
+    (POOL + ["--channels", "99999999999999999999"], "--channels must be a positive integer"),
+    (POOL + ["--index", "x"], "--index must be one of flat, matrix, got 'x'"),
+    (POOL + ["--names", "a"], "--names for pooling must be two comma-separated letters"),
+    (POOL + ["--names", "\\input,y"], "--names for pooling must be two comma-separated letters"),
+    (POOL + ["--names", "x,x"], "clashes"),
+    (POOL + ["--names", "Max,y"], "uses a function name"),
+    (POOL + ["--show", "grad-kernel"], "--show got 'grad-kernel'"),
+    (POOL + ["--format", "pdf"], "--format must be one of text, json, latex, markdown, got 'pdf'"),
+    (POOL + ["--fragment"], "--fragment only applies to --format latex"),
+    (POOL + ["--max-terms", "3"], "layer too large: about 36 terms"),
+    (POOL + ["--max-terms", "-1"], "--max-terms must be a positive integer, got '-1'"),
+    (POOL + ["--kernel", "3x3"], "No such option: --kernel"),
+    (POOL + ["--dilation", "2"], "No such option: --dilation"),
+    (POOL + ["--values", "{d}/missing.json"], "values file '{d}/missing.json' does not exist"),
+    (POOL + ["--values", "{d}/kernel.json"], '"kernel" is given but a pooling layer has no kernel'),
+    (POOL + ["--values", "{d}/fifo"], "is a pipe with nothing written to it"),
+    (POOL + ["-o", "{d}/no-such-folder/out.txt"], "does not exist"),
+    (POOL + ["--values", "{d}/values.json", "-o", "{d}/values.json"], "is the --values file"),
+    # template
+    (["template"], "Missing command"),
+    (["template", "dense"], "No such command 'dense'"),
+    (["template", "conv", "--kernel", "2x2"], "Missing option '--input'"),
+    (T_CONV + ["--stride", "0"], "--stride must be a positive integer, got '0'"),
+    (["template", "conv", "--input", "3x9999999", "--kernel", "2x2"], "layer too large"),
+    (T_CONV + ["--ask", "bogus"], "--ask got 'bogus'; expected a comma-separated list of: forward, grad-kernel, grad-input"),
+    (T_CONV + ["--ask", ""], "--ask got ''"),
+    (T_CONV + ["--ask", "grad-bias"], "--ask got 'grad-bias'"),
+    (T_POOL + ["--ask", "grad-kernel"], "--ask got 'grad-kernel'; expected a comma-separated list of: forward, grad-input"),
+    (T_CONV + ["--student", "ann\nbob"], "--student must be a plain id of at most"),
+    (T_CONV + ["--student", "x" * 300], "--student must be a plain id of at most"),
+    (T_CONV + ["--student", "a\x1b[31mb"], "--student must be a plain id"),
+    (T_CONV + ["--format", "json"], "No such option: --format"),
+    (T_CONV + ["--values", "{d}/binary.bin"], "is not UTF-8 text"),
+    (T_CONV + ["--values", "{d}/shape.json"], '"kernel" must be nested like 2x2'),
+    (T_POOL + ["--values", "{d}/fifo"], "is a pipe with nothing written to it"),
+    (T_CONV + ["-o", "{d}"], "is a directory"),
+    (T_CONV + ["--values", "{d}/values.json", "-o", "{d}/values.json"], "is the --values file"),
+    # check: options, and files that stop the whole run before anything is judged
+    (["check"], "Missing argument 'files'"),
+    (["check", GOOD, "--format", "xml"], "--format must be one of text, json, gradescope, got 'xml'"),
+    (["check", GOOD, "--format", "latex"], "--format must be one of text, json, gradescope, got 'latex'"),
+    (["check", GOOD, "--tolerance", "nan"], "--tolerance must be a number from 0 to below 1, like 1e-6 or 0.005; got 'nan'"),
+    (["check", GOOD, "--tolerance", "-1"], "got '-1'"),
+    (["check", GOOD, "--tolerance", "1e999"], "got '1e999'"),
+    (["check", GOOD, "--tolerance", "０.１"], "got '０.１'"),
+    (["check", GOOD, "--max-terms", "0"], "--max-terms must be a positive integer"),
+    (["check", GOOD, "--problem", "{d}/missing.toml"], "--problem {d}/missing.toml: does not exist"),
+    (["check", GOOD, "--problem", "{d}/broken.toml"], "--problem {d}/broken.toml: is not valid TOML"),
+    (["check", GOOD, "--problem", "{d}/binary.bin"], "--problem {d}/binary.bin: is a binary file"),
+    (["check", GOOD, "--problem", "{d}/fifo"], "--problem {d}/fifo: is not a regular file"),
+    (["check", GOOD, "--problem", "{d}/giant.toml"], "layer too large"),
+    (["check", GOOD, "-o", GOOD], "-o '{d}/good.toml' is the answer file '{d}/good.toml'; writing there would destroy it"),
+    (["check", GOOD, "--problem", "{d}/good2.toml", "-o", "{d}/good2.toml"], "is the --problem file"),
+    (["check", GOOD, "-o", "{d}/no-such-folder/report.json"], "does not exist"),
+    (["check", GOOD, "-o", "{d}/"], "is a directory"),
+]
+
+# answer files that cannot be judged: the run goes on (other files are judged, the report is written, so
+# Gradescope can show the student why) and ends with exit 2 and one line per problem naming the file
+UNUSABLE = [
+    ("missing.toml", "does not exist; expected a TOML answer file"),
+    ("", "is a directory; expected a TOML answer file"),
+    ("fifo", "is not a regular file (a pipe or a device)"),
+    ("binary.bin", "is a binary file (it contains NUL bytes)"),
+    ("latin1.toml", "is not UTF-8 text"),
+    ("utf16.json", "is a binary file"),
+    ("big.toml", "is larger than 1 MB"),
+    ("unreadable.toml", "cannot be read (permission denied)"),
+    ("empty.toml", "has no [problem] table"),
+    ("broken.toml", "is not valid TOML"),
+    ("dupkey.toml", "is not valid TOML"),
+    ("dotted.toml", "dotted key"),
+    ("student.toml", "student must be a string"),
+    ("layer.toml", '[problem] layer must be "conv" or "pool", got "dense"'),
+    ("option.toml", '[problem] has the unknown key "format"'),
+    ("stride.toml", "[problem] stride must be a positive integer, got '0'"),
+    ("floatstride.toml", "[problem] stride must be a string or a whole number, got a number"),
+    ("giant.toml", "layer too large"),
+    ("badvalues.toml", "[problem.values]"),
+    ("answerkey.toml", '[answer] has the unknown key "weights"'),
+    ("scalar.toml", '"grad_kernel" must be nested like'),
+    ("ragged.toml", "grad_kernel[1] has 1 entry"),
+    ("table.toml", "grad_kernel[1][1] is an object"),
+    ("date.toml", "grad_kernel[1][1] is a TOML date"),
+    ("nan.toml", "grad_kernel[1][1] is nan, not a finite number"),
+    ("tex.toml", "\\input"),
+    ("write18.toml", "unknown LaTeX command \"\\write\""),
+    ("bomb.toml", "at most 64 is allowed"),
+    ("unknown-name.toml", 'unknown name "q_1_1"'),
+]
+
+PROBLEM = 'student = "s"\n[problem]\nlayer = "conv"\ninput = "3x3"\nkernel = "2x2"\n'
+
+
+def make_bad_files(d: Path) -> None:
+    """Fill folder d with every broken input the tables name."""
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "binary.bin").write_bytes(b"\x00\x01\x02\xff\xfe")
+    (d / "latin1.json").write_bytes('{"kernel": "é"}'.encode("latin-1"))
+    (d / "latin1.toml").write_bytes('student = "é"\n'.encode("latin-1"))
+    (d / "utf16.json").write_text('{"kernel": 1}', encoding="utf-16")
+    (d / "empty.json").write_text("")
+    with open(d / "huge.json", "wb") as handle:
+        handle.truncate(21 * 1024 * 1024)  # sparse: costs no disk
+    (d / "big.toml").write_text("# " + "x" * (1024 * 1024) + "\n")
+    (d / "deep.json").write_text('{"kernel": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (d / "truncated.json").write_text('{"kernel": [[1, 2, 3], [4, 5, 6], [7, 8, 9]]')
+    (d / "list.json").write_text("[1, 2]")
+    (d / "nan.json").write_text('{"kernel": [[1, 2, 3], [4, 5, 6], [7, 8, NaN]]}')
+    (d / "inf.json").write_text('{"kernel": [[1e400, 2, 3], [4, 5, 6], [7, 8, 9]]}')
+    (d / "bigint.json").write_text('{"kernel": [[' + "9" * 5000 + ', 2, 3], [4, 5, 6], [7, 8, 9]]}')
+    (d / "string.json").write_text('{"kernel": [["nine", 2, 3], [4, 5, 6], [7, 8, 9]]}')
+    (d / "bool.json").write_text('{"kernel": [[true, 2, 3], [4, 5, 6], [7, 8, 9]]}')
+    (d / "null.json").write_text('{"kernel": [[null, 2, 3], [4, 5, 6], [7, 8, 9]]}')
+    (d / "shape.json").write_text('{"kernel": [[1, 2], [3, 4], [5, 6], [7, 8]]}')
+    (d / "extra.json").write_text('{"weights": [[1]]}')
+    (d / "dupkey.json").write_text('{"kernel": [[1]], "kernel": [[2]]}')
+    (d / "bias.json").write_text('{"bias": [1]}')
+    (d / "kernel.json").write_text('{"kernel": [[1]]}')
+    (d / "values.json").write_text('{"input": [[1, 2], [3, 4]]}')
+    (d / "unreadable.json").write_text("{}")
+    (d / "unreadable.toml").write_text(PROBLEM)
+    if not (d / "fifo").exists():
+        os.mkfifo(d / "fifo")
+    good = PROBLEM + '[answer]\ngrad_kernel = [["x_1_1*dz_1_1", "0"], ["0", "0"]]\n'
+    (d / "good.toml").write_text(good)
+    (d / "good2.toml").write_text(good)
+    (d / "empty.toml").write_text("")
+    (d / "broken.toml").write_text('student = "a"\n[problem\n')
+    (d / "dupkey.toml").write_text(PROBLEM + "input = \"4x4\"\n")
+    (d / "dotted.toml").write_text(PROBLEM + "[answer]\n" + ".".join(["a"] * 40) + " = 1\n")
+    (d / "student.toml").write_text(PROBLEM.replace('student = "s"', "student = [5]"))
+    (d / "layer.toml").write_text('[problem]\nlayer = "dense"\n[answer]\n')
+    (d / "option.toml").write_text(PROBLEM + 'format = "latex"\n[answer]\n')
+    (d / "stride.toml").write_text(PROBLEM + 'stride = "0"\n[answer]\n')
+    (d / "floatstride.toml").write_text(PROBLEM + "stride = 1.5\n[answer]\n")
+    (d / "giant.toml").write_text(PROBLEM.replace('"3x3"', '"9999x9999"') + "[answer]\n")
+    (d / "badvalues.toml").write_text(PROBLEM + '[problem.values]\ninput = "abc"\n[answer]\n')
+    answer = PROBLEM + "[answer]\n"
+    (d / "answerkey.toml").write_text(answer + "weights = [[1, 2], [3, 4]]\n")
+    (d / "scalar.toml").write_text(answer + 'grad_kernel = "x_1_1"\n')
+    (d / "ragged.toml").write_text(answer + "grad_kernel = [[1, 2], [3]]\n")
+    (d / "table.toml").write_text(answer + "grad_kernel = [[1, 2], [3, {a = 1}]]\n")
+    (d / "date.toml").write_text(answer + "grad_kernel = [[1, 2], [3, 1970-01-01]]\n")
+    (d / "nan.toml").write_text(answer + "grad_kernel = [[1, 2], [3, nan]]\n")
+    (d / "tex.toml").write_text(answer + "grad_kernel = [['\\input{/etc/passwd}', '0'], ['0', '0']]\n")
+    (d / "write18.toml").write_text(answer + "grad_kernel = [['\\write18{rm -rf ~}', '0'], ['0', '0']]\n")
+    (d / "bomb.toml").write_text(answer + "grad_kernel = [['9**9**9**9', '0'], ['0', '0']]\n")
+    (d / "unknown-name.toml").write_text(answer + "grad_kernel = [['q_1_1', '0'], ['0', '0']]\n")
+
+
+def unreadable(real_open):
+    """An `open` that refuses files named unreadable.* (chmod 000 does not stop root)."""
+
+    def refuse(path, *args, **kwargs):
+        if Path(str(path)).name.startswith("unreadable."):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    return refuse
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("bad")
+    make_bad_files(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_reading_unreadable(monkeypatch):
+    monkeypatch.setattr(symgrad.files, "open", unreadable(open), raising=False)
+
+
+def fill(args, d: Path) -> list[str]:
+    return [a.replace("{d}", str(d)) for a in args]
+
+
+def run(args, capsys):
+    start = time.perf_counter()
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err, time.perf_counter() - start
+
+
+def _ids(table):
+    return [" ".join(a)[:70] for a, _ in table]
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=_ids(BAD))
+def test_bad_input_is_one_clear_line(args, message, d, capsys):
+    code, out, err, seconds = run(fill(args, d), capsys)
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("Error: ") and err.count("\n") == 1, err
+    assert message.replace("{d}", str(d)) in err, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert seconds < 5  # a hang guard only; bench_errors.py measures the real times
+
+
+WITH_OUTPUT = [(a, m) for a, m in BAD if "-o" not in a and a[0] in ("conv", "pool", "check", "template") and len(a) > 2]
+
+
+@pytest.mark.parametrize("args, message", WITH_OUTPUT, ids=_ids(WITH_OUTPUT))
+def test_a_failed_run_never_touches_the_output_file(args, message, d, tmp_path, capsys):
+    """An existing -o file keeps its bytes and its time stamp; a new one is never created."""
+    existing = tmp_path / "report.txt"
+    existing.write_text("precious")
+    before = existing.stat()
+    code, _, err, _ = run(fill(args, d) + ["-o", str(existing)], capsys)
+    assert code == 2, err
+    assert existing.read_text() == "precious" and existing.stat().st_mtime_ns == before.st_mtime_ns
+    fresh = tmp_path / "fresh.txt"
+    code, _, _, _ = run(fill(args, d) + ["-o", str(fresh)], capsys)
+    assert code == 2 and not fresh.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("name, message", UNUSABLE, ids=[n or "folder" for n, _ in UNUSABLE])
+def test_unusable_answer_file(name, message, d, tmp_path, capsys):
+    path = str(d / name) if name else str(d)
+    report = tmp_path / "report.json"
+    code, out, err, seconds = run(["check", path, fill([GOOD], d)[0], "--format", "json", "-o", str(report)], capsys)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines and all(line.startswith(f"Error: {path}: ") for line in lines), err
+    assert message in err and "Traceback" not in err and "internal error" not in err
+    data = json.loads(report.read_text())  # the report is complete: the good file is judged, the bad one named
+    statuses = {f["file"]: f["status"] for f in data["files"]}
+    assert statuses[path] == "error" and statuses[fill([GOOD], d)[0]] == "wrong"
+    assert seconds < 5
+
+
+def test_interrupted_is_quiet(monkeypatch, capsys):
+    from symgrad import api
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "derive_conv", interrupt)
+    code, out, err, _ = run(CONV, capsys)
+    assert code == 130 and out == "" and err.count("\n") <= 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("columns", ["0", "²", "-5", "abc", "99999"])
+def test_odd_terminal_width_never_crashes(columns, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", columns)
+    code, out, err, _ = run(CONV + ["--stride", "2"], capsys)
+    assert code == 0 and err == "" and "✓ dL/dX" in out
