@@ -167,9 +167,9 @@ BAD = [
     (T_CONV + ["--ask", ""], "--ask got ''"),
     (T_CONV + ["--ask", "grad-bias"], "--ask got 'grad-bias'"),
     (T_POOL + ["--ask", "grad-kernel"], "--ask got 'grad-kernel'; expected a comma-separated list of: forward, grad-input"),
-    (T_CONV + ["--student", "ann\nbob"], "--student must be a plain id of at most"),
-    (T_CONV + ["--student", "x" * 300], "--student must be a plain id of at most"),
-    (T_CONV + ["--student", "a\x1b[31mb"], "--student must be a plain id"),
+    (T_CONV + ["--student", "ann\nbob"], '--student "ann\\u000abob" contains a control character; expected a plain id'),
+    (T_CONV + ["--student", "x" * 300], "--student is 300 characters long; expected a plain id of at most 200"),
+    (T_CONV + ["--student", "a\x1b[31mb"], "contains a control character"),
     (T_CONV + ["--format", "json"], "No such option: --format"),
     (T_CONV + ["--values", "{d}/binary.bin"], "is not UTF-8 text"),
     (T_CONV + ["--values", "{d}/shape.json"], '"kernel" must be nested like 2x2'),
@@ -388,3 +388,19 @@ def test_odd_terminal_width_never_crashes(columns, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", columns)
     code, out, err, _ = run(CONV + ["--stride", "2"], capsys)
     assert code == 0 and err == "" and "✓ dL/dX" in out
+
+
+def test_max_pool_template_with_a_window_of_one_real_cell(tmp_path, capsys):
+    """Found by the property tests: a window holding one input cell and padding crashed the template
+    (its example used the padding cell's indicator); the JSON wrote dy_1*1 for that cell."""
+    layer = ["--input", "3", "--window", "2", "--stride", "1", "--padding", "1"]
+    code, template, err, _ = run(["template", "pool", *layer], capsys)
+    assert code == 0 and err == "" and "'Heaviside(x_1 - x_2)*dy_2'" in template
+    code, out, _, _ = run(["pool", *layer, "--format", "json"], capsys)
+    grad = json.loads(out)["grad_input"][0]
+    assert grad == ["dy_1 + dy_2*Heaviside(x_1 - x_2)", "dy_2*Heaviside(x_2 - x_1) + dy_3*Heaviside(x_2 - x_3)",
+                    "dy_3*Heaviside(x_3 - x_2) + dy_4"]
+    answers = tmp_path / "a.toml"
+    answers.write_text(template.replace("grad_input = ['', '', '']", "grad_input = " + json.dumps(grad)))
+    code, out, err, _ = run(["check", str(answers), "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["files"][0]["score"] == 3

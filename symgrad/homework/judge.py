@@ -229,6 +229,8 @@ class Problem:
             return self._output(k)
         if group.key == "mask":
             window, cell = d.mask_cell(symbol_id)
+            if cell == -1:  # a padding cell: never an input, never the maximum
+                return Poly()
             others = frozenset(d.real_cells(window)) - {cell}
             return self.function_atom(("H", cell, others)) if others else Poly.const(Fraction(1))
         return Poly.atom(symbol_id)

@@ -282,7 +282,7 @@ class Parser:
             raise AnswerError("the answer is empty")
         result = self.expr()
         if self.peek.kind != "end":
-            raise AnswerError(f"unexpected {_describe(self.peek)} at character {self.peek.at + 1}")
+            raise AnswerError(_unexpected(self.peek))
         return result
 
     def expr(self) -> Poly:
@@ -348,7 +348,7 @@ class Parser:
             return self.call(token.value, token)
         if token.kind == "partial":
             return self.derivative(token)
-        raise AnswerError(f"unexpected {_describe(token)} at character {token.at + 1}")
+        raise AnswerError(_unexpected(token))
 
     def name_or_call(self, token: Token) -> Poly:
         letters, groups = token.value
@@ -454,6 +454,12 @@ class Parser:
             shown = str(value) if abs(value) < 10**30 else "a huge number"
             raise AnswerError(f"{where} is {shown}; at most {MAX_EXPONENT} is allowed")
         return int(value)
+
+
+def _unexpected(token: Token) -> str:
+    if token.kind == "end":
+        return f"the answer ends too early (at character {token.at + 1}); something is missing"
+    return f"unexpected {quote(token.text)} at character {token.at + 1}"
 
 
 def _describe(token: Token) -> str:

@@ -80,9 +80,11 @@ def answer_template(derivation, ask: tuple[str, ...] | None = None, student: str
         f"#   '{example[1]}'",
     ]
     if derivation.layer == "pool" and derivation.spec.mode == "max" and derivation.numeric is None:
-        indicator = problem.meaning(symbols["mask"].offset).single_atom()
-        if indicator is not None:
-            g = symbols.identifier(symbols["grad_output"].offset)
+        masks = (symbols["mask"].offset + i for i in range(symbols["mask"].size))
+        found = next(((m, problem.meaning(m).single_atom()) for m in masks if problem.meaning(m).single_atom() is not None), None)
+        if found is not None:
+            mask, indicator = found
+            g = symbols.identifier(symbols["grad_output"].offset + derivation.mask_cell(mask)[0])  # that window's output
             lines += ["# Max pooling without input values: write dy/dx as the JSON output does, e.g.",
                       f"#   '{problem.atom_text(indicator)}*{g}'"]
     if derivation.numeric is not None:

@@ -192,9 +192,8 @@ def pool_data(d) -> dict:
         forward = [f"({cells(k).replace(', ', ' + ')})/{spec.window_count}" for k in range(n_out)]
 
     def named(i: int) -> tuple[str, bool]:
-        if i == ONE:
-            return "", True
-        return (mask_text(i) if symbols["mask"].contains(i) else ident(i)), False
+        text = "" if i == ONE else mask_text(i) if symbols["mask"].contains(i) else ident(i)
+        return ("", True) if text in ("", "1") else (text, False)  # a window of one cell: dy, not dy*1
 
     if numeric is not None:
         table, divisor = numeric.gradients["grad_input"], 1
