@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from .errors import OptionError, SymgradError
+from .errors import OptionError, SymgradError, printable
 from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
 
 FORMATS = ("text", "json", "latex", "markdown")
@@ -248,7 +248,6 @@ def template_pool(
 
 def _write_template(derivation, ask: str | None, student: str, output: str | None) -> None:
     from .homework.answers import MAX_STUDENT
-    from .homework.parse import printable
     from .homework.template import answer_template, parse_ask
 
     if len(student) > MAX_STUDENT:
@@ -258,13 +257,13 @@ def _write_template(derivation, ask: str | None, student: str, output: str | Non
     _emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
 
 
-CHECK_FORMATS = ("text", "json", "gradescope")
+CHECK_FORMATS = ("text", "json", "gradescope", "markdown")
 
 
 @app.command()
 def check(
     files: list[str] = typer.Argument(..., help="Answer files (TOML), one student's answers each."),
-    format: str = typer.Option("text", "--format", help="text (default), json, or gradescope (an autograder results.json)."),
+    format: str = typer.Option("text", "--format", help="text (default), json, gradescope (an autograder results.json), or markdown (a class report)."),
     tolerance: str = typer.Option(
         "1e-6", "--tolerance", help="Problems with values: a number is right when |answer - expected| <= tolerance * max(1, |expected|)."
     ),
@@ -305,6 +304,10 @@ def check(
         from .render.check import render_gradescope
 
         text = render_gradescope(reports)
+    elif format == "markdown":
+        from .render.check import render_check_markdown
+
+        text = render_check_markdown(reports, full)
     else:
         text = _render_check_text(reports, full, to_file=output is not None)
     _emit(text, output)
@@ -480,5 +483,5 @@ def _one_line(text: str) -> str:
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.write(f"Error: {printable(message)}\n")  # one line, whatever a file name or an input holds
     sys.stderr.flush()

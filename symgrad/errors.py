@@ -1,6 +1,12 @@
 """Errors symgrad raises. Each message is one line: what was wrong, quoting the input, and what was expected."""
 
 
+def printable(text: str) -> str:
+    """`text` with control characters (newlines, escapes) written as \\u escapes, so a message stays one
+    line and nothing from a file name or an answer reaches a terminal raw."""
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in str(text))
+
+
 class SymgradError(Exception):
     """Base class: anything a user did wrong. The CLI turns it into one line and exit code 2."""
 

@@ -178,8 +178,8 @@ BAD = [
     (T_CONV + ["--values", "{d}/values.json", "-o", "{d}/values.json"], "is the --values file"),
     # check: options, and files that stop the whole run before anything is judged
     (["check"], "Missing argument 'files'"),
-    (["check", GOOD, "--format", "xml"], "--format must be one of text, json, gradescope, got 'xml'"),
-    (["check", GOOD, "--format", "latex"], "--format must be one of text, json, gradescope, got 'latex'"),
+    (["check", GOOD, "--format", "xml"], "--format must be one of text, json, gradescope, markdown, got 'xml'"),
+    (["check", GOOD, "--format", "latex"], "--format must be one of text, json, gradescope, markdown, got 'latex'"),
     (["check", GOOD, "--tolerance", "nan"], "--tolerance must be a number from 0 to below 1, like 1e-6 or 0.005; got 'nan'"),
     (["check", GOOD, "--tolerance", "-1"], "got '-1'"),
     (["check", GOOD, "--tolerance", "1e999"], "got '1e999'"),
@@ -404,3 +404,75 @@ def test_max_pool_template_with_a_window_of_one_real_cell(tmp_path, capsys):
     answers.write_text(template.replace("grad_input = ['', '', '']", "grad_input = " + json.dumps(grad)))
     code, out, err, _ = run(["check", str(answers), "--format", "json"], capsys)
     assert code == 0 and json.loads(out)["files"][0]["score"] == 3
+
+
+# --- text from users reaching Markdown, LaTeX and Gradescope: escaped, never markup
+
+CRAFTED = [
+    "\\input{/etc/passwd}",
+    "\\immediate\\write18{rm -rf ~}",
+    "^^5cinput{/etc/passwd}",  # TeX's ^^ notation for a backslash
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1)) ![x](http://evil/x.png)",
+    "**bold** _em_ `code` ~~gone~~ $x^2$ {math}`x`",
+    "# heading | a | b |",
+    "a & b % c # d ~ e",
+    "&lt;entity&gt; &amp;",
+]
+
+
+def test_markdown_report_escapes_everything_from_the_files(d, tmp_path, capsys):
+    """Rendered with markdown-it (CommonMark + tables, what MyST and GitHub build on), the report of files
+    with crafted student ids, answers and file names has no HTML, link, image or emphasis from them,
+    and every table row keeps its five cells."""
+    from markdown_it import MarkdownIt
+
+    paths = []
+    for i, text in enumerate(CRAFTED):
+        path = tmp_path / f"{i}`|*<b>.toml"
+        path.write_text(PROBLEM.replace('student = "s"', f"student = {json.dumps(text)}")
+                        + f"[answer]\ngrad_kernel = [[{json.dumps(text)}, 'x_1_1*dz_1_1'], ['0', '0']]\n")
+        paths.append(str(path))
+    code, out, err, _ = run(["check", *paths, "--format", "markdown", "--full"], capsys)
+    assert code == 2 and err.count("\n") == len(CRAFTED)  # every crafted answer is unreadable: one line each
+    html = MarkdownIt("commonmark").enable("table").render(out)
+    for tag in ("<script", "<img", "<a ", "<strong>", "<em>", "<del>", "<h1>heading"):
+        assert tag not in html, tag
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "\\input{/etc/passwd}" in html
+    rows = [line for line in html.splitlines() if line.startswith("<tr>")]
+    table = html[html.index("<table>"):html.index("</table>")]
+    assert table.count("<tr>") == len(CRAFTED) + 1 and table.count("<td") == 5 * len(CRAFTED), rows
+
+
+def test_gradescope_output_is_plain_text(d, capsys):
+    code, out, _, _ = run(["check", fill([GOOD], d)[0], "--format", "gradescope"], capsys)
+    data = json.loads(out)
+    assert data["output_format"] == data["test_output_format"] == data["test_name_format"] == "text"
+
+
+def test_latex_text_is_inert(tmp_path):
+    """Text escaped by latex_text (every user-visible string the documents print goes through it)
+    compiles without shell escape and prints literally: no \\input, no \\write18, no ^^ trick."""
+    import shutil
+    import subprocess
+
+    from symgrad.render.document import latex_text
+
+    for text in CRAFTED:
+        escaped = latex_text(text)
+        assert "\\input" not in escaped and "\\write18" not in escaped and "^^" not in escaped
+        assert all(f"\\{ch}" in escaped for ch in "%#&$" if ch in text)
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        pytest.skip("pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)")
+    body = "\n\n".join(latex_text(text) for text in CRAFTED)
+    (tmp_path / "t.tex").write_text("\\documentclass{article}\n\\begin{document}\n" + body + "\n\\end{document}\n")
+    done = subprocess.run([pdflatex, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    if shutil.which("pdftotext"):
+        subprocess.run(["pdftotext", "t.pdf", "t.txt"], cwd=tmp_path, check=True, timeout=60)
+        printed = " ".join((tmp_path / "t.txt").read_text().split())
+        assert "\\input{/etc/passwd}" in printed and "root:" not in printed  # /etc/passwd was not read
+        assert "^^5cinput" in printed.replace("ˆˆ", "^^")

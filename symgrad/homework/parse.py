@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..errors import printable
 from .poly import MAX_DEGREE, MAX_TERMS, AnswerError, Budget, Poly, multiply, power
 
 MAX_TEXT = 100_000  # characters in one answer
@@ -75,11 +76,6 @@ def quote(text: str, limit: int = 60) -> str:
     """Text quoted on one line for a message, cut to `limit` characters."""
     flat = printable(" ".join(str(text).split()))
     return '"' + (flat if len(flat) <= limit else flat[: limit - 3] + "...") + '"'
-
-
-def printable(text: str) -> str:
-    """`text` with control characters written as \\u escapes, so none reaches a terminal raw."""
-    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def strip_delimiters(text: str) -> str:

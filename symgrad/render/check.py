@@ -1,6 +1,5 @@
-"""Reports of `symgrad check`: text (rich), JSON (per file, per entry) and Gradescope's results.json.
-
-All three render the same `FileReport` list (homework/judge.py).
+"""Reports of `symgrad check`: text (rich), JSON (per file, per entry), Gradescope's results.json and
+Markdown. All four render the same `FileReport` list (homework/judge.py).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..homework.judge import SLIPS, TITLES, EntryVerdict, FileReport, KeyReport
-from ..homework.parse import printable
+from ..errors import printable
 
 GRID_LIMIT = 16  # ✓/✗ grids are drawn for tensors up to this many columns and rows
 SHOWN_WRONG = 12  # wrong entries explained per tensor in text (all of them with --full)
@@ -99,7 +98,7 @@ def _entry_line(v: EntryVerdict) -> str:
 
 
 def gradescope_result(r: FileReport, prefix: str = "") -> dict:
-    title = f"{r.student} ({r.path})" if r.student else r.path
+    title = printable(f"{r.student} ({r.path})" if r.student else r.path)
     if r.error:
         return {"score": 0, "output": f"{title}: the answer file could not be used: {r.error}",
                 "tests": [{"name": f"{prefix}answer file", "score": 0, "max_score": 0, "status": "failed", "output": r.error}]}
@@ -127,8 +126,65 @@ def render_gradescope(reports: list[FileReport]) -> str:
     their tests in order, named after their file, and the scores added up."""
     results = [gradescope_result(r, f"{r.path}: " if len(reports) > 1 else "") for r in reports]
     merged = {"score": sum(r["score"] for r in results), "output": "\n".join(r["output"] for r in results),
+              # shown as plain text: a student's answer or id is never read as HTML or Markdown
+              "output_format": "text", "test_output_format": "text", "test_name_format": "text",
               "tests": [t for r in results for t in r["tests"]]}
     return json.dumps(merged, indent=1, ensure_ascii=False) + "\n"
+
+
+# --- Markdown (a class report for a course page, MyST / Jupyter Book, GitHub)
+
+
+def render_check_markdown(reports: list[FileReport], full: bool = False) -> str:
+    """A summary table, then per file and tensor the wrong entries explained. Everything from the
+    files (paths, student ids, answers, messages) is escaped: it reads as text, never as markup."""
+    from .markdown import markdown_code, markdown_text as md
+
+    s = summary(reports)
+    lines = [f"# symgrad check: {s['files']} answer file{'s' if s['files'] != 1 else ''}", "",
+             "| file | student | problem | score | result |", "|---|---|---|---:|---|"]
+    for r in reports:
+        result = {"right": "✓ right", "wrong": "✗ wrong", "error": "unusable" if r.error else "✗ unreadable entries"}[r.status]
+        lines.append(f"| {markdown_code(r.path)} | {md(r.student)} | {md(r.problem)} | {r.score}/{r.max_score} | {result} |")
+    lines += ["", f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, {s['unusable']} with errors; "
+                  f"{s['score']}/{s['max_score']} entries right in all.", ""]
+    for r in reports:
+        lines += [f"## {markdown_code(r.path)}" + (f" (student {md(r.student)})" if r.student else ""), ""]
+        if r.error:
+            lines += [f"Unusable: {md(r.error)}", ""]
+            continue
+        lines += [f"{md(r.problem)}: {r.score}/{r.max_score} entries right.", ""]
+        lines += [f"- note: {md(note)}" for note in r.notes]
+        for k in r.keys:
+            lines += _key_markdown(k, full, md, markdown_code)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _key_markdown(k: KeyReport, full: bool, md, code) -> list[str]:
+    head = f"### {md(TITLES[k.key])} ({md(k.key)}): "
+    if k.error:
+        return [head + f"unreadable: {md(k.error)}", ""]
+    if k.score == k.max_score:
+        return [head + f"✓ all {k.max_score} right", ""]
+    out = [head + f"{k.score}/{k.max_score} right", ""]
+    unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
+    if unanswered:
+        listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
+        out.append(f"- no answer ({len(unanswered)}): {md(', '.join(listed))}")
+    wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
+    shown = wrong if full else wrong[:SHOWN_WRONG]
+    for v in shown:
+        if v.status != "wrong":
+            out.append(f"- {md(_entry_line(v))}")
+            continue
+        parts = [md(text) for _, text in _explanation(v, None if full else SHOWN_TERMS)]
+        answer = f"; answer {code(v.answer)}" if v.answer and (full or len(v.answer) <= 300) else ""
+        out.append(f"- ✗ {md(v.name)}: " + "; ".join(parts) + answer)
+    if len(shown) < len(wrong):
+        out.append(f"- ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)")
+    if k.note:
+        out.append(f"- note: {md(k.note)}")
+    return out + [""]
 
 
 # --- text (rich)
@@ -147,7 +203,7 @@ def check_view(reports: list[FileReport], full: bool = False):
         for r in reports:
             result = {"right": Text("✓ right", style="green"), "wrong": Text("✗ wrong", style="red"),
                       "error": Text("unusable" if r.error else "✗ has unreadable entries", style="bold red")}[r.status]
-            table.add_row(Text(r.path), Text(r.student), f"{r.score}/{r.max_score}", result)
+            table.add_row(Text(printable(r.path)), Text(printable(r.student)), f"{r.score}/{r.max_score}", result)
         s = summary(reports)
         parts.append(table)
         parts.append(Text(f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, "
@@ -159,14 +215,14 @@ def check_view(reports: list[FileReport], full: bool = False):
 def _file_view(r: FileReport, full: bool):
 
     head = Text()
-    head.append(r.path, style="bold")
+    head.append(printable(r.path), style="bold")
     if r.student:
-        head.append(f"  student {r.student}")
+        head.append(f"  student {printable(r.student)}")
     if r.problem:
         head.append(f"  ({r.problem})", style="dim")
     lines = [head]
     if r.error:
-        lines.append(Text(f"  unusable: {r.error}", style="bold red"))
+        lines.append(Text(f"  unusable: {printable(r.error)}", style="bold red"))
         lines.append(Text(""))
         return Group(*lines)
     for note in r.notes:

@@ -8,14 +8,26 @@ from __future__ import annotations
 import re
 
 from ..derivation import ConvDerivation
+from ..errors import printable
 from .document import Display, Document, DocumentSettings, Equations, Heading, Para, build
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~&#!{}])")
 
 
 def markdown_text(text: str) -> str:
-    """Plain text for Markdown: characters with a meaning in MyST are backslash-escaped."""
-    return _SPECIAL.sub(r"\\\1", text)
+    """Plain text for Markdown: characters with a meaning in MyST (emphasis, links, HTML, entities,
+    math, roles, table cells, headings) are backslash-escaped; control characters and line breaks
+    are written as \\u escapes, so text from a user stays inline text on its line."""
+    return _SPECIAL.sub(r"\\\1", printable(text))
+
+
+def markdown_code(text: str) -> str:
+    """Text as an inline code span, fenced with more backticks than it contains (nothing inside a
+    code span is interpreted); on one line, with | escaped for table cells."""
+    flat = printable(text).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def render_markdown(d: ConvDerivation, settings: DocumentSettings | None = None) -> str:
