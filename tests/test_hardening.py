@@ -476,3 +476,18 @@ def test_latex_text_is_inert(tmp_path):
         printed = " ".join((tmp_path / "t.txt").read_text().split())
         assert "\\input{/etc/passwd}" in printed and "root:" not in printed  # /etc/passwd was not read
         assert "^^5cinput" in printed.replace("ˆˆ", "^^")
+
+
+@pytest.mark.parametrize("nesting, index", [
+    ('[["0", "0"], ["0", "q_1"]]', "[1][1]"),  # 2x2: both size-1 channel levels left out
+    ('[["0", "0"], ["0", "q_1"]]]', None),  # malformed TOML: no entry index
+    ('[[["0", "0"], ["0", "q_1"]]]', "[0][1][1]"),  # one level kept
+    ('[[[["0", "0"], ["0", "q_1"]]]]', "[0][0][1][1]"),  # the full shape
+])
+def test_error_lines_index_entries_as_the_file_nests_them(nesting, index, tmp_path, capsys):
+    path = tmp_path / "a.toml"
+    path.write_text(PROBLEM + f"[answer]\ngrad_kernel = {nesting}\n")
+    code, _, err, _ = run(["check", str(path)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    if index is not None:
+        assert f"answer.grad_kernel{index}: unknown name \"q_1\"" in err, err

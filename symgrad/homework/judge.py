@@ -79,6 +79,12 @@ class KeyReport:
     verdicts: list[EntryVerdict] = field(default_factory=list)
     error: str = ""  # the whole tensor could not be read (wrong shape)
     note: str = ""  # e.g. a slip shared by every wrong entry
+    kept: tuple[int, ...] | None = None  # the axes the file's nesting has (size-1 channel levels may be left out)
+
+    def file_index(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """An entry's index as the file nests it: answer.grad_kernel[1][0] for a 2x2 kernel written
+        without its channel levels, not [0][0][1][0]."""
+        return index if self.kept is None else tuple(index[axis] for axis in self.kept)
 
     @property
     def max_score(self) -> int:
@@ -116,7 +122,8 @@ class FileReport:
         for k in self.keys:
             if k.error:
                 out.append(f"{self.path}: {k.error}")
-            out += [f"{self.path}: answer.{v.key}{_index_text(v.index)}: {v.message}" for v in k.verdicts if v.status == "error"]
+            out += [f"{self.path}: answer.{v.key}{_index_text(k.file_index(v.index))}: {v.message}"
+                    for v in k.verdicts if v.status == "error"]
         return out
 
     @property
@@ -635,6 +642,7 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
     try:
         entries = flatten(key, value, group, where, leaf=_answer_leaf)
         padded = False
+        report.kept = _kept_axes(value, group)
     except ValuesError as error:
         entries, padded = _padded_answer(problem, key, value, group, where), True
         if entries is None:
@@ -655,6 +663,17 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
     else:
         report.note = _shared_slip(report)
     return report
+
+
+def _kept_axes(value, group) -> tuple[int, ...]:
+    """The axes of the group's shape that the file's nesting has: its depth tells how many size-1
+    channel levels were left out (the first ones)."""
+    depth = 0
+    while isinstance(value, list) and value:
+        value, depth = value[0], depth + 1
+    dropped = len(group.shape) - depth
+    ones = [axis for axis in range(group.channel_axes) if group.shape[axis] == 1][:max(0, dropped)]
+    return tuple(axis for axis in range(len(group.shape)) if axis not in ones)
 
 
 def _padded_answer(problem: Problem, key: str, value, group, where: str):
