@@ -52,10 +52,10 @@ def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "gener
 
 def _numeric(derivation: ConvDerivation, values):
     from .numeric import evaluate
-    from .values import FROM_PYTHON, load_values, parse_values
+    from .values import FROM_PYTHON, byte_limit, load_values, parse_values
 
     if isinstance(values, (str, os.PathLike)):
-        data, source = load_values(os.fspath(values))
+        data, source = load_values(os.fspath(values), byte_limit(derivation.symbols))
     else:
         data, source = values, FROM_PYTHON
     v = parse_values(data, derivation.symbols, derivation.spec, derivation.loss, source)

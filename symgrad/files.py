@@ -40,7 +40,8 @@ def read_small_text(path: str, expected: str, max_bytes: int, fail: Callable[[st
 def decode_text(raw: bytes, expected: str, max_bytes: int, fail: Callable[[str], Exception], refuse_nul: bool = False) -> str:
     """Bytes read with a limit of max_bytes + 1, as text: refused if too long, binary or not UTF-8."""
     if len(raw) > max_bytes:
-        raise fail(f"is larger than {max_bytes // (1024 * 1024)} MB; expected a small {expected.removeprefix('a ')}")
+        size = f"{max_bytes // 2**20} MB" if max_bytes % 2**20 == 0 else f"{max_bytes / 2**20:.1f} MB"
+        raise fail(f"is larger than {size}; expected a small {expected.removeprefix('a ')}")
     if refuse_nul and b"\x00" in raw:
         raise fail(f"is a binary file (it contains NUL bytes); expected {expected}")
     try:

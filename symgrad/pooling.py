@@ -159,10 +159,10 @@ def window_masks(windows: np.ndarray, x: np.ndarray, ties: str, exact: bool) -> 
 
 def _numeric(d: PoolDerivation, values):
     from .numeric import evaluate_pool
-    from .values import FROM_PYTHON, load_values, parse_values
+    from .values import FROM_PYTHON, byte_limit, load_values, parse_values
 
     if isinstance(values, (str, os.PathLike)):
-        data, source = load_values(os.fspath(values))
+        data, source = load_values(os.fspath(values), byte_limit(d.symbols))
     else:
         data, source = values, FROM_PYTHON
     v = parse_values(data, d.symbols, d.spec, "generic", source)

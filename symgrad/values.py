@@ -86,7 +86,14 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 # --- reading a file
 
 
-def load_values(path: str) -> tuple[dict, str]:
+def byte_limit(symbols: SymbolTable) -> int:
+    """The largest values file a layer can need: 1 MB, plus 200 bytes per symbol (a long number,
+    pretty-printed), at most MAX_FILE_BYTES. A file far larger than its layer is refused before it
+    is parsed, so it cannot cost seconds."""
+    return min(MAX_FILE_BYTES, 1024 * 1024 + 200 * sum(g.size for g in symbols.groups.values()))
+
+
+def load_values(path: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[dict, str]:
     """Read a values file: (the JSON object, the file name). Every problem is one ValuesError line."""
     where = _where(str(path))
 
@@ -94,9 +101,9 @@ def load_values(path: str) -> tuple[dict, str]:
         return ValuesError(f"{where} {problem}")
 
     if path == STDIN:
-        text = decode_text(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), "a JSON file", MAX_FILE_BYTES, fail)
+        text = decode_text(sys.stdin.buffer.read(max_bytes + 1), "a JSON file", max_bytes, fail)
     else:
-        text = read_small_text(path, "a JSON file", MAX_FILE_BYTES, fail)
+        text = read_small_text(path, "a JSON file", max_bytes, fail)
 
     def reject_constant(name: str):
         raise fail(f"contains {name}; expected finite numbers (NaN and Infinity are not allowed)")

@@ -102,7 +102,7 @@ BAD = [
     (CONV + ["--values", "{d}/latin1.json"], "is not UTF-8 text (byte 0xe9"),
     (CONV + ["--values", "{d}/utf16.json"], "is not UTF-8 text (byte 0xff at offset 0)"),
     (CONV + ["--values", "{d}/empty.json"], "is not valid JSON"),
-    (CONV + ["--values", "{d}/huge.json"], "is larger than 20 MB"),
+    (CONV + ["--values", "{d}/huge.json"], "is larger than 1.0 MB"),
     (CONV + ["--values", "{d}/deep.json"], "is nested too deeply"),
     (CONV + ["--values", "{d}/truncated.json"], "is not valid JSON"),
     (CONV + ["--values", "{d}/list.json"], "must hold a JSON object"),
