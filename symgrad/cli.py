@@ -5,6 +5,7 @@ Every bad input ends with exit code 2 and one line on stderr: `Error: <what was 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -14,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from .errors import OptionError, SymgradError, printable
+from .errors import OptionError, SymgradError, TooLargeError, printable
 from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
 
 FORMATS = ("text", "json", "latex", "markdown")
@@ -51,6 +52,7 @@ POOL_NAMES = typer.Option(None, "--names", help="Letters for input and output, e
 POOL_VALUES = typer.Option(None, "--values", help="JSON file with numbers for input and/or grad_output.")
 FULL = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large.")
 OUTPUT = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of stdout.")
+TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", help="Refuse problems whose derivation exceeds this many product terms (as check does).")
 
 
 @app.callback()
@@ -109,11 +111,12 @@ def conv(
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
     limit = _parse_limit(max_terms)
-    _check_output(output, {"the --values file": values})
-    derivation = api.conv(
-        input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
-        max_terms=limit, values=values,
-    )
+    output = _check_output(output, {"the --values file": values})
+    with _full_limit(full and format != "json", max_terms) as build_limit:
+        derivation = api.conv(
+            input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
+            max_terms=build_limit or limit, values=values,
+        )
     text = _render(derivation, format, sections, full, fragment, limit, to_file=output is not None)
     _emit(text, output)
     if not derivation.all_hold:
@@ -161,8 +164,10 @@ def pool(
         raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
     sections = _parse_show(show, POOL_SECTIONS)
     limit = _parse_limit(max_terms)
-    _check_output(output, {"the --values file": values})
-    derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names, max_terms=limit, values=values)
+    output = _check_output(output, {"the --values file": values})
+    with _full_limit(full and format != "json", max_terms) as build_limit:
+        derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                              max_terms=build_limit or limit, values=values)
     text = _render(derivation, format, sections, full, fragment, limit, to_file=output is not None)
     _emit(text, output)
     if not derivation.all_hold:
@@ -197,6 +202,7 @@ def template_conv(
     values: Optional[str] = CONV_VALUES,
     ask: Optional[str] = ASK,
     student: str = STUDENT,
+    max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
     """An answer file for a convolution problem: the problem filled in, every answer ''.
@@ -209,10 +215,11 @@ def template_conv(
     """
     from . import api
 
-    _check_output(output, {"the --values file": values})
+    limit = _parse_limit(max_terms)
+    output = _check_output(output, {"the --values file": values})
     derivation = api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
-                          max_terms=CHECK_MAX_TERMS, values=values)
-    _write_template(derivation, ask, student, output)
+                          max_terms=limit, values=values)
+    _write_template(derivation, ask, student, output, limit)
 
 
 @template_app.command("pool")
@@ -229,6 +236,7 @@ def template_pool(
     values: Optional[str] = POOL_VALUES,
     ask: Optional[str] = ASK,
     student: str = STUDENT,
+    max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
     """An answer file for a pooling problem: the problem filled in, every answer ''.
@@ -240,14 +248,18 @@ def template_pool(
     """
     from . import api
 
-    _check_output(output, {"the --values file": values})
+    limit = _parse_limit(max_terms)
+    output = _check_output(output, {"the --values file": values})
     derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                          max_terms=CHECK_MAX_TERMS, values=values)
-    _write_template(derivation, ask, student, output)
+                          max_terms=limit, values=values)
+    _write_template(derivation, ask, student, output, limit)
 
 
-def _write_template(derivation, ask: str | None, student: str, output: str | None) -> None:
+def _write_template(derivation, ask: str | None, student: str, output: str | None, limit: int) -> None:
     from .homework.answers import MAX_STUDENT
+    from .homework.judge import check_judgeable
+
+    check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
     from .homework.template import answer_template, parse_ask
 
     if len(student) > MAX_STUDENT:
@@ -293,7 +305,7 @@ def check(
     if format not in CHECK_FORMATS:
         raise OptionError(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {format!r}")
     tol = _parse_tolerance(tolerance)
-    _check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
+    output = _check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
     judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms), reference=problem)
     reports = [judge.judge_file(path) for path in files]
     if format == "json":
@@ -311,9 +323,13 @@ def check(
     else:
         text = _render_check_text(reports, full, to_file=output is not None)
     _emit(text, output)
-    for report in reports:
-        for line in report.errors:
-            _fail(line)
+    problems = [(report.path, line) for report in reports for line in report.errors]
+    if problems:  # one line: the first problem, and how many more the report lists
+        files = len({path for path, _ in problems})
+        more = len(problems) - 1
+        rest = "" if not more else (f" (and {more} more problem{'s' if more > 1 else ''}"
+                                    + (f" in {files} files" if files > 1 else "") + "; the report lists them all)")
+        _fail(problems[0][1] + rest)
     if any(r.internal for r in reports):
         raise typer.Exit(3)
     if any(r.status == "error" for r in reports):
@@ -322,12 +338,33 @@ def check(
         raise typer.Exit(1)
 
 
-def _check_output(output: str | None, inputs: dict[str, str | None]) -> None:
-    """Refuse a bad -o at once (before any work), including one that would overwrite an input."""
+FULL_MAX_TERMS = 250_000  # --full text/LaTeX/Markdown of 250,000 product terms: about 30 s and 50 MB
+
+
+@contextlib.contextmanager
+def _full_limit(full: bool, max_terms: str):
+    """With --full and the default --max-terms, a lower limit (everything printed: about 30 s and 50 MB
+    of text at 250,000 terms); a --max-terms given on the command line is the user insisting."""
+    if not full or max_terms.strip() != str(DEFAULT_MAX_TERMS):
+        yield None
+        return
+    try:
+        yield FULL_MAX_TERMS
+    except TooLargeError as error:
+        raise TooLargeError(f"{str(error).split('; use')[0]}: --full writes every term of it; leave out --full "
+                            f"for a summary, or give --max-terms to insist") from None
+
+
+def _check_output(output: str | None, inputs: dict[str, str | None]) -> str | None:
+    """The -o path (None for `-o -`, standard output), refused at once (before any work) if it
+    cannot be written, including when it would overwrite one of the command's inputs."""
+    if output == "-":
+        return None
     if output is not None:
         from .output import check_target
 
         check_target(output, inputs)
+    return output
 
 
 def _parse_tolerance(text: str) -> float:
@@ -374,8 +411,7 @@ def _render(derivation, format: str, sections, full: bool, fragment: bool, limit
     if format == "json":
         from .render.json import check_size, render_json
 
-        if derivation.layer == "conv":
-            check_size(derivation, limit)
+        check_size(derivation, limit)
         return render_json(derivation)
     if format in ("latex", "markdown"):
         from .render.document import DocumentSettings
@@ -405,7 +441,12 @@ def _print_rich(view, to_file: bool) -> str:
         buffer = io.StringIO()
         Console(file=buffer, width=_columns(), color_system=None, soft_wrap=False).print(view)
         return buffer.getvalue()
-    Console(soft_wrap=False).print(view)
+    from .output import stdout_errors
+
+    with stdout_errors():
+        console = Console(soft_wrap=False)
+        console.print(view)
+        console.file.flush()
     return ""
 
 
@@ -420,8 +461,7 @@ def _emit(text: str, output: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every error into one line and an exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
+    args, debug = _take_debug(list(argv if argv is not None else sys.argv[1:]))
     if not args:
         args = ["--help"]
     for variable in ("COLUMNS", "LINES"):  # rich reads these and fails on anything but ASCII digits
@@ -471,6 +511,25 @@ def _is_click(error: BaseException, name: str) -> bool:
     return any(cls.__name__ == name for cls in type(error).__mro__)
 
 
+_FLAGS = {"--bias", "--full", "--fragment", "--help"}  # options that take no value
+
+
+def _take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """Remove --debug where it is an option of its own: not after `--`, and not the value of an option
+    (`--student --debug` is a student id)."""
+    out, debug = [], False
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:], debug
+        prev = args[i - 1] if i else ""
+        is_value = (prev.startswith("--") or prev == "-o") and "=" not in prev and prev not in _FLAGS | {"--debug"}
+        if arg == "--debug" and not is_value:
+            debug = True
+            continue
+        out.append(arg)
+    return out, debug
+
+
 def _internal_error(error: Exception, debug: bool) -> int:
     if debug:
         traceback.print_exc()
@@ -483,5 +542,8 @@ def _one_line(text: str) -> str:
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(f"Error: {printable(message)}\n")  # one line, whatever a file name or an input holds
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(f"Error: {printable(message)}\n")  # one line, whatever a file name or an input holds
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # stderr closed or full: the exit code still tells
+        pass

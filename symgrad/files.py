@@ -8,7 +8,7 @@ import stat
 import time
 from typing import Callable
 
-PIPE_IDLE_SECONDS = 30  # a pipe that stays silent this long is given up on
+PIPE_IDLE_SECONDS = 10  # a pipe that stays silent this long is given up on
 
 
 def read_small_text(path: str, expected: str, max_bytes: int, fail: Callable[[str], Exception],

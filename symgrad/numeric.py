@@ -145,14 +145,28 @@ class Numeric:
         return None if flat is None else flat.reshape(table.shape)
 
 
+MAX_EXACT_BITS = 10_000  # about 3,000 digits in a numerator or denominator of an exact result
+
+
 def finite(evaluate_function):
     """Float arithmetic that overflows (inf, nan) is refused with one clear line, without numpy warnings."""
 
     def checked(derivation, known, number, exact, given, source):
         with np.errstate(all="ignore"):
             numeric = evaluate_function(derivation, known, number, exact, given, source)
+        tables = [numeric.forward] + list(numeric.gradients.values())
+        if exact:
+            bits = max((max(abs(c.numerator).bit_length(), c.denominator.bit_length())
+                        for t in tables if t is not None for c in t.coef if isinstance(c, Fraction)), default=0)
+            if bits > MAX_EXACT_BITS:
+                from .values import ValuesError, _where
+
+                raise ValuesError(
+                    f"{_where(source)}: exact arithmetic with these fractions gives numbers of about {bits * 3 // 10:,} "
+                    f"digits (their denominators multiply); give decimals (floats) instead of \"p/q\" strings, or "
+                    f"fractions with small common denominators"
+                )
         if not exact:
-            tables = [numeric.forward] + list(numeric.gradients.values())
             if not all(np.isfinite(t.coef.astype(np.float64)).all() for t in tables if t is not None):
                 from .values import ValuesError, _where
 

@@ -104,5 +104,22 @@ def _remove(path: str) -> None:
 
 
 def write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    with stdout_errors():
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+class stdout_errors:
+    """Turn a failed write to standard output (a full disk, a closed stream) into one OutputError line;
+    a closed pipe (`| head`) stays a BrokenPipeError, which the CLI ends quietly."""
+
+    def __enter__(self):
+        if sys.stdout is None:
+            raise OutputError("cannot write to standard output: it is closed; use -o FILE")
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or issubclass(kind, BrokenPipeError) or not issubclass(kind, (OSError, ValueError)):
+            return False
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise OutputError(f"cannot write to standard output: {reason}; use -o FILE") from None

@@ -335,6 +335,14 @@ class PoolSpec:
         return math.prod(self.window)
 
     @property
+    def symbolic_max_cost(self) -> int:
+        """Names written for symbolic max pooling: each cell's derivative H(x - Max(the other cells))
+        names its window's other cells, so window-squared per output (0 for average pooling)."""
+        if self.mode != "max":
+            return 0
+        return self.channels * math.prod(self.output_size) * self.window_count * self.window_count
+
+    @property
     def estimated_terms(self) -> int:
         """Window cells over all outputs, plus one per symbol (Python ints: no overflow)."""
         return self.channels * (math.prod(self.output_size) * (self.window_count + 1) + math.prod(self.padded_size))

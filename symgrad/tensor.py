@@ -138,17 +138,36 @@ def rot180(ids: np.ndarray) -> np.ndarray:
 
 
 def correlate(data: np.ndarray, kernel: np.ndarray) -> Terms:
-    """Valid cross-correlation: out[o] = sum_k data[o + k] * kernel[k]. Factor a from data, b from kernel."""
+    """Valid cross-correlation: out[o] = sum_k data[o + k] * kernel[k]. Factor a from data, b from kernel.
+
+    Only products of two non-ZERO entries are made, in entry order and kernel order within an entry.
+    Dilated and padded operands are mostly ZERO, so the work is the cheaper of (outputs x non-zero
+    kernel entries) and (non-zero data entries x non-zero kernel entries), never outputs x kernel
+    size: a kernel dilated 5999 times, or a 100x100 kernel over a tiny dilated gradient, costs what
+    its real terms cost."""
     out_shape = tuple(n - k + 1 for n, k in zip(data.shape, kernel.shape))
     if any(s < 1 for s in out_shape):
         raise ValueError(f"kernel {kernel.shape} larger than data {data.shape}")
-    windows = np.lib.stride_tricks.sliding_window_view(data, kernel.shape)
+    k_pos = np.nonzero(kernel != ZERO)  # kernel positions, in row-major (kernel) order
     n_out = int(np.prod(out_shape, dtype=np.int64))
-    n_k = kernel.size
-    a = windows.reshape(n_out, n_k)
-    b = np.broadcast_to(kernel.reshape(1, n_k), (n_out, n_k))
-    entry = np.broadcast_to(np.arange(n_out, dtype=_INT).reshape(n_out, 1), (n_out, n_k))
-    return Terms.make(out_shape, entry, a, b)
+    d_pos = np.nonzero(data != ZERO)
+    if n_out <= d_pos[0].size:  # every output against the kernel's non-zero entries
+        windows = np.lib.stride_tricks.sliding_window_view(data, kernel.shape)
+        a = windows[(Ellipsis, *k_pos)].reshape(n_out, -1)
+        b = np.broadcast_to(kernel[k_pos].reshape(1, -1), a.shape)
+        entry = np.broadcast_to(np.arange(n_out, dtype=_INT).reshape(n_out, 1), a.shape)
+        return Terms.make(out_shape, entry, a, b)
+    # few non-zero data entries: pair each with each non-zero kernel entry, keep o = p - k in range
+    o = [p[:, None] - k[None, :] for p, k in zip(d_pos, k_pos)]
+    keep = np.ones(o[0].shape, dtype=bool) if o else np.ones((1, 1), dtype=bool)
+    for axis, n in zip(o, out_shape):
+        keep &= (axis >= 0) & (axis < n)
+    data_index, kernel_index = np.nonzero(keep)
+    entry = np.ravel_multi_index(tuple(axis[keep] for axis in o), out_shape) if o else np.zeros(keep.sum(), dtype=_INT)
+    order = np.lexsort((kernel_index, entry))
+    a = data[d_pos][data_index][order]
+    b = kernel[k_pos][kernel_index][order]
+    return Terms.make(out_shape, np.asarray(entry, dtype=_INT)[order], a, b)
 
 
 def full_correlate(data: np.ndarray, kernel: np.ndarray) -> Terms:

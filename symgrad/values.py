@@ -95,6 +95,8 @@ def byte_limit(symbols: SymbolTable) -> int:
 
 def load_values(path: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[dict, str]:
     """Read a values file: (the JSON object, the file name). Every problem is one ValuesError line."""
+    if not str(path).strip():
+        raise ValuesError("--values got an empty path; expected a JSON file (or - for standard input)")
     where = _where(str(path))
 
     def fail(problem: str) -> ValuesError:

@@ -435,7 +435,8 @@ def test_markdown_report_escapes_everything_from_the_files(d, tmp_path, capsys):
                         + f"[answer]\ngrad_kernel = [[{json.dumps(text)}, 'x_1_1*dz_1_1'], ['0', '0']]\n")
         paths.append(str(path))
     code, out, err, _ = run(["check", *paths, "--format", "markdown", "--full"], capsys)
-    assert code == 2 and err.count("\n") == len(CRAFTED)  # every crafted answer is unreadable: one line each
+    assert code == 2 and err.count("\n") == 1  # the first problem, and how many more the report lists
+    assert f"(and {len(CRAFTED) - 1} more problems in {len(CRAFTED)} files; the report lists them all)" in err
     html = MarkdownIt("commonmark").enable("table").render(out)
     for tag in ("<script", "<img", "<a ", "<strong>", "<em>", "<del>", "<h1>heading"):
         assert tag not in html, tag
@@ -491,3 +492,90 @@ def test_error_lines_index_entries_as_the_file_nests_them(nesting, index, tmp_pa
     assert code == 2 and err.count("\n") == 1
     if index is not None:
         assert f"answer.grad_kernel{index}: unknown name \"q_1\"" in err, err
+
+
+# --- found by the adversarial review: each was a crash, minutes, or gigabytes before
+
+
+def test_huge_exact_fractions_are_one_line(tmp_path, capsys):
+    import sympy
+
+    primes = [10**17]
+    while len(primes) < 289:  # distinct 18-digit denominators: dL/dw's exact sum has thousands of digits
+        primes.append(int(sympy.nextprime(primes[-1])))
+    values = {"input": [[f"1/{primes[1 + 12 * i + j]}" for j in range(12)] for i in range(12)],
+              "grad_output": [[f"1/{primes[145 + 12 * i + j]}" for j in range(12)] for i in range(12)]}
+    (tmp_path / "v.json").write_text(json.dumps(values))
+    code, _, err, _ = run(["conv", "--input", "12x12", "--kernel", "1x1", "--values", str(tmp_path / "v.json")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "exact arithmetic with these fractions gives numbers of about" in err
+
+
+@pytest.mark.parametrize("redirect, message", [(">/dev/full", "cannot write to standard output: No space left on device"),
+                                                (">&-", "cannot write to standard output: it is closed"),
+                                                ("2>&-", None)])
+def test_standard_streams_that_cannot_be_written(redirect, message):
+    import subprocess
+    import sys
+
+    args = "conv --input 3x3 --kernel 2x2" if message else "conv --input bad --kernel 2x2"
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m symgrad {args} {redirect}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    if message:
+        assert done.stderr == f"Error: {message}; use -o FILE\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["conv", "--input", "100000", "--kernel", "1", "--stride", "100000"],  # matrices cut to the terminal: was quadratic
+    ["conv", "--input", "20000", "--kernel", "1", "--format", "latex"],
+    ["conv", "--input", "6000", "--kernel", "2", "--dilation", "5999", "--format", "json"],  # was 1.2 GB
+    ["conv", "--input", "100x100", "--kernel", "100x100", "--padding", "50", "--stride", "100", "--format", "json"],  # 13 GB
+    ["pool", "--input", "80x80", "--window", "80x80", "--format", "markdown"],  # 6,399 other cells named per cell: 25 s
+])
+def test_layers_under_the_estimate_stay_cheap(args, tmp_path, capsys):
+    code, _, err, seconds = run(args + ["-o", str(tmp_path / "out")], capsys)
+    assert code == 0 and err == "" and seconds < 30  # a guard against minutes; bench_conv.py has the times
+
+
+def test_sparse_closed_forms_hold_for_huge_dilation_and_kernels():
+    from symgrad import api
+
+    for layer in (dict(input="6000", kernel="2", dilation=5999), dict(input="100x100", kernel="100x100", padding=50, stride=100)):
+        d = api.conv(**layer)
+        assert d.all_hold and max(len(i.computed) for i in d.identities) <= 2 * len(d.grad_kernel) + len(d.grad_input)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["pool", "--input", "80x80", "--window", "80x80", "--format", "json"], "about 40,960,000 names, over the limit of 2,000,000"),
+    (["template", "pool", "--input", "100x100", "--window", "100x100"], "layer too large to judge: symbolic max pooling"),
+    (["template", "conv", "--input", "100x100", "--kernel", "3x3"], "its right answers take about 2.6 MB"),
+    (["conv", "--input", "200x200", "--kernel", "7x7", "--full"], "--full writes every term of it"),
+    (["template", "conv", "--input", "3x3", "--kernel", "2x2", "--max-terms", "5"], "exceeds the limit of 5"),
+    (["conv", "--input", "3x3", "--kernel", "2x2", "--values", ""], "--values got an empty path"),
+])
+def test_refused_from_their_real_cost(args, message, capsys):
+    code, out, err, seconds = run(args, capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
+    assert seconds < 5
+
+
+def test_a_long_run_of_letters_is_read_in_linear_time(d, tmp_path, capsys):
+    path = tmp_path / "a.toml"
+    path.write_text("# " + "a" * 900_000 + "\n" + (d / "good.toml").read_text())
+    code, _, err, seconds = run(["check", str(path)], capsys)
+    assert code == 1 and err == "" and seconds < 5  # was quadratic: 100 KB took over a minute
+
+
+def test_with_problem_a_student_file_needs_no_problem_table(d, tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text('student = "s"\n[answer]\ngrad_kernel = [["x_1_1*dz_1_1 + x_1_2*dz_1_2 + x_2_1*dz_2_1 + x_2_2*dz_2_2", "0"], ["0", "0"]]\n')
+    code, out, err, _ = run(["check", str(path), "--problem", str(d / "good.toml"), "--format", "json"], capsys)
+    report = json.loads(out)["files"][0]
+    assert code == 1 and err == "" and report["score"] == 1 and "no usable [problem]" in report["notes"][0]
+
+
+def test_dash_output_is_standard_output_and_debug_only_as_an_option(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _, _ = run(["conv", "--input", "2", "--kernel", "1", "--format", "json", "-o", "-"], capsys)
+    assert code == 0 and json.loads(out)["layer"] == "conv" and not (tmp_path / "-").exists()
+    code, out, _, _ = run(["template", "conv", "--input", "2", "--kernel", "1", "--student", "--debug"], capsys)
+    assert code == 0 and 'student = "--debug"' in out

@@ -260,3 +260,24 @@ def test_sorted_by_entry_and_entry_slices():
     assert s.a.tolist() == [3, 7, 1, 5]  # stable within an entry
     assert s.entry_slices().tolist() == [0, 2, 2, 4]
     assert len(t) == 4 and t.size == 3
+
+
+def test_correlate_makes_only_nonzero_products_in_order():
+    """Both ways correlate() works (outputs x kernel entries, or data entries x kernel entries when the
+    data is mostly ZERO) give exactly the brute-force rows, in entry order, kernel order within one."""
+    from symgrad.tensor import ZERO, correlate
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        ndim = int(rng.integers(1, 4))
+        kshape = tuple(int(k) for k in rng.integers(1, 4, size=ndim))
+        dshape = tuple(k + int(rng.integers(0, 4)) for k in kshape)
+        data, kernel = rng.integers(0, 50, size=dshape), rng.integers(50, 99, size=kshape)
+        data[rng.random(dshape) < rng.random()] = ZERO
+        kernel[rng.random(kshape) < 0.8 * rng.random()] = ZERO
+        out_shape = tuple(n - k + 1 for n, k in zip(dshape, kshape))
+        want = [(int(np.ravel_multi_index(o, out_shape)), int(data[tuple(i + j for i, j in zip(o, k))]), int(kernel[k]))
+                for o in np.ndindex(out_shape) for k in np.ndindex(kshape)
+                if data[tuple(i + j for i, j in zip(o, k))] != ZERO and kernel[k] != ZERO]
+        t = correlate(data, kernel)
+        assert list(zip(t.entry.tolist(), t.a.tolist(), t.b.tolist())) == want

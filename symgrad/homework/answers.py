@@ -21,7 +21,10 @@ from .parse import quote
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DOTTED_KEY = 16  # parts of a dotted TOML key (tomllib is slow on very long ones)
-_LONG_DOTTED_KEY = re.compile(r"(?:(?:[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*\.[ \t]*){%d,}" % MAX_DOTTED_KEY)
+# linear time: a part starts only where a word does (the lookbehind), and no quantifier gives back
+# what it took (possessive), so a long run of letters is scanned once, not once per starting position
+_LONG_DOTTED_KEY = re.compile(r"(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]++|\"[^\"\n]*+\"|'[^'\n]*+')[ \t]*+\.[ \t]*+){%d,}"
+                              % MAX_DOTTED_KEY)
 MAX_STUDENT = 200
 
 CONV_OPTIONS = ("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss",
@@ -40,7 +43,7 @@ class AnswerFileError(SymgradError):
 class AnswerFile:
     path: str
     student: str
-    layer: str  # conv | pool
+    layer: str | None  # conv | pool; None: no usable [problem] (allowed only with a reference)
     options: dict  # layer options, keys as in CONV_OPTIONS / POOL_OPTIONS (only those given)
     values: dict | None  # [problem.values], or None
     answers: dict | None  # key -> nested answers, as written; None: no [answer] table (see require_answers)
@@ -65,8 +68,11 @@ def parse_toml(text: str, path: str) -> dict:
         raise AnswerFileError(f"{path}: is not valid TOML: a number has too many digits") from None
 
 
-def load_answer_file(path: str) -> AnswerFile:
-    """Read and check one answer file's structure (the layer itself is checked when it is built)."""
+def load_answer_file(path: str, reference: AnswerFile | None = None) -> AnswerFile:
+    """Read and check one answer file's structure (the layer itself is checked when it is built).
+
+    With a reference (check --problem), the file's own [problem] is not used: one that is missing or
+    malformed gives layer None instead of an error."""
     data = parse_toml(read_text(path), path)
     unknown = [key for key in data if key not in TOP_KEYS]
     if unknown:
@@ -82,13 +88,18 @@ def load_answer_file(path: str) -> AnswerFile:
         raise AnswerFileError(f"{path}: student is {len(student)} characters long; at most {MAX_STUDENT}")
     if any(not ch.isprintable() for ch in student):
         raise AnswerFileError(f"{path}: student contains control characters; expected a plain id")
-    layer, options, values = read_problem(data.get("problem"), path)
+    try:
+        layer, options, values = read_problem(data.get("problem"), path)
+    except AnswerFileError:
+        if reference is None:
+            raise
+        layer, options, values = None, {}, None
     answers = data.get("answer")
     if answers is None:
         return AnswerFile(path, student, layer, options, values, None)
     if not isinstance(answers, dict):
         raise AnswerFileError(f"{path}: answer must be a table ([answer]), got {_kind(answers)}")
-    allowed = CONV_ANSWERS if layer == "conv" else POOL_ANSWERS
+    allowed = CONV_ANSWERS if (layer or reference.layer) == "conv" else POOL_ANSWERS
     for key in answers:
         if key not in allowed:
             hint = " (a pooling layer has only grad_input and forward)" if layer == "pool" and key in CONV_ANSWERS else ""

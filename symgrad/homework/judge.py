@@ -171,7 +171,9 @@ class Problem:
         from .. import api
 
         build = api.conv if layer == "conv" else api.pool
-        return cls(build(**options, max_terms=max_terms, values=values), tolerance)
+        derivation = build(**options, max_terms=max_terms, values=values)
+        check_judgeable(derivation, max_terms)
+        return cls(derivation, tolerance)
 
     @property
     def spec(self) -> ConvSpec | PoolSpec:
@@ -506,8 +508,13 @@ class Problem:
     # --- comparing
 
     def same(self, x: Poly, y: Poly) -> bool:
-        missing, extra = self.differences(x, y)
-        return not missing and not extra
+        """Equal as polynomials (coefficients within the tolerance, for a problem with values); no
+        sorting or listing, so the slip checks of a huge wrong answer stay cheap."""
+        if x.terms == y.terms:
+            return True
+        if self.tolerance is None:
+            return False
+        return all(self._close(x.terms.get(m, 0), y.terms.get(m, 0)) for m in x.terms.keys() | y.terms.keys())
 
     def differences(self, answer: Poly, expected: Poly) -> tuple[list, list]:
         """(missing, extra): expected terms the answer lacks (or has with another coefficient), and
@@ -529,6 +536,27 @@ class Problem:
         if self.tolerance is None:
             return a == e
         return abs(a - e) <= self.tolerance * max(1, abs(e))
+
+
+def check_judgeable(derivation, max_terms: int) -> None:
+    """Refuse a problem whose answers cannot be judged (or written) within the limits: symbolic max
+    pooling whose Heaviside answers name window-squared cells, or right answers too long for an answer
+    file (about 16 characters per product term)."""
+    from ..errors import TooLargeError
+    from .answers import MAX_FILE_BYTES
+
+    spec = derivation.spec
+    if derivation.layer == "pool" and (derivation.numeric is None or derivation.numeric.masks is None):
+        if spec.symbolic_max_cost > max_terms:
+            raise TooLargeError(
+                f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
+                f"{spec.symbolic_max_cost:,} names, over the limit of {max_terms:,}; give the input's numbers in "
+                f"[problem.values] (--values), use a smaller window, or raise --max-terms")
+    size = 16 * sum(len(table) for _, table in derivation.gradients())
+    if size > MAX_FILE_BYTES:
+        raise TooLargeError(
+            f"layer too large to judge: its right answers take about {size / 2**20:.1f} MB, and answer files "
+            f"are read up to {MAX_FILE_BYTES // 2**20} MB; use a smaller layer")
 
 
 def per_axis(values: tuple[int, ...]):
@@ -754,14 +782,16 @@ class Judge:
 
         report = FileReport(path)
         try:
-            answer_file = load_answer_file(path)
+            answer_file = load_answer_file(path, self.reference)
             report.student = answer_file.student
             if self.reference is None:
                 self.problem(answer_file)  # a bad problem is named before missing answers
                 require_answers(answer_file)
             else:
                 ref = self.reference
-                if (answer_file.layer, answer_file.options, answer_file.values) != (ref.layer, ref.options, ref.values):
+                if answer_file.layer is None:
+                    report.notes.append(f"it has no usable [problem]; judged against the reference {ref.path}")
+                elif (answer_file.layer, answer_file.options, answer_file.values) != (ref.layer, ref.options, ref.values):
                     report.notes.append(f"its [problem] differs from the reference {ref.path}; judged against the reference's problem")
                 extra = [k for k in answer_file.answers or {} if k not in ref.answers]
                 if extra:

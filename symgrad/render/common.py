@@ -119,12 +119,14 @@ def keep_columns(widths: list[float], budget: float, full: bool) -> list[int]:
     n = len(widths)
     if full or n <= 2 or sum(widths) <= budget:
         return list(range(n))
-    for count in range(n - 1, 2, -1):
-        left, right = (count + 1) // 2, count // 2
-        columns = list(range(left)) + list(range(n - right, n))
-        if sum(widths[c] for c in columns) <= budget:
-            return columns
-    return [0, n - 1]
+    used, count = widths[0] + widths[-1], 2  # grow from the two ends, alternately: linear, not quadratic
+    while count < n - 1:
+        nxt = count // 2 if count % 2 == 0 else n - 1 - count // 2  # the next column from the left, then right
+        if used + widths[nxt] > budget:
+            break
+        used, count = used + widths[nxt], count + 1
+    left, right = (count + 1) // 2, count // 2
+    return list(range(left)) + list(range(n - right, n))
 
 
 def gap_at(columns: list[int]) -> int | None:
@@ -138,9 +140,10 @@ def indicator(d, mask_id: int, name: Callable[[int], str], max_of: Callable[[lis
     names; None when x is alone in its window (the derivative is 1). Beyond `longest` other cells the
     list is replaced by `rest_of(name of y_k)`, so that it fits on a line."""
     k, x = d.mask_cell(mask_id)
-    others = [name(c) for c in d.real_cells(k) if c != x]
-    if not others:
+    count = int(np.count_nonzero(d.windows[k] != -1)) - 1  # the other real cells (counted, not named: a
+    if count <= 0:                                           # window of 80x80 cells has 6,399 of them)
         return None
-    if len(others) > longest:
+    if count > longest:
         return name(x), rest_of(name(d.symbols["output"].offset + k))
+    others = [name(c) for c in d.real_cells(k) if c != x]
     return name(x), others[0] if len(others) == 1 else max_of(others)

@@ -140,12 +140,22 @@ def _values_data(d: ConvDerivation) -> dict:
 JSON = Style(number=lambda x: format_number(x, "json"), times="*", times_numbers="*")
 
 
-def check_size(d: ConvDerivation, max_terms: int) -> None:
+def check_size(d, max_terms: int) -> None:
     """Refuse before writing when the JSON would exceed `max_terms` product terms.
 
     With --loss mse, dL/dz_k = (z_k - t_k) is written out in every gradient term, so the JSON holds
-    (gradient terms) x (terms per output) products: far more than the derivation itself.
+    (gradient terms) x (terms per output) products: far more than the derivation itself. Symbolic
+    max pooling names every window's other cells in each of its cells' Heaviside: window squared.
     """
+    if d.layer == "pool":
+        cost = d.spec.symbolic_max_cost if d.numeric is None or d.numeric.masks is None else 0
+        if cost > max_terms:
+            raise TooLargeError(
+                f"--format json of symbolic max pooling names each window's other cells in every gradient "
+                f"term: about {cost:,} names, over the limit of {max_terms:,}; give the input's numbers with "
+                f"--values, use --format text, or raise --max-terms"
+            )
+        return
     if d.loss != "mse":
         return
     per_output = len(d.forward) / max(1, d.forward.size)
