@@ -251,7 +251,7 @@ def _key_view(k: KeyReport, full: bool) -> list:
     unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
     if unanswered:
         listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
-        out.append(Text(f"    · no answer ({len(unanswered)}): {', '.join(listed)}", style="red"))
+        out.append(Padding(Text(f"· no answer ({len(unanswered)}): {', '.join(listed)}", style="red"), (0, 0, 0, 4), expand=False))
     wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
     shown = wrong if full else wrong[:SHOWN_WRONG]
     for v in shown:
