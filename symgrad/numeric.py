@@ -17,6 +17,7 @@ or a single constant term when everything was known.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -148,10 +149,29 @@ class Numeric:
 MAX_EXACT_BITS = 10_000  # about 3,000 digits in a numerator or denominator of an exact result
 
 
+def _refuse_huge_denominators(numbers, source: str) -> None:
+    """Before any arithmetic: a sum of products of the given fractions has a denominator dividing the
+    square of their common denominator (the cube, with mse targets), so when that is already over the
+    limit the exact results would be too, after minutes of work with enormous fractions."""
+    common = 1
+    for value in {x.denominator for x in numbers if isinstance(x, Fraction) and x.denominator != 1}:
+        common = common * value // math.gcd(common, value)
+        if 3 * common.bit_length() > MAX_EXACT_BITS:
+            from .values import ValuesError, _where
+
+            raise ValuesError(
+                f"{_where(source)}: the fractions' common denominator has over {common.bit_length() * 3 // 10:,} "
+                f"digits, so exact results would be far longer; give decimals (floats) instead of \"p/q\" "
+                f"strings, or fractions with small common denominators"
+            )
+
+
 def finite(evaluate_function):
     """Float arithmetic that overflows (inf, nan) is refused with one clear line, without numpy warnings."""
 
     def checked(derivation, known, number, exact, given, source):
+        if exact:
+            _refuse_huge_denominators(number[known], source)
         with np.errstate(all="ignore"):
             numeric = evaluate_function(derivation, known, number, exact, given, source)
         tables = [numeric.forward] + list(numeric.gradients.values())

@@ -255,7 +255,7 @@ class Problem:
         if d.spec.mode == "avg":
             total = Poly()
             for cell in cells:
-                total = total + self.meaning(cell)
+                total.add_in_place(self.meaning(cell))
             return total.scale(Fraction(1, d.divisor))
         return self.maximum([self.meaning(c) for c in cells], "Max")
 
@@ -263,7 +263,7 @@ class Problem:
         total = Poly()
         for r in rows:
             term = self.meaning(int(table.a[r])) * self.meaning(int(table.b[r]))
-            total = total + term.scale(_number(table.coef[r]) / divisor if divisor != 1 else _number(table.coef[r]))
+            total.add_in_place(term, _number(table.coef[r]) / divisor if divisor != 1 else _number(table.coef[r]))
         return total
 
     def expand(self, table: Terms, divisor: int = 1) -> list[Poly]:
@@ -502,7 +502,7 @@ class Problem:
                         return None
                     atom = group.offset + int(np.ravel_multi_index(index, group.shape))
                 atoms.append(atom)
-            out = out + Poly({tuple(sorted(atoms)): coef})
+            out.add_in_place(Poly({tuple(sorted(atoms)): coef}))
         return out
 
     # --- comparing
@@ -552,6 +552,14 @@ def check_judgeable(derivation, max_terms: int) -> None:
                 f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
                 f"{spec.symbolic_max_cost:,} names, over the limit of {max_terms:,}; give the input's numbers in "
                 f"[problem.values] (--values), use a smaller window, or raise --max-terms")
+    if derivation.layer == "conv" and derivation.loss == "mse" and derivation.numeric is None:
+        per_output = len(derivation.forward) / max(1, derivation.forward.size)
+        cost = int(sum(len(table) for _, table in derivation.gradients()) * (per_output + 1))
+        if cost > max_terms:
+            raise TooLargeError(
+                f"layer too large to judge with loss mse: every dL/dz is z - t with z expanded, about {cost:,} "
+                f"terms in the expected answers, over the limit of {max_terms:,}; use a smaller layer, loss "
+                f"generic, or raise --max-terms")
     size = 16 * sum(len(table) for _, table in derivation.gradients())
     if size > MAX_FILE_BYTES:
         raise TooLargeError(

@@ -284,10 +284,13 @@ class Parser:
     def expr(self) -> Poly:
         self.enter()
         result = self.term()
+        summed = False
         while self.peek.kind == "op" and self.peek.text in "+-":
             sign = self.next().text
             right = self.term()
-            result = result + right if sign == "+" else result - right
+            if not summed:  # a fresh polynomial to add into: term() may return a shared (cached) one
+                result, summed = Poly(dict(result.terms)), True
+            result.add_in_place(right, 1 if sign == "+" else -1)
             if len(result) > MAX_TERMS:
                 raise AnswerError(f"the answer has more than {MAX_TERMS:,} terms")
         self.depth -= 1

@@ -113,6 +113,18 @@ class Poly:
                 out[m] = s
         return Poly(out)
 
+    def add_in_place(self, other: "Poly", factor=1) -> "Poly":
+        """self += factor * other, changing self: for sums built term by term (a + b + c + ... would
+        copy the growing dict at every +). Only for a Poly the caller has just made, never a shared one."""
+        out = self.terms
+        for m, c in other.terms.items():
+            s = out.get(m, 0) + (c if factor == 1 else c * factor)
+            if s == 0:
+                out.pop(m, None)
+            else:
+                out[m] = s
+        return self
+
     def __neg__(self) -> "Poly":
         return Poly({m: -c for m, c in self.terms.items()})
 

@@ -124,7 +124,7 @@ def gradescope_result(r: FileReport, prefix: str = "") -> dict:
 def render_gradescope(reports: list[FileReport]) -> str:
     """Gradescope's results.json for one submission. Several files (parts of one submission) are merged:
     their tests in order, named after their file, and the scores added up."""
-    results = [gradescope_result(r, f"{r.path}: " if len(reports) > 1 else "") for r in reports]
+    results = [gradescope_result(r, f"{printable(r.path)}: " if len(reports) > 1 else "") for r in reports]
     merged = {"score": sum(r["score"] for r in results), "output": "\n".join(r["output"] for r in results),
               # shown as plain text: a student's answer or id is never read as HTML or Markdown
               "output_format": "text", "test_output_format": "text", "test_name_format": "text",

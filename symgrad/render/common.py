@@ -114,19 +114,24 @@ def window_maxima(d, numeric, k: int) -> tuple[list[int], list[int]] | None:
     return [c for c in cells if numeric.number[c] == best], [c for c, share in zip(cells, shares) if share != 0]
 
 
-def keep_columns(widths: list[float], budget: float, full: bool) -> list[int]:
-    """Which columns of a matrix to show: all that fit, else the first and last ones (a gap between)."""
-    n = len(widths)
-    if full or n <= 2 or sum(widths) <= budget:
-        return list(range(n))
-    used, count = widths[0] + widths[-1], 2  # grow from the two ends, alternately: linear, not quadratic
-    while count < n - 1:
-        nxt = count // 2 if count % 2 == 0 else n - 1 - count // 2  # the next column from the left, then right
-        if used + widths[nxt] > budget:
+def keep_columns(count: int, width: Callable[[int], float], budget: float, full: bool) -> list[int]:
+    """Which of `count` columns to show: all that fit, else the first and last ones (a gap between).
+
+    Columns are taken from the two ends alternately, and `width(c)` is asked only for those tried, so a
+    row of 660,000 entries costs no more than a short one."""
+    if full or count <= 2:
+        return list(range(count))
+    used, taken = width(0) + width(count - 1), 2
+    while taken < count:
+        nxt = taken // 2 if taken % 2 == 0 else count - 1 - taken // 2  # the next column from the left, then right
+        extra = width(nxt)
+        if used + extra > budget:
             break
-        used, count = used + widths[nxt], count + 1
-    left, right = (count + 1) // 2, count // 2
-    return list(range(left)) + list(range(n - right, n))
+        used, taken = used + extra, taken + 1
+    if taken == count:
+        return list(range(count))
+    left, right = (taken + 1) // 2, taken // 2
+    return list(range(left)) + list(range(count - right, count))
 
 
 def gap_at(columns: list[int]) -> int | None:

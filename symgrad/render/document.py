@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..derivation import ConvDerivation, Identity, Intermediate
+from ..errors import printable
 from ..naming import latex_letter
 from ..numeric import cell_shares
 from ..spec import axis_names
@@ -83,7 +84,9 @@ class DocumentSettings:
         if full:
             return cls(show, None, None, True, None)
         forward = d.windows.size if d.layer == "pool" else len(d.forward)
-        size = forward + sum(len(table) for _, table in d.gradients())
+        outputs = d.windows.shape[0] if d.layer == "pool" else d.forward.size
+        entries = outputs + sum(table.size for _, table in d.gradients())  # every entry is a row, even a zero one
+        size = forward + sum(len(table) for _, table in d.gradients()) + entries
         if size <= budget:
             return cls(show, max_slices=None)
         return cls(show, max_entries=25, max_terms=12)
@@ -179,7 +182,7 @@ def values_phrase(numeric) -> str:
     """`values from v.json`, or `values given` when they came as a dict from Python."""
     if numeric.source == "":
         return "values given"
-    return "values from standard input" if numeric.source == "-" else f"values from {numeric.source}"
+    return "values from standard input" if numeric.source == "-" else f"values from {printable(numeric.source)}"
 
 
 def tex_number(x) -> str:
@@ -564,13 +567,20 @@ class _Builder:
         rows, cols = block.shape
         full = self.s.full_matrices
         keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
-        texts = {r: [cell(block[r, c] if values else int(block[r, c])) for c in range(cols)] for r in keep_rows if r != -1}
+        shown = [r for r in keep_rows if r != -1]
+        texts: dict[tuple[int, int], str] = {}
+
+        def text(r: int, c: int) -> str:  # only the cells of columns that are tried or shown
+            if (r, c) not in texts:
+                texts[r, c] = cell(block[r, c] if values else int(block[r, c]))
+            return texts[r, c]
+
         if columns is None:
-            columns = keep_columns([max(tex_width(texts[r][c]) for r in texts) + 1.5 for c in range(cols)], MATRIX_WIDTH - 2, full)
+            columns = keep_columns(cols, lambda c: max(tex_width(text(r, c)) for r in shown) + 1.5, MATRIX_WIDTH - 2, full)
         gap = gap_at(columns)
         lines = []
         for r in keep_rows:
-            row = [r"\vdots"] * len(columns) if r == -1 else [texts[r][c] for c in columns]
+            row = [r"\vdots"] * len(columns) if r == -1 else [text(r, c) for c in columns]
             if gap is not None:
                 row = row[:gap] + [r"\ddots" if r == -1 else r"\cdots"] + row[gap:]
             lines.append(" & ".join(row))

@@ -449,17 +449,28 @@ def _matrix_lines(block: np.ndarray, cell, width: int, full: bool, literal: bool
     """
     rows, cols = block.shape
     keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
-    cells = {r: [cell(i if literal else int(i)) for i in block[r]] for r in keep_rows if r != -1}
-    col_width = [max(len(texts[c]) for texts in cells.values()) for c in range(cols)]
+    shown = [r for r in keep_rows if r != -1]
+    texts: dict[tuple[int, int], str] = {}
+
+    def text(r: int, c: int) -> str:  # only the cells of columns that are tried or shown
+        if (r, c) not in texts:
+            i = block[r, c]
+            texts[r, c] = cell(i if literal else int(i))
+        return texts[r, c]
+
+    def col_width(c: int) -> int:
+        return max(len(text(r, c)) for r in shown)
+
     if columns is None:
-        columns = keep_columns([w + 2 for w in col_width], width - 6, full)
+        columns = keep_columns(cols, lambda c: col_width(c) + 2, width - 6, full)
+    widths = {c: col_width(c) for c in columns}
     gap = gap_at(columns)
     lines = []
     for r in keep_rows:
         if r == -1:
-            parts = [("⋮").center(col_width[c]) for c in columns]
+            parts = [("⋮").center(widths[c]) for c in columns]
         else:
-            parts = [cells[r][c].rjust(col_width[c]) for c in columns]
+            parts = [text(r, c).rjust(widths[c]) for c in columns]
         if gap is not None:
             parts = parts[:gap] + ["⋯"] + parts[gap:]
         lines.append("  ".join(parts))
