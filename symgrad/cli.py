@@ -258,14 +258,13 @@ def template_pool(
 def _write_template(derivation, ask: str | None, student: str, output: str | None, limit: int) -> None:
     from .homework.answers import MAX_STUDENT
     from .homework.judge import check_judgeable
-
-    check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
     from .homework.template import answer_template, parse_ask
 
     if len(student) > MAX_STUDENT:
         raise OptionError(f"--student is {len(student)} characters long; expected a plain id of at most {MAX_STUDENT}")
     if any(not ch.isprintable() for ch in student):
         raise OptionError(f"--student \"{printable(student)}\" contains a control character; expected a plain id")
+    check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
     _emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
 
 
