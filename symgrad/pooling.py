@@ -82,22 +82,17 @@ def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
     cells s*o + j of the padded input; overlapping windows add up; the padding is cropped at the end.
     """
     G = symbols["grad_output"].ids
-    mask = symbols["mask"].ids.reshape(*spec.output_shape, spec.window_count) if spec.mode == "max" else None
-    parts = []
-    for j, offset in enumerate(np.ndindex(*spec.window)):
-        for c in range(spec.channels):
-            spread = dilate(G[c], spec.stride)
-            second = dilate(mask[c, ..., j], spec.stride) if mask is not None else np.where(spread == ZERO, ZERO, ONE)
-            entry = np.ravel_multi_index(
-                tuple(np.indices(spread.shape)[axis] + offset[axis] for axis in range(spec.ndim)), spec.padded_size
-            )
-            keep = spread.ravel() != ZERO
-            within = Terms.make(spec.padded_size, entry.ravel()[keep], spread.ravel()[keep], second.ravel()[keep])
-            parts.append((c, within))
+    mask = symbols["mask"].ids.reshape(spec.channels, -1, spec.window_count) if spec.mode == "max" else None
+    # every (window offset j, output o) at once, j outer: input cell s*o + offset_j of the padded input
+    outputs = np.indices(spec.output_size).reshape(spec.ndim, 1, -1)
+    offsets = np.array(list(np.ndindex(*spec.window))).T.reshape(spec.ndim, -1, 1)
+    stride = np.array(spec.stride).reshape(spec.ndim, 1, 1)
+    entry = np.ravel_multi_index(tuple(stride * outputs + offsets), spec.padded_size)
     per_channel = []
     for c in range(spec.channels):
-        tables = [t for cc, t in parts if cc == c]
-        per_channel.append(crop(concat(tables), spec.padding))
+        g = np.broadcast_to(G[c].reshape(1, -1), entry.shape)
+        second = mask[c].T if mask is not None else np.full(entry.shape, ONE)
+        per_channel.append(crop(Terms.make(spec.padded_size, entry, g, second), spec.padding))
     computed = stack(per_channel, (spec.channels,))
     statement = (
         "dL/dX = sum over windows of mask ⊙ upsample(dL/dY)" if spec.mode == "max"

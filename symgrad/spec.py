@@ -345,8 +345,8 @@ class PoolSpec:
     @property
     def estimated_terms(self) -> int:
         """Window cells over all outputs, plus one per symbol (Python ints: no overflow); for a window of
-        over 1,000 cells, also 50 per cell: the identity is built window offset by offset, each a few
-        array operations (a 600x600 window took 16 s however small the output)."""
+        over 1,000 cells, also 50 per cell: such a window's cells are handled one by one in places (its
+        max or mean in every renderer and answer, each cell's share), far beyond its term count."""
         offsets = 50 * self.window_count if self.window_count > 1000 else 0
         return self.channels * (math.prod(self.output_size) * (self.window_count + 1) + math.prod(self.padded_size)) + offsets
 
