@@ -118,6 +118,15 @@ class ConvDerivation(_Displayable):
             out.append(("grad_bias", self.grad_bias))
         return out
 
+    @property
+    def mse_expanded_terms(self) -> int:
+        """Terms of the gradients when every dL/dz_k is written out as z_k - t_k with z_k expanded (what
+        JSON and the judge's expected answers hold under --loss mse; 0 for the other losses)."""
+        if self.loss != "mse":
+            return 0
+        per_output = len(self.forward) / max(1, self.forward.size)
+        return int(sum(len(table) for _, table in self.gradients()) * (per_output + 1))
+
     # --- SymPy views (for LaTeX, notebooks and the tests' oracles). Built on demand, entry by entry.
 
     def _factor(self, symbol_id: int) -> "sympy.Expr":
@@ -197,6 +206,12 @@ class PoolDerivation(_Displayable):
 
     def gradients(self) -> list[tuple[str, Terms]]:
         return [("grad_input", self.grad_input)]
+
+    @property
+    def named_cells(self) -> int:
+        """Cells named by symbolic max pooling's Heaviside(x - Max(other cells)) terms (window squared
+        per output; 0 when the input's numbers decide the masks, or for average pooling)."""
+        return self.spec.symbolic_max_cost if self.numeric is None or self.numeric.masks is None else 0
 
     def real_cells(self, k: int) -> list[int]:
         """Input ids of window k's cells that are not padding."""

@@ -545,16 +545,13 @@ def check_judgeable(derivation, max_terms: int) -> None:
     from ..errors import TooLargeError
     from .answers import MAX_FILE_BYTES
 
-    spec = derivation.spec
-    if derivation.layer == "pool" and (derivation.numeric is None or derivation.numeric.masks is None):
-        if spec.symbolic_max_cost > max_terms:
-            raise TooLargeError(
-                f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
-                f"{spec.symbolic_max_cost:,} names, over the limit of {max_terms:,}; give the input's numbers in "
-                f"[problem.values] (--values), use a smaller window, or raise --max-terms")
-    if derivation.layer == "conv" and derivation.loss == "mse" and derivation.numeric is None:
-        per_output = len(derivation.forward) / max(1, derivation.forward.size)
-        cost = int(sum(len(table) for _, table in derivation.gradients()) * (per_output + 1))
+    if derivation.layer == "pool" and derivation.named_cells > max_terms:
+        raise TooLargeError(
+            f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
+            f"{derivation.named_cells:,} names, over the limit of {max_terms:,}; give the input's numbers in "
+            f"[problem.values] (--values), use a smaller window, or raise --max-terms")
+    if derivation.layer == "conv" and derivation.numeric is None:
+        cost = derivation.mse_expanded_terms
         if cost > max_terms:
             raise TooLargeError(
                 f"layer too large to judge with loss mse: every dL/dz is z - t with z expanded, about {cost:,} "

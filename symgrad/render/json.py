@@ -148,7 +148,7 @@ def check_size(d, max_terms: int) -> None:
     max pooling names every window's other cells in each of its cells' Heaviside: window squared.
     """
     if d.layer == "pool":
-        cost = d.spec.symbolic_max_cost if d.numeric is None or d.numeric.masks is None else 0
+        cost = d.named_cells
         if cost > max_terms:
             raise TooLargeError(
                 f"--format json of symbolic max pooling names each window's other cells in every gradient "
@@ -156,11 +156,8 @@ def check_size(d, max_terms: int) -> None:
                 f"--values, use --format text, or raise --max-terms"
             )
         return
-    if d.loss != "mse":
-        return
-    per_output = len(d.forward) / max(1, d.forward.size)
-    cost = int(sum(len(table) for _, table in d.gradients()) * (per_output + 1)) + len(d.forward)
-    if cost > max_terms:
+    cost = d.mse_expanded_terms + len(d.forward)
+    if d.loss == "mse" and cost > max_terms:
         raise TooLargeError(
             f"--loss mse --format json writes each z expanded inside every gradient term: about {cost:,} "
             f"product terms, over the limit of {max_terms:,}; use --loss generic (dL/dz as symbols), "
