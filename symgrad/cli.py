@@ -350,8 +350,8 @@ def _full_limit(full: bool, max_terms: str):
     try:
         yield FULL_MAX_TERMS
     except TooLargeError as error:
-        raise TooLargeError(f"{str(error).split('; use')[0]}: --full writes every term of it; leave out --full "
-                            f"for a summary, or give --max-terms to insist") from None
+        raise TooLargeError(f"{error.problem}: --full writes every term of it",
+                            "leave out --full for a summary, or give --max-terms to insist") from None
 
 
 def _check_output(output: str | None, inputs: dict[str, str | None]) -> str | None:

@@ -18,7 +18,16 @@ class SpecError(SymgradError):
 
 
 class TooLargeError(SymgradError):
-    """The layer would produce a derivation too large to build; refused from an estimate, before allocating."""
+    """The layer would produce a derivation too large to build; refused from an estimate, before allocating.
+
+    The message is the problem, then what to do about it; a caller that knows better advice (cli's
+    --full) replaces the advice and keeps the problem."""
+
+    LAYER_ADVICE = "use a smaller layer or raise the limit with --max-terms"
+
+    def __init__(self, problem: str, advice: str = ""):
+        super().__init__(f"{problem}; {advice}" if advice else problem)
+        self.problem, self.advice = problem, advice
 
 
 class OptionError(SymgradError):

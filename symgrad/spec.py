@@ -178,7 +178,7 @@ class ConvSpec:
             raise TooLargeError(
                 f"layer too large: about {cost:,} product terms (input {self.input_text}, kernel "
                 f"{self.kernel_text}{extra}, {self.in_channels}->{self.out_channels} channels) exceeds the limit "
-                f"of {max_terms:,}; use a smaller layer or raise the limit with --max-terms"
+                f"of {max_terms:,}", TooLargeError.LAYER_ADVICE
             )
 
     @property
@@ -290,8 +290,8 @@ class PoolSpec:
         if max_terms is not None and spec.estimated_terms > max_terms:
             raise TooLargeError(
                 f"layer too large: about {spec.estimated_terms:,} terms (input {spec.input_text}, window "
-                f"{spec.window_text}, {spec.channels} channels) exceeds the limit of {max_terms:,}; "
-                f"use a smaller layer or raise the limit with --max-terms"
+                f"{spec.window_text}, {spec.channels} channels) exceeds the limit of {max_terms:,}",
+                TooLargeError.LAYER_ADVICE,
             )
         return spec
 
