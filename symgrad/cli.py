@@ -215,11 +215,9 @@ def template_conv(
     """
     from . import api
 
-    limit = _parse_limit(max_terms)
-    output = _check_output(output, {"the --values file": values})
-    derivation = api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
-                          max_terms=limit, values=values)
-    _write_template(derivation, ask, student, output, limit)
+    _write_template(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias,
+                                           loss, index, names, max_terms=limit, values=values),
+                    values, ask, student, max_terms, output)
 
 
 @template_app.command("pool")
@@ -248,18 +246,20 @@ def template_pool(
     """
     from . import api
 
-    limit = _parse_limit(max_terms)
-    output = _check_output(output, {"the --values file": values})
-    derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                          max_terms=limit, values=values)
-    _write_template(derivation, ask, student, output, limit)
+    _write_template(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                                           max_terms=limit, values=values),
+                    values, ask, student, max_terms, output)
 
 
-def _write_template(derivation, ask: str | None, student: str, output: str | None, limit: int) -> None:
+def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None) -> None:
+    """The shared body of `template conv` and `template pool`: derive(limit) builds the layer."""
     from .homework.answers import MAX_STUDENT
     from .homework.judge import check_judgeable
     from .homework.template import answer_template, parse_ask
 
+    limit = _parse_limit(max_terms)
+    output = _check_output(output, {"the --values file": values})
+    derivation = derive(limit)
     if len(student) > MAX_STUDENT:
         raise OptionError(f"--student is {len(student)} characters long; expected a plain id of at most {MAX_STUDENT}")
     if any(not ch.isprintable() for ch in student):
