@@ -29,7 +29,7 @@ from .derivation import Identity, Intermediate, PoolDerivation
 from .naming import Naming
 from .spec import PoolSpec
 from .symbols import SymbolTable
-from .tensor import ONE, ZERO, Terms, concat, crop, dilate, stack
+from .tensor import ONE, ZERO, Terms, crop, dilate, stack
 
 
 def derive_pool(spec: PoolSpec, naming: Naming | None = None, values=None) -> PoolDerivation:

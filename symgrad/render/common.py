@@ -134,6 +134,20 @@ def keep_columns(count: int, width: Callable[[int], float], budget: float, full:
     return list(range(left)) + list(range(count - right, count))
 
 
+def render_sections(view, d, show: frozenset[str]) -> None:
+    """Call the view's section methods in document order, for the sections in `show` (the terminal
+    and the LaTeX/Markdown builders lay out the same sections)."""
+    if "setup" in show:
+        view.setup()
+    if "forward" in show:
+        view.forward()
+    for key, table in d.gradients():
+        if key.replace("_", "-") in show:
+            view.gradient(key, table)
+    if "identities" in show:
+        view.identities()
+
+
 def gap_at(columns: list[int]) -> int | None:
     """Where the elided columns are (insert the ellipsis before this position), or None."""
     return next((i for i in range(1, len(columns)) if columns[i] != columns[i - 1] + 1), None)

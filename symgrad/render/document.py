@@ -19,7 +19,8 @@ from ..naming import latex_letter
 from ..numeric import cell_shares
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
-from .common import GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, indicator, keep_columns, signed_terms, window_maxima
+from .common import (GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, indicator, keep_columns, render_sections,
+                     signed_terms, window_maxima)
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
 ROW_WIDTH = 74
@@ -343,16 +344,7 @@ class _Builder:
         return "symgrad conv: " + ", ".join(parts)
 
     def render(self) -> list:
-        show = self.s.show
-        if "setup" in show:
-            self.setup()
-        if "forward" in show:
-            self.forward()
-        for key, table in self.d.gradients():
-            if key.replace("_", "-") in show:
-                self.gradient(key, table)
-        if "identities" in show:
-            self.identities()
+        render_sections(self, self.d, self.s.show)
         return self.blocks
 
     def setup(self) -> None:

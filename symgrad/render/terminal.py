@@ -18,7 +18,8 @@ from ..spec import axis_names
 from ..tensor import ONE, ZERO
 from ..numeric import cell_shares
 from .document import values_phrase
-from .common import GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, indicator, keep_columns, product, signed_terms, window_maxima
+from .common import (GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, indicator, keep_columns, product,
+                     render_sections, signed_terms, window_maxima)
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
 
@@ -143,17 +144,8 @@ class _Layout:
         self.out.extend(Text(piece) for piece in _wrap_sum(head, terms or ["0"], self.width))
 
     def render(self) -> list[Text]:
-        show = self.s.show
         self.title()
-        if "setup" in show:
-            self.setup()
-        if "forward" in show:
-            self.forward()
-        for key, table in self.d.gradients():
-            if key.replace("_", "-") in show:
-                self.gradient(key, table)
-        if "identities" in show:
-            self.identities()
+        render_sections(self, self.d, self.s.show)
         return self.out
 
     # --- sections
