@@ -134,6 +134,29 @@ def keep_columns(count: int, width: Callable[[int], float], budget: float, full:
     return list(range(left)) + list(range(count - right, count))
 
 
+def axis_text(values) -> str:
+    """`2` when every axis has the same value, else `2x1`."""
+    values = list(values)
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def layer_parts(d) -> list[str]:
+    """The layer in a few parts, for a title: `input 5x5`, `kernel 3x3`, `stride 2`, ..."""
+    spec = d.spec
+    if d.layer == "pool":
+        parts = [f"input {spec.input_text}", f"window {spec.window_text}", f"stride {axis_text(spec.stride)}",
+                 f"padding {axis_text(spec.padding)}"]
+        if spec.channels > 1:
+            parts.append(f"{spec.channels} channels")
+        return parts + [f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else "")]
+    parts = [f"input {spec.input_text}", f"kernel {spec.kernel_text}"]
+    for label, values in (("stride", spec.stride), ("padding", spec.padding), ("dilation", spec.dilation)):
+        parts.append(f"{label} {axis_text(values)}")
+    if spec.in_channels > 1 or spec.out_channels > 1:
+        parts.append(f"channels {spec.in_channels}→{spec.out_channels}")
+    return parts + (["bias"] if spec.bias else [])
+
+
 def render_sections(view, d, show: frozenset[str]) -> None:
     """Call the view's section methods in document order, for the sections in `show` (the terminal
     and the LaTeX/Markdown builders lay out the same sections)."""

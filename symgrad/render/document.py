@@ -19,8 +19,8 @@ from ..naming import latex_letter
 from ..numeric import cell_shares
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
-from .common import (GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, indicator, keep_columns, render_sections,
-                     signed_terms, window_maxima)
+from .common import (GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, indicator, keep_columns, layer_parts,
+                     render_sections, signed_terms, window_maxima)
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
 ROW_WIDTH = 74
@@ -331,17 +331,8 @@ class _Builder:
     # --- document
 
     def title_text(self) -> str:
-        spec = self.d.spec
-        parts = [f"input {spec.input_text}", f"kernel {spec.kernel_text}"]
-        for label, values in (("stride", spec.stride), ("padding", spec.padding), ("dilation", spec.dilation)):
-            parts.append(f"{label} {values[0] if len(set(values)) == 1 else 'x'.join(map(str, values))}")
-        if spec.in_channels > 1 or spec.out_channels > 1:
-            parts.append(f"channels {spec.in_channels}→{spec.out_channels}")
-        if spec.bias:
-            parts.append("bias")
-        if self.num is not None:
-            parts.append(values_phrase(self.num))
-        return "symgrad conv: " + ", ".join(parts)
+        values = [values_phrase(self.num)] if self.num is not None else []
+        return f"symgrad {self.d.layer}: " + ", ".join(layer_parts(self.d) + values)
 
     def render(self) -> list:
         render_sections(self, self.d, self.s.show)
@@ -599,17 +590,6 @@ class _PoolBuilder(_Builder):
         parts = indicator(self.d, mask_id, self.sym.latex, lambda xs: rf"\max({', '.join(xs)})", 5,
                           lambda y: rf"\max(\text{{rest of window }} {y})")
         return "1" if parts is None else rf"H\left({parts[0]} - {parts[1]}\right)"
-
-    def title_text(self) -> str:
-        spec = self.d.spec
-        same = lambda v: str(v[0]) if len(set(v)) == 1 else "x".join(map(str, v))  # noqa: E731
-        parts = [f"input {spec.input_text}", f"window {spec.window_text}", f"stride {same(spec.stride)}", f"padding {same(spec.padding)}"]
-        if spec.channels > 1:
-            parts.append(f"{spec.channels} channels")
-        parts.append(f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else ""))
-        if self.num is not None:
-            parts.append(values_phrase(self.num))
-        return "symgrad pool: " + ", ".join(parts)
 
     def setup(self) -> None:
         spec = self.d.spec

@@ -18,8 +18,8 @@ from ..spec import axis_names
 from ..tensor import ONE, ZERO
 from ..numeric import cell_shares
 from .document import values_phrase
-from .common import (GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, indicator, keep_columns, product,
-                     render_sections, signed_terms, window_maxima)
+from .common import (GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, indicator, keep_columns, layer_parts,
+                     product, render_sections, signed_terms, window_maxima)
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
 
@@ -151,15 +151,8 @@ class _Layout:
     # --- sections
 
     def title(self) -> None:
-        spec = self.d.spec
-        parts = [f"input {spec.input_text}", f"kernel {spec.kernel_text}"]
-        for label, values in (("stride", spec.stride), ("padding", spec.padding), ("dilation", spec.dilation)):
-            parts.append(f"{label} {_x(values)}")
-        if spec.in_channels > 1 or spec.out_channels > 1:
-            parts.append(f"channels {spec.in_channels}→{spec.out_channels}")
-        if spec.bias:
-            parts.append("bias")
-        self.out.extend(Text(p, style="bold") for p in _wrap_words("symgrad conv · " + " · ".join(parts), self.width))
+        title = f"symgrad {self.d.layer} · " + " · ".join(layer_parts(self.d))
+        self.out.extend(Text(p, style="bold") for p in _wrap_words(title, self.width))
 
     def setup(self) -> None:
         spec, d = self.d.spec, self.d
@@ -384,12 +377,6 @@ class _Layout:
             self.note(f"… {count:,} more {what} not shown; {HOW_TO_SEE_ALL}")
 
 
-def _x(values) -> str:
-    """`2` when every axis has the same value, else `2x1`."""
-    values = list(values)
-    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
-
-
 def _shape(values) -> str:
     return "x".join(map(str, values))
 
@@ -484,14 +471,6 @@ class _PoolLayout(_Layout):
         """∂y_k/∂x_i of max pooling as SymPy writes it: H(x_i − max(the other cells of window k))."""
         parts = indicator(self.d, mask_id, self.sym.unicode, lambda xs: f"max({', '.join(xs)})", 8, lambda y: f"max(rest of window {y})")
         return "1" if parts is None else f"H({parts[0]} − {parts[1]})"
-
-    def title(self) -> None:
-        spec = self.d.spec
-        parts = [f"input {spec.input_text}", f"window {spec.window_text}", f"stride {_x(spec.stride)}", f"padding {_x(spec.padding)}"]
-        if spec.channels > 1:
-            parts.append(f"{spec.channels} channels")
-        parts.append(f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else ""))
-        self.out.extend(Text(p, style="bold") for p in _wrap_words("symgrad pool · " + " · ".join(parts), self.width))
 
     def setup(self) -> None:
         spec = self.d.spec
