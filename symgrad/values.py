@@ -201,6 +201,24 @@ def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: 
     return Values(exact, known, number, given, source)
 
 
+def nestings(group) -> dict[int, tuple[int, ...]]:
+    """Every way of leaving out channel levels of size 1: the axes kept, keyed by the nesting depth."""
+    by_depth: dict[int, tuple[int, ...]] = {}
+    for drop in itertools.product((False, True), repeat=group.channel_axes):
+        if all(not d or group.shape[axis] == 1 for axis, d in enumerate(drop)):
+            kept = tuple(axis for axis in range(len(group.shape)) if axis >= group.channel_axes or not drop[axis])
+            by_depth.setdefault(len(kept), kept)
+    return by_depth
+
+
+def kept_axes(value, group) -> tuple[int, ...] | None:
+    """The axes of the group's shape that a nested value (one flatten() accepts) has."""
+    depth = 0
+    while _is_list(value) and value:
+        value, depth = value[0], depth + 1
+    return nestings(group).get(depth)
+
+
 def flatten(key: str, value, group, where: str, leaf=None) -> list:
     """The entries of one key in row-major order, after checking its nesting against the group's shape.
 
@@ -209,12 +227,7 @@ def flatten(key: str, value, group, where: str, leaf=None) -> list:
     shape = group.shape
     if isinstance(value, np.ndarray):
         value = value.tolist()  # Python scalars (a 0-d array gives one)
-    # Every way of leaving out channel levels of size 1, keyed by the nesting depth it gives.
-    by_depth: dict[int, tuple[int, ...]] = {}
-    for drop in itertools.product((False, True), repeat=group.channel_axes):
-        if all(not d or shape[axis] == 1 for axis, d in enumerate(drop)):
-            kept = tuple(n for axis, n in enumerate(shape) if axis >= group.channel_axes or not drop[axis])
-            by_depth.setdefault(len(kept), kept)
+    by_depth = {depth: tuple(shape[axis] for axis in axes) for depth, axes in nestings(group).items()}
     note = "; channel levels of size 1 may be left out" if len(by_depth) > 1 else ""
 
     def fail(like: str, problem: str) -> ValuesError:

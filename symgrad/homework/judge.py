@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import SymgradError
 from ..spec import CHECK_MAX_TERMS, ConvSpec, PoolSpec
 from ..tensor import ONE, Terms, take
-from ..values import ValuesError, flatten
+from ..values import ValuesError, flatten, kept_axes
 from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT, parse_answer, quote
 from .poly import MAX_FILE_WORK, AnswerError, Budget, Poly
@@ -675,7 +675,7 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
     try:
         entries = flatten(key, value, group, where, leaf=_answer_leaf)
         padded = False
-        report.kept = _kept_axes(value, group)
+        report.kept = kept_axes(value, group)
     except ValuesError as error:
         entries, padded = _padded_answer(problem, key, value, group, where), True
         if entries is None:
@@ -696,17 +696,6 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
     else:
         report.note = _shared_slip(report)
     return report
-
-
-def _kept_axes(value, group) -> tuple[int, ...]:
-    """The axes of the group's shape that the file's nesting has: its depth tells how many size-1
-    channel levels were left out (the first ones)."""
-    depth = 0
-    while isinstance(value, list) and value:
-        value, depth = value[0], depth + 1
-    dropped = len(group.shape) - depth
-    ones = [axis for axis in range(group.channel_axes) if group.shape[axis] == 1][:max(0, dropped)]
-    return tuple(axis for axis in range(len(group.shape)) if axis not in ones)
 
 
 def _padded_answer(problem: Problem, key: str, value, group, where: str):
