@@ -103,24 +103,13 @@ def conv(
     from . import api
     from .render.common import SECTIONS
 
-    if format not in FORMATS:
-        raise OptionError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
-    if fragment and format != "latex":
-        raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
+    _check_format(format, fragment)
     sections = _parse_show(show, SECTIONS)
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
-    limit = _parse_limit(max_terms)
-    output = _check_output(output, {"the --values file": values})
-    with _full_limit(full and format != "json", max_terms) as build_limit:
-        derivation = api.conv(
-            input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
-            max_terms=build_limit or limit, values=values,
-        )
-    text = _render(derivation, format, sections, full, fragment, limit, to_file=output is not None)
-    _emit(text, output)
-    if not derivation.all_hold:
-        raise typer.Exit(1)
+    _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
+                                       index, names, max_terms=limit, values=values),
+                sections, format, full, fragment, max_terms, values, output)
 
 
 POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
@@ -158,18 +147,29 @@ def pool(
     """
     from . import api
 
+    _check_format(format, fragment)
+    sections = _parse_show(show, POOL_SECTIONS)
+    _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                                       max_terms=limit, values=values),
+                sections, format, full, fragment, max_terms, values, output)
+
+
+def _check_format(format: str, fragment: bool) -> None:
     if format not in FORMATS:
         raise OptionError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
     if fragment and format != "latex":
         raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
-    sections = _parse_show(show, POOL_SECTIONS)
+
+
+def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_terms: str, values: str | None,
+                output: str | None) -> None:
+    """The shared body of `conv` and `pool`: derive(limit) builds the layer, which is rendered and
+    written; exit 1 if an identity fails."""
     limit = _parse_limit(max_terms)
     output = _check_output(output, {"the --values file": values})
     with _full_limit(full and format != "json", max_terms) as build_limit:
-        derivation = api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                              max_terms=build_limit or limit, values=values)
-    text = _render(derivation, format, sections, full, fragment, limit, to_file=output is not None)
-    _emit(text, output)
+        derivation = derive(build_limit or limit)
+    _emit(_render(derivation, format, sections, full, fragment, limit, to_file=output is not None), output)
     if not derivation.all_hold:
         raise typer.Exit(1)
 
