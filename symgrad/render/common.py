@@ -157,6 +157,22 @@ def layer_parts(d) -> list[str]:
     return parts + (["bias"] if spec.bias else [])
 
 
+def matrix_slices(ids: np.ndarray, channel_labels, depth_label: Callable[[int], str]) -> list[tuple[list[str], np.ndarray]]:
+    """A channel-first tensor as 2-D blocks to print, each with its labels (`c=2`, and the depth of a
+    3-D one): a channel level is labelled only when it has more than one channel; 1-D is one row."""
+    lead = ids.shape[: len(channel_labels)]
+    spatial = ids.shape[len(channel_labels):]
+    slices = []
+    for lead_index in np.ndindex(*lead):
+        parts = [f"{name}={i + 1}" for name, i, n in zip(channel_labels, lead_index, lead) if n > 1 and name]
+        block = ids[lead_index]
+        if len(spatial) == 3:
+            slices += [(parts + [depth_label(depth + 1)], block[depth]) for depth in range(spatial[0])]
+        else:
+            slices.append((parts, block if len(spatial) == 2 else block.reshape(1, -1)))
+    return slices
+
+
 def render_sections(view, d, show: frozenset[str]) -> None:
     """Call the view's section methods in document order, for the sections in `show` (the terminal
     and the LaTeX/Markdown builders lay out the same sections)."""

@@ -20,7 +20,7 @@ from ..numeric import cell_shares
 from ..spec import axis_names
 from ..tensor import ONE, ZERO
 from .common import (GRADIENT_OF, SECTIONS, Style, entry_terms, gap_at, indicator, keep_columns, layer_parts,
-                     render_sections, signed_terms, window_maxima)
+                     matrix_slices, render_sections, signed_terms, window_maxima)
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
 ROW_WIDTH = 74
@@ -518,16 +518,7 @@ class _Builder:
     def matrices(self, label: str, ids: np.ndarray, lead: int, channel_names=None, literal: bool = False) -> None:
         """Channel-first tensor as bmatrix displays (1-D as a row, 3-D by depth); numbers beside symbols."""
         channel_names = channel_names or (("c",) if lead == 1 else ("f", "c"))
-        lead_shape, spatial = ids.shape[:lead], ids.shape[lead:]
-        slices = []
-        for lead_index in np.ndindex(*lead_shape):
-            parts = [f"{n}={i + 1}" for n, i, size in zip(channel_names, lead_index, lead_shape) if size > 1 and n]
-            block = ids[lead_index]
-            if len(spatial) == 3:
-                for depth in range(spatial[0]):
-                    slices.append((parts + [f"\\text{{depth }}{depth + 1}"], block[depth]))
-            else:
-                slices.append((parts, block if len(spatial) == 2 else block.reshape(1, -1)))
+        slices = matrix_slices(ids, channel_names[:lead], lambda depth: f"\\text{{depth }}{depth}")
         limit = self.s.max_slices if self.s.max_slices is not None else len(slices)
         for parts, block in slices[:limit]:
             if parts:

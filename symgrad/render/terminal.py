@@ -19,7 +19,7 @@ from ..tensor import ONE, ZERO
 from ..numeric import cell_shares
 from .document import values_phrase
 from .common import (GRADIENT_OF, SECTIONS, TITLES, Style, entry_terms, gap_at, indicator, keep_columns, layer_parts,
-                     product, render_sections, signed_terms, window_maxima)
+                     matrix_slices, product, render_sections, signed_terms, window_maxima)
 
 HOW_TO_SEE_ALL = "use --full to print everything, or --format json"
 
@@ -331,17 +331,7 @@ class _Layout:
         With --values, the numbers stand beside the symbols (below them when too wide); `literal`
         means the array already holds what to print (numbers, counts), not symbol ids.
         """
-        lead = ids.shape[: len(channel_labels)]
-        spatial = ids.shape[len(channel_labels):]
-        slices = []
-        for lead_index in np.ndindex(*lead):
-            parts = [f"{name}={i + 1}" for name, i, n in zip(channel_labels, lead_index, lead) if n > 1 and name]
-            block = ids[lead_index]
-            if len(spatial) == 3:
-                for depth in range(spatial[0]):
-                    slices.append((parts + [f"depth={depth + 1}"], block[depth]))
-            else:
-                slices.append((parts, block if len(spatial) == 2 else block.reshape(1, -1)))
+        slices = matrix_slices(ids, channel_labels, lambda depth: f"depth={depth}")
         limit = len(slices) if self.s.full else self.s.max_slices
         for parts, block in slices[:limit]:
             title = label + (f" [{', '.join(parts)}]" if parts else "")
