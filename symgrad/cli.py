@@ -360,7 +360,7 @@ def _check_output(output: str | None, inputs: dict[str, str | None]) -> str | No
     if output == "-":
         return None
     if output is not None:
-        from .output import check_target
+        from .files import check_target
 
         check_target(output, inputs)
     return output
@@ -440,7 +440,7 @@ def _print_rich(view, to_file: bool) -> str:
         buffer = io.StringIO()
         Console(file=buffer, width=_columns(), color_system=None, soft_wrap=False).print(view)
         return buffer.getvalue()
-    from .output import stdout_errors
+    from .files import stdout_errors
 
     with stdout_errors():
         console = Console(soft_wrap=False)
@@ -450,7 +450,7 @@ def _print_rich(view, to_file: bool) -> str:
 
 
 def _emit(text: str, output: str | None) -> None:
-    from .output import write_atomic, write_stdout
+    from .files import write_atomic, write_stdout
 
     if output is not None:
         write_atomic(output, text)

@@ -32,3 +32,19 @@ class TooLargeError(SymgradError):
 
 class OptionError(SymgradError):
     """An output or naming option is unknown or malformed (format, --show, --names, --loss...)."""
+
+
+class ValuesError(SymgradError):
+    """A values file (or dict) is unreadable, malformed, or does not fit the layer."""
+
+
+class OutputError(SymgradError):
+    """The output file cannot be written."""
+
+
+class AnswerFileError(SymgradError):
+    """An answer file cannot be used: unreadable, malformed TOML, unknown keys, a bad problem."""
+
+
+class AnswerError(SymgradError):
+    """An answer cannot be read: bad syntax, an unknown name, or it is too large."""

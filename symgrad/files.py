@@ -1,12 +1,26 @@
-"""Reading small input files (values, answer files): bounded, UTF-8, one clear line for every problem."""
+"""Files in and out. Reading small input files (values, answer files): bounded, UTF-8, one clear line
+for every problem. Writing results: to stdout, or atomically to a file (a failed run never leaves a
+partial file).
+
+A regular file (or a new one) is written to a temporary file in the same folder and renamed over the
+target, keeping the target's permissions (or the umask's, for a new file). A symlink is followed, so
+the file it points to is updated and the link stays. Something that is not a regular file (a device
+such as /dev/null or /dev/stdout, a pipe) is written to directly: it cannot be replaced atomically,
+and replacing it would destroy it.
+"""
 
 from __future__ import annotations
 
 import os
 import select
 import stat
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable
+
+from .errors import OutputError
 
 PIPE_IDLE_SECONDS = 10  # a pipe that stays silent this long is given up on
 
@@ -76,3 +90,111 @@ def _read_pipe(path: str, limit: int, fail: Callable[[str], Exception]) -> bytes
     if not chunks:
         raise fail("is a pipe with nothing written to it; expected a file")
     return b"".join(chunks)
+
+
+# --- writing
+
+
+
+
+def check_target(path: str, inputs: dict[str, str] | None = None) -> None:
+    """Refuse an -o path that cannot be written, before any work is done: empty, a folder (or ending
+    in '/'), in a folder that does not exist, or the same file as one of `inputs` ({what: path}), which
+    the output would overwrite. write_atomic() checks again when it writes."""
+    if not str(path).strip():
+        raise OutputError("-o got an empty path; expected a file name")
+    if str(path).endswith(("/", os.sep)) and not os.path.isdir(path):
+        raise OutputError(f"-o {path!r} ends with '/', so it names a folder; expected a file path")
+    if os.path.isdir(path):
+        raise OutputError(f"-o {path!r} is a directory; expected a file path")
+    folder = Path(os.path.realpath(path)).parent
+    if not os.path.exists(path) and not folder.is_dir():
+        raise OutputError(f"-o {path!r}: folder {str(Path(path).parent)!r} does not exist")
+    for what, source in (inputs or {}).items():
+        if source is not None and _same_file(path, source):
+            raise OutputError(f"-o {path!r} is {what}; writing there would destroy it, so choose another file")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` (see the module doc for how each kind of target is treated)."""
+    check_target(path)
+    try:
+        info = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        _write_directly(path, text)
+        return
+    target = Path(os.path.realpath(path))  # a symlink: update the file it points to, keep the link
+    folder = target.parent
+    if not folder.is_dir():
+        raise OutputError(f"-o {path!r}: folder {str(Path(path).parent)!r} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as error:
+        _remove(tmp)
+        raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _write_directly(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_stdout(text: str) -> None:
+    with stdout_errors():
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+class stdout_errors:
+    """Turn a failed write to standard output (a full disk, a closed stream) into one OutputError line;
+    a closed pipe (`| head`) stays a BrokenPipeError, which the CLI ends quietly."""
+
+    def __enter__(self):
+        if sys.stdout is None:
+            raise OutputError("cannot write to standard output: it is closed; use -o FILE")
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or issubclass(kind, BrokenPipeError) or not issubclass(kind, (OSError, ValueError)):
+            return False
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise OutputError(f"cannot write to standard output: {reason}; use -o FILE") from None

@@ -28,7 +28,7 @@ from fractions import Fraction
 import numpy as np
 
 from .derivation import LOSSES
-from .errors import OptionError, SymgradError
+from .errors import OptionError, ValuesError
 from .files import decode_text, read_small_text
 from .spec import ConvSpec, PoolSpec
 from .symbols import SymbolTable
@@ -40,9 +40,6 @@ MAX_ABS = 10**18  # ints, numerators and denominators must be smaller than this
 _NUMBER_RE = re.compile(r"\s*([+-]?)(?:([0-9]+)\s*/\s*([0-9]+)|([0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*")
 _EXPECTED = 'expected a number like 2, -0.5 or "1/3"'
 
-
-class ValuesError(SymgradError):
-    """A values file (or dict) is unreadable, malformed, or does not fit the layer."""
 
 
 @dataclass(frozen=True, eq=False)

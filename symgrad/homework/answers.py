@@ -15,7 +15,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 
-from ..errors import SymgradError
+from ..errors import AnswerFileError
 from ..files import read_small_text
 from .parse import quote
 
@@ -34,9 +34,6 @@ CONV_ANSWERS = ("forward", "grad_kernel", "grad_input", "grad_bias")
 POOL_ANSWERS = ("forward", "grad_input")
 TOP_KEYS = ("student", "problem", "answer")
 
-
-class AnswerFileError(SymgradError):
-    """An answer file cannot be used: unreadable, malformed TOML, unknown keys, a bad problem."""
 
 
 @dataclass(frozen=True)

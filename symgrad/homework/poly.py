@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..errors import SymgradError
+from ..errors import AnswerError
 
 Monomial = tuple[int, ...]
 
@@ -32,9 +32,6 @@ MAX_FILE_WORK = 1_000_000  # term multiplications per answer file (all its answe
 MAX_DEGREE = 12  # degree of any monomial of an answer
 MAX_BITS = 600  # bits in a numerator or denominator (about 180 digits)
 
-
-class AnswerError(SymgradError):
-    """An answer cannot be read: bad syntax, an unknown name, or it is too large."""
 
 
 @dataclass
