@@ -1,4 +1,4 @@
-"""The command line: read options, call one function, pick a renderer, print.
+"""The command line: read options, call one library function, hand the result to a renderer, exit.
 
 Every bad input ends with exit code 2 and one line on stderr: `Error: <what was wrong>`.
 """
@@ -6,61 +6,166 @@ Every bad input ends with exit code 2 and one line on stderr: `Error: <what was 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import sys
-import traceback
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from .errors import OptionError, SymgradError, TooLargeError, printable
+from .render.formats import CHECK_FORMATS, LAYER_FORMATS
 from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
 
-FORMATS = ("text", "json", "latex", "markdown")
+
+class _AsGiven:
+    """Coercion of a command-line value that is already what the command takes: text, or a flag's bool.
+
+    typer coerces every value through a pydantic TypeAdapter that it builds on first use, and importing
+    pydantic for that costs about 0.1 s of CPU on every run, a fifth of the seed example. Every option
+    here is a str (the library parses and checks it) or a flag, so `_PlainValues` gives the parameters
+    this coercion in place of the adapter (typer builds one only for a parameter that has none). Were a
+    typer release to stop asking, its own coercion would run again (the same values, only slower), and
+    tests/test_cli_help.py says so.
+    """
+
+    def coerce(self, value, param, ctx):
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+
+_AS_GIVEN = _AsGiven()
+
+
+class _PlainValues:
+    """Mixin for typer's command and group classes: text and flag parameters coerced by `_AsGiven`."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is not None and descriptor.annotation in (str, bool, list[str]):
+                param._runtime_param = _AS_GIVEN
+        return params
+
+
+class _Group(_PlainValues, TyperGroup):
+    """typer's group, its options (--version, --help) coerced by `_AsGiven`."""
+
+
+class _Command(_PlainValues, TyperCommand):
+    """typer's command, its options coerced by `_AsGiven`, and its arguments shown as `FILES...` (not
+    typer's `{files}...` and `files... <list[str]>`)."""
+
+    def collect_usage_pieces(self, ctx):
+        arguments = [param for param in self.get_params(ctx) if param.param_type_name == "argument"]
+        return [self.options_metavar, *map(_placeholder, arguments)]
+
+    def format_options(self, ctx, formatter) -> None:
+        params = [param for param in self.get_params(ctx) if not getattr(param, "hidden", False)]
+        arguments = [(_placeholder(param), param.help or "") for param in params if param.param_type_name == "argument"]
+        options = [record for param in params if param.param_type_name == "option"
+                   for record in [param.get_help_record(ctx)] if record]
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _placeholder(argument) -> str:
+    return (argument.metavar or argument.name.upper()) + ("..." if argument.nargs != 1 else "")
+
+
+_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    help="Derive backpropagation through CNN layers symbolically and show every step.",
+    context_settings=_SETTINGS,
 )
 
 # Options shared by several commands (defined once, reused).
-INPUT = typer.Option(..., "--input", help="Input size: N, HxW or DxHxW.")
-KERNEL = typer.Option(..., "--kernel", help="Kernel size, same number of axes as --input.")
-STRIDE = typer.Option("1", "--stride", help="One value, or one per axis (2x1).")
-PADDING = typer.Option("0", "--padding", help="Zero padding on both sides; one value or one per axis.")
-DILATION = typer.Option("1", "--dilation", help="Kernel dilation; one value or one per axis.")
-IN_CHANNELS = typer.Option("1", "--in-channels", help="Input channels C.")
-OUT_CHANNELS = typer.Option("1", "--out-channels", help="Output channels (filters) F.")
-BIAS = typer.Option(False, "--bias", help="Add a bias b_f per output channel.")
-LOSS = typer.Option("generic", "--loss", help="generic (dL/dz are symbols), sum, or mse (1/2 sum (z - t)^2).")
-INDEX = typer.Option("matrix", "--index", help="Symbol indices: matrix (x_1_2) or flat (x_7).")
-CONV_NAMES = typer.Option(None, "--names", help="Letters for input, kernel, output, e.g. a,w,z.")
-CONV_VALUES = typer.Option(
-    None, "--values", help="JSON file with numbers for any of input, kernel, bias, grad_output (nested like the tensors)."
-)
-WINDOW = typer.Option(..., "--window", help="Window size, same number of axes as --input.")
-POOL_STRIDE = typer.Option(None, "--stride", help="One value, or one per axis (default: the window).")
-POOL_PADDING = typer.Option("0", "--padding", help="Padding on both sides (at most half the window); one value or one per axis.")
-MODE = typer.Option("max", "--mode", help="max or avg.")
-CHANNELS = typer.Option("1", "--channels", help="Channels C (pooled independently).")
-TIES = typer.Option("first", "--ties", help="Max pooling with --values: first (PyTorch's choice) or split (share equally).")
-POOL_NAMES = typer.Option(None, "--names", help="Letters for input and output, e.g. x,y.")
-POOL_VALUES = typer.Option(None, "--values", help="JSON file with numbers for input and/or grad_output.")
+INPUT = typer.Option(..., "--input", metavar="SIZE", help="Input size: N, HxW or DxHxW.")
+KERNEL = typer.Option(..., "--kernel", metavar="SIZE", help="Kernel size, with as many axes as --input.")
+STRIDE = typer.Option("1", "--stride", metavar="N", help="Step between outputs: one number, or one per axis (2x1).")
+PADDING = typer.Option("0", "--padding", metavar="N", help="Zeros on both sides: one number, or one per axis.")
+DILATION = typer.Option("1", "--dilation", metavar="N", help="Spacing of kernel taps: one number, or one per axis.")
+IN_CHANNELS = typer.Option("1", "--in-channels", metavar="N", help="Input channels.")
+OUT_CHANNELS = typer.Option("1", "--out-channels", metavar="N", help="Output channels (filters).")
+BIAS = typer.Option(False, "--bias", help="Add a bias b_f to each output channel.")
+LOSS = typer.Option("generic", "--loss", metavar="LOSS",
+                    help="generic (dL/dz stay symbols), sum, or mse (half the squared error).")
+INDEX = typer.Option("matrix", "--index", metavar="STYLE", help="Indices: matrix (x_1_2) or flat (x_7).")
+CONV_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input, kernel, output, e.g. a,w,z.")
+CONV_VALUES = typer.Option(None, "--values", metavar="FILE",
+                           help="JSON numbers for any of input, kernel, bias, grad_output, nested like the tensors.")
+WINDOW = typer.Option(..., "--window", metavar="SIZE", help="Window size, with as many axes as --input.")
+POOL_STRIDE = typer.Option(None, "--stride", metavar="N",
+                           help="Step between windows: one number, or one per axis (2x1).  [default: the window]")
+POOL_PADDING = typer.Option("0", "--padding", metavar="N",
+                            help="Padding on both sides, at most half the window: one number, or one per axis.")
+MODE = typer.Option("max", "--mode", metavar="MODE", help="max or avg.")
+CHANNELS = typer.Option("1", "--channels", metavar="N", help="Channels, each pooled on its own.")
+TIES = typer.Option("first", "--ties", metavar="RULE",
+                    help="With --values, a window's gradient goes to its first maximum (first, PyTorch's choice) "
+                         "or is shared by equal maxima (split).")
+POOL_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input and output, e.g. x,y.")
+POOL_VALUES = typer.Option(None, "--values", metavar="FILE", help="JSON numbers for input and/or grad_output.")
+FORMAT = typer.Option("text", "--format", metavar="FORMAT", help="text, json, latex or markdown (MyST, Jupyter Book).")
+FRAGMENT = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document.")
 FULL = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large.")
-OUTPUT = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of stdout.")
-TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", help="Refuse problems whose derivation exceeds this many product terms (as check does).")
+LAYER_MAX_TERMS = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", metavar="N",
+                               help="Refuse layers whose derivation exceeds N product terms.")
+OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (atomically), not to standard output.")
+TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", metavar="N",
+                                  help="Refuse problems whose derivation exceeds N product terms (as check does).")
+STUDENT = typer.Option("", "--student", metavar="ID", help="Fill in the student's id.")
+
+
+def _show_option(sections: tuple[str, ...]):
+    return typer.Option(None, "--show", metavar="LIST",
+                        help=f"Sections, comma-separated: {', '.join(sections)}.  [default: all]")
+
+
+def _ask_option(help: str):
+    return typer.Option(None, "--ask", metavar="LIST", help=help)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        sys.stdout.write(f"symgrad {__version__}\n")
+        raise typer.Exit(0)
 
 
 @app.callback()
-def _root() -> None:
-    """Derive backpropagation through CNN layers symbolically and show every step."""
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
+) -> None:
+    """Derive backpropagation through CNN layers symbolically and show every step.
+
+    \b
+    Examples:
+      symgrad conv --input 5x5 --kernel 3x3 --stride 2
+      symgrad pool --input 4x4 --window 2x2 --mode avg
+      symgrad template conv --input 3x3 --kernel 2x2 > hw.toml
+      symgrad check hw.toml
+
+    Run `symgrad COMMAND -h` for a command's options.
+    """
 
 
-@app.command()
+CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities")
+
+
+@app.command(cls=_Command, short_help="Convolution backprop, every term shown and proved.",
+             options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
 def conv(
     input: str = INPUT,
     kernel: str = KERNEL,
@@ -73,16 +178,12 @@ def conv(
     loss: str = LOSS,
     index: str = INDEX,
     names: Optional[str] = CONV_NAMES,
-    show: Optional[str] = typer.Option(
-        None, "--show", help="Sections, comma-separated: setup,forward,grad-kernel,grad-input,grad-bias,identities."
-    ),
+    show: Optional[str] = _show_option(CONV_SECTIONS),
     values: Optional[str] = CONV_VALUES,
-    format: str = typer.Option("text", "--format", help="text (default), json, latex or markdown (MyST / Jupyter Book)."),
-    fragment: bool = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document."),
+    format: str = FORMAT,
+    fragment: bool = FRAGMENT,
     full: bool = FULL,
-    max_terms: str = typer.Option(
-        str(DEFAULT_MAX_TERMS), "--max-terms", help="Refuse layers whose derivation exceeds this many product terms."
-    ),
+    max_terms: str = LAYER_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
     """Convolution backprop, term by term, proved against the closed forms.
@@ -101,10 +202,9 @@ def conv(
     Exit codes: 0 all identities hold; 1 an identity failed; 2 bad input.
     """
     from . import api
-    from .render.common import SECTIONS
 
     _check_format(format, fragment)
-    sections = _parse_show(show, SECTIONS)
+    sections = _parse_show(show, CONV_SECTIONS)
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
@@ -115,7 +215,8 @@ def conv(
 POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Max or average pooling backprop, every term shown and proved.",
+             options_metavar="--input SIZE --window SIZE [OPTIONS]")
 def pool(
     input: str = INPUT,
     window: str = WINDOW,
@@ -126,12 +227,12 @@ def pool(
     ties: str = TIES,
     index: str = INDEX,
     names: Optional[str] = POOL_NAMES,
-    show: Optional[str] = typer.Option(None, "--show", help="Sections, comma-separated: setup,forward,grad-input,identities."),
+    show: Optional[str] = _show_option(POOL_SECTIONS),
     values: Optional[str] = POOL_VALUES,
-    format: str = typer.Option("text", "--format", help="text (default), json, latex or markdown (MyST / Jupyter Book)."),
-    fragment: bool = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document."),
+    format: str = FORMAT,
+    fragment: bool = FRAGMENT,
     full: bool = FULL,
-    max_terms: str = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", help="Refuse layers larger than this many terms."),
+    max_terms: str = LAYER_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
     """Max or average pooling backprop: the gradient routed to each window's maximum (or shared).
@@ -155,8 +256,8 @@ def pool(
 
 
 def _check_format(format: str, fragment: bool) -> None:
-    if format not in FORMATS:
-        raise OptionError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if format not in LAYER_FORMATS:
+        raise OptionError(f"--format must be one of {', '.join(LAYER_FORMATS)}, got {format!r}")
     if fragment and format != "latex":
         raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
 
@@ -165,28 +266,31 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
                 output: str | None) -> None:
     """The shared body of `conv` and `pool`: derive(limit) builds the layer, which is rendered and
     written; exit 1 if an identity fails."""
+    from .render.formats import render_layer
+
     limit = _parse_limit(max_terms)
     output = _check_output(output, {"the --values file": values})
     with _full_limit(full and format != "json", max_terms) as build_limit:
         derivation = derive(build_limit or limit)
-    _emit(_render(derivation, format, sections, full, fragment, limit, to_file=output is not None), output)
+    _emit(render_layer(derivation, format, show=sections, full=full, fragment=fragment, max_terms=limit,
+                       to_file=output is not None), output)
     if not derivation.all_hold:
         raise typer.Exit(1)
 
 
 template_app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings=_SETTINGS,
     help="Write an empty answer file (TOML) for a conv or pool problem, to fill in and `symgrad check`.",
 )
-app.add_typer(template_app, name="template")
-
-ASK = typer.Option(None, "--ask", help="Answers to ask for, comma-separated: forward,grad-kernel,grad-input,grad-bias (default: every gradient).")
-STUDENT = typer.Option("", "--student", help="Fill in the student id.")
+app.add_typer(template_app, name="template", short_help="Write an empty answer file for a problem, to fill in and check.")
 
 
-@template_app.command("conv")
+@template_app.command("conv", cls=_Command, short_help="An answer file for a convolution problem.",
+                      options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
 def template_conv(
     input: str = INPUT,
     kernel: str = KERNEL,
@@ -200,7 +304,8 @@ def template_conv(
     index: str = INDEX,
     names: Optional[str] = CONV_NAMES,
     values: Optional[str] = CONV_VALUES,
-    ask: Optional[str] = ASK,
+    ask: Optional[str] = _ask_option("Answers to ask for: forward, grad-kernel, grad-input, grad-bias "
+                                     "(needs --bias), as a comma-separated list.  [default: every gradient]"),
     student: str = STUDENT,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
@@ -210,7 +315,8 @@ def template_conv(
     \b
     Examples:
       symgrad template conv --input 5x5 --kernel 3x3 --stride 2 > hw3.toml
-      symgrad template conv --input 3x3 --kernel 2x2 --values numbers.json -o hw3.toml
+      symgrad template conv --input 3x3 --kernel 2x2 --values numbers.json \\
+                            -o hw3.toml
       symgrad template conv --input 4x4 --kernel 3x3 --ask grad-input
     """
     from . import api
@@ -220,7 +326,8 @@ def template_conv(
                     values, ask, student, max_terms, output)
 
 
-@template_app.command("pool")
+@template_app.command("pool", cls=_Command, short_help="An answer file for a pooling problem.",
+                      options_metavar="--input SIZE --window SIZE [OPTIONS]")
 def template_pool(
     input: str = INPUT,
     window: str = WINDOW,
@@ -232,7 +339,7 @@ def template_pool(
     index: str = INDEX,
     names: Optional[str] = POOL_NAMES,
     values: Optional[str] = POOL_VALUES,
-    ask: Optional[str] = ASK,
+    ask: Optional[str] = _ask_option("Answers to ask for: forward, grad-input, or both as forward,grad-input.  [default: grad-input]"),
     student: str = STUDENT,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
@@ -241,7 +348,8 @@ def template_pool(
 
     \b
     Examples:
-      symgrad template pool --input 4x4 --window 2x2 --values numbers.json > pool.toml
+      symgrad template pool --input 4x4 --window 2x2 --values numbers.json \\
+                            > pool.toml
       symgrad template pool --input 5x5 --window 3x3 --stride 2 --mode avg
     """
     from . import api
@@ -268,21 +376,19 @@ def _write_template(derive, values: str | None, ask: str | None, student: str, m
     _emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
 
 
-CHECK_FORMATS = ("text", "json", "gradescope", "markdown")
-
-
-@app.command()
+@app.command(cls=_Command, short_help="Judge answer files: each entry right or wrong, and why.")
 def check(
-    files: list[str] = typer.Argument(..., help="Answer files (TOML), one student's answers each."),
-    format: str = typer.Option("text", "--format", help="text (default), json, gradescope (an autograder results.json), or markdown (a class report)."),
-    tolerance: str = typer.Option(
-        "1e-6", "--tolerance", help="Problems with values: a number is right when |answer - expected| <= tolerance * max(1, |expected|)."
-    ),
-    full: bool = typer.Option(False, "--full", help="Explain every wrong entry and list every missing/extra term."),
-    max_terms: str = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", help="Refuse problems whose derivation exceeds this many product terms."),
-    problem: Optional[str] = typer.Option(
-        None, "--problem", help="The answer file handed out (a template): every file is judged by its [problem] and [answer] keys."
-    ),
+    files: list[str] = typer.Argument(..., help="Answer files (TOML), one student's answers in each."),
+    format: str = typer.Option("text", "--format", metavar="FORMAT",
+                               help="text, json, gradescope (an autograder's results.json) or markdown (a class report)."),
+    tolerance: str = typer.Option("1e-6", "--tolerance", metavar="NUMBER",
+                                  help="Numeric answers: right when "
+                                       "|answer - expected| <= NUMBER * max(1, |expected|)."),
+    full: bool = typer.Option(False, "--full", help="Explain every wrong entry; list every missing and extra term."),
+    max_terms: str = TEMPLATE_MAX_TERMS,
+    problem: Optional[str] = typer.Option(None, "--problem", metavar="FILE",
+                                          help="The answer file handed out (a template): every file is judged "
+                                               "by its [problem] and [answer] keys."),
     output: Optional[str] = OUTPUT,
 ) -> None:
     """Judge answer files: every entry right or wrong, with the missing and extra terms and the slip it shows.
@@ -300,6 +406,7 @@ def check(
     be read. The report is written in every case, naming what was unreadable.
     """
     from .homework.judge import Judge
+    from .render.formats import render_check
 
     if format not in CHECK_FORMATS:
         raise OptionError(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {format!r}")
@@ -307,21 +414,7 @@ def check(
     output = _check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
     judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms), reference=problem)
     reports = [judge.judge_file(path) for path in files]
-    if format == "json":
-        from .render.check import render_check_json
-
-        text = render_check_json(reports, tol)
-    elif format == "gradescope":
-        from .render.check import render_gradescope
-
-        text = render_gradescope(reports)
-    elif format == "markdown":
-        from .render.check import render_check_markdown
-
-        text = render_check_markdown(reports, full)
-    else:
-        text = _render_check_text(reports, full, to_file=output is not None)
-    _emit(text, output)
+    _emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None), output)
     problems = [(report.path, line) for report in reports for line in report.errors]
     if problems:  # one line: the first problem, and how many more the report lists
         files = len({path for path, _ in problems})
@@ -378,17 +471,6 @@ def _parse_tolerance(text: str) -> float:
     return value
 
 
-def _render_check_text(reports, full: bool, to_file: bool) -> str:
-    from .render.check import check_view
-
-    return _print_rich(check_view(reports, full), to_file)
-
-
-def _columns() -> int:
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if re.fullmatch("[0-9]{1,4}", columns) and int(columns) > 0 else 100
-
-
 def _parse_show(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
     if show is None:
         return frozenset(sections)
@@ -403,50 +485,6 @@ def _parse_limit(text: str) -> int:
     if not re.fullmatch(r"\s*[0-9]{1,12}\s*", text) or int(text) < 1:
         raise OptionError(f"--max-terms must be a positive integer, got {text!r}")
     return int(text)
-
-
-def _render(derivation, format: str, sections, full: bool, fragment: bool, limit: int, to_file: bool) -> str:
-    """The output text in the chosen format ("" when text was printed straight to the terminal)."""
-    if format == "json":
-        from .render.json import check_size, render_json
-
-        check_size(derivation, limit)
-        return render_json(derivation)
-    if format in ("latex", "markdown"):
-        from .render.document import DocumentSettings
-
-        settings = DocumentSettings.choose(derivation, sections, full)
-        if format == "latex":
-            from .render.latex import render_latex
-
-            return render_latex(derivation, settings, fragment=fragment)
-        from .render.markdown import render_markdown
-
-        return render_markdown(derivation, settings)
-    return _render_text(derivation, sections, full, to_file)
-
-
-def _render_text(derivation, sections, full: bool, to_file: bool) -> str:
-    from .render.terminal import TerminalView, TextSettings
-
-    return _print_rich(TerminalView(derivation, TextSettings(show=sections, full=full)), to_file)
-
-
-def _print_rich(view, to_file: bool) -> str:
-    """Print a rich renderable to the terminal (returning ""), or return it as plain text for a file."""
-    from rich.console import Console
-
-    if to_file:
-        buffer = io.StringIO()
-        Console(file=buffer, width=_columns(), color_system=None, soft_wrap=False).print(view)
-        return buffer.getvalue()
-    from .files import stdout_errors
-
-    with stdout_errors():
-        console = Console(soft_wrap=False)
-        console.print(view)
-        console.file.flush()
-    return ""
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -486,9 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except Exception as error:  # the last guard: never a raw traceback
         if _is_click(error, "UsageError"):
-            name = args[0] if args and args[0] in _COMMANDS else None
-            hint = f" (see: symgrad {name} --help)" if name else " (see: symgrad --help)"
-            _fail(_one_line(error.format_message()) + hint)
+            _fail(_usage_message(error, args))
             code = 2
         elif _is_click(error, "Exit"):
             code = getattr(error, "exit_code", 0)
@@ -504,13 +540,41 @@ def main(argv: list[str] | None = None) -> int:
 
 _COMMANDS = ("conv", "pool", "check", "template")
 
+# An option of the other layer kind, given to this one: (command, option) -> what to say instead.
+_OTHER_KIND = {
+    ("pool", "--kernel"): "pooling has a --window, not a --kernel",
+    ("pool", "--in-channels"): "pooling has --channels (each pooled on its own)",
+    ("pool", "--out-channels"): "pooling has --channels (each pooled on its own)",
+    ("conv", "--window"): "a convolution has a --kernel, not a --window",
+    ("conv", "--channels"): "a convolution has --in-channels and --out-channels",
+    ("conv", "--mode"): "--mode is for pooling (symgrad pool)",
+}
+
+
+def _usage_message(error, args: list[str]) -> str:
+    """Click's usage error as one line, with what to use instead when an option belongs to the other
+    layer kind, and where to read more."""
+    ctx = getattr(error, "ctx", None)
+    command = getattr(getattr(ctx, "command", None), "name", None)
+    message = _one_line(error.format_message())
+    instead = _OTHER_KIND.get((command, getattr(error, "option_name", None)))
+    if instead:
+        message = f"No such option: {error.option_name}; {instead}"
+    elif message == "Missing command." and ctx is not None and hasattr(ctx.command, "list_commands"):
+        message = f"Missing command: one of {', '.join(ctx.command.list_commands(ctx))}"
+    if ctx is not None and getattr(ctx, "command_path", ""):
+        where = ctx.command_path
+    else:
+        where = f"symgrad {args[0]}" if args and args[0] in _COMMANDS else "symgrad"
+    return f"{message} (see: {where} --help)"
+
 
 def _is_click(error: BaseException, name: str) -> bool:
     """Whether `error` is click's (or typer's vendored click's) exception class `name`."""
     return any(cls.__name__ == name for cls in type(error).__mro__)
 
 
-_FLAGS = {"--bias", "--full", "--fragment", "--help"}  # options that take no value
+_FLAGS = {"--bias", "--full", "--fragment", "--help", "--version"}  # options that take no value
 
 
 def _take_debug(args: list[str]) -> tuple[list[str], bool]:
@@ -531,6 +595,8 @@ def _take_debug(args: list[str]) -> tuple[list[str], bool]:
 
 def _internal_error(error: Exception, debug: bool) -> int:
     if debug:
+        import traceback
+
         traceback.print_exc()
     _fail(f"internal error ({type(error).__name__}: {_one_line(str(error))[:200]}); please report it with the command you ran, or rerun with --debug")
     return 3

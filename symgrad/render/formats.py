@@ -1,0 +1,87 @@
+"""Format dispatch: a derivation, or `check`'s reports, as the text of the format a user names.
+
+The command line (and a script) names a format; this module picks its renderer and returns the text
+to write. The terminal view is printed with rich: straight to the terminal (returning "") or, for a
+file, as plain text at the width of $COLUMNS (default 100).
+
+    >>> from symgrad import conv
+    >>> text = render_layer(conv("3", "2"), "json", show=frozenset(), max_terms=1000)
+    >>> text.startswith('{') and '"layer": "conv"' in text
+    True
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+
+LAYER_FORMATS = ("text", "json", "latex", "markdown")
+CHECK_FORMATS = ("text", "json", "gradescope", "markdown")
+
+
+def render_layer(derivation, format: str, *, show, full: bool = False, fragment: bool = False, max_terms: int,
+                 to_file: bool = True) -> str:
+    """The derivation in `format` (one of LAYER_FORMATS): its text, or "" when the text view was printed
+    straight to the terminal (to_file=False). `show` is the set of sections to show; `max_terms` bounds
+    the JSON (which has no summary); `fragment` gives LaTeX without its preamble."""
+    if format == "json":
+        from .json import check_size, render_json
+
+        check_size(derivation, max_terms)
+        return render_json(derivation)
+    if format in ("latex", "markdown"):
+        from .document import DocumentSettings
+
+        settings = DocumentSettings.choose(derivation, show, full)
+        if format == "latex":
+            from .latex import render_latex
+
+            return render_latex(derivation, settings, fragment=fragment)
+        from .markdown import render_markdown
+
+        return render_markdown(derivation, settings)
+    if format == "text":
+        from .terminal import TerminalView, TextSettings
+
+        return print_rich(TerminalView(derivation, TextSettings(show=show, full=full)), to_file)
+    raise ValueError(f"unknown format {format!r}; expected one of {', '.join(LAYER_FORMATS)}")
+
+
+def render_check(reports, format: str, *, tolerance: float, full: bool = False, to_file: bool = True) -> str:
+    """`check`'s reports in `format` (one of CHECK_FORMATS): the text, or "" when the text view was
+    printed straight to the terminal (to_file=False)."""
+    from . import check
+
+    if format == "json":
+        return check.render_check_json(reports, tolerance)
+    if format == "gradescope":
+        return check.render_gradescope(reports)
+    if format == "markdown":
+        return check.render_check_markdown(reports, full)
+    if format == "text":
+        return print_rich(check.check_view(reports, full), to_file)
+    raise ValueError(f"unknown format {format!r}; expected one of {', '.join(CHECK_FORMATS)}")
+
+
+def print_rich(view, to_file: bool) -> str:
+    """Print a rich renderable to the terminal (returning ""), or return it as plain text for a file."""
+    from rich.console import Console
+
+    if to_file:
+        buffer = io.StringIO()
+        Console(file=buffer, width=columns(), color_system=None, soft_wrap=False).print(view)
+        return buffer.getvalue()
+    from ..files import stdout_errors
+
+    with stdout_errors():
+        console = Console(soft_wrap=False)
+        console.print(view)
+        console.file.flush()
+    return ""
+
+
+def columns() -> int:
+    """The width of text written to a file: $COLUMNS when it is a plain number, else 100."""
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if re.fullmatch("[0-9]{1,4}", value) and int(value) > 0 else 100
