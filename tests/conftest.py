@@ -1,8 +1,14 @@
-"""Shared helpers for the oracle tests: evaluate a term table numerically, straight from its arrays."""
+"""Shared helpers for the tests: evaluate a term table numerically, straight from its arrays; count work (never time it)."""
 
 from __future__ import annotations
 
+import contextlib
+import cProfile
+import os
+import pstats
+
 import numpy as np
+import pytest
 
 from symgrad.tensor import ONE, ZERO
 
@@ -35,3 +41,124 @@ def evaluate(terms, vec: np.ndarray) -> np.ndarray:
     out = np.zeros(terms.size, dtype=np.float64)
     np.add.at(out, terms.entry, products)
     return out.reshape(terms.shape)
+
+
+# --- work counted, never timed: a count is the same on a loaded machine as on an idle one
+
+
+class Work:
+    """What a piece of code did: Python calls made by or into symgrad's own code (cProfile's exact
+    count), layers started (symbol tables built) and product terms made (rows handed to `Terms.make`,
+    zeros included: what the term tables cost before they are trimmed)."""
+
+    def __init__(self):
+        self.calls = 0
+        self.layers = 0
+        self.products = 0
+
+    def __repr__(self) -> str:
+        return f"Work(calls={self.calls:,}, layers={self.layers}, products={self.products:,})"
+
+
+@contextlib.contextmanager
+def patched(owner, name: str, value):
+    """setattr for the length of a `with` (usable where pytest's monkeypatch fixture is not, under hypothesis)."""
+    old = owner.__dict__[name]
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, old)
+
+
+@contextlib.contextmanager
+def counting_work(*, build: bool = True, max_symbols: int | None = None, calls: bool = True):
+    """Count the work done inside the `with` into the Work it yields. build=False: building any layer
+    fails the test at once (a refusal must come from an estimate, before anything is built);
+    max_symbols: so does a layer of more symbols (failing before its arrays exist, not after minutes)."""
+    import symgrad
+    from symgrad.symbols import SymbolTable
+    from symgrad.tensor import Terms
+
+    work = Work()
+    table_init, make = SymbolTable.__init__, Terms.__dict__["make"].__func__
+
+    def counted_table(self, *args, **kwargs):
+        if not build:
+            pytest.fail("a layer was built (a symbol table) before the refusal")
+        work.layers += 1
+        table_init(self, *args, **kwargs)
+        symbols = sum(group.size for group in self.groups.values())
+        if max_symbols is not None and symbols > max_symbols:
+            pytest.fail(f"a layer of {symbols:,} symbols was built (more than {max_symbols:,})")
+
+    def counted_make(cls, shape, entry, *args, **kwargs):
+        if not build:
+            pytest.fail("a term table was built before the refusal")
+        work.products += int(np.size(entry))
+        return make(cls, shape, entry, *args, **kwargs)
+
+    profile = cProfile.Profile() if calls else None
+    with patched(SymbolTable, "__init__", counted_table), patched(Terms, "make", classmethod(counted_make)):
+        if profile:
+            profile.enable()
+        try:
+            yield work
+        finally:
+            if profile:
+                profile.disable()
+                work.calls = _calls_by_or_into(profile, os.path.dirname(symgrad.__file__) + os.sep)
+
+
+def _calls_by_or_into(profile, root: str) -> int:
+    """Calls whose caller or callee is a function in the folder `root` (imports and other libraries'
+    own internals are left out, so the count does not depend on what earlier tests imported)."""
+    total = 0
+    for (file, _, _), (_, _, _, _, callers) in pstats.Stats(profile).stats.items():
+        ours = file.startswith(root)
+        for (caller_file, _, _), counts in callers.items():
+            if ours or caller_file.startswith(root):
+                total += counts[1]
+    return total
+
+
+class PolyWork:
+    """The polynomial work of parsing answers: term products (len x len of every Poly product, counted
+    before it is done), terms of every Poly built, and the largest coefficient in bits."""
+
+    def __init__(self, max_products: int):
+        self.max_products = max_products
+        self.products = 0
+        self.terms = 0
+        self.bits = 0
+
+    def __repr__(self) -> str:
+        return f"PolyWork(products={self.products:,}, terms={self.terms:,}, bits={self.bits:,})"
+
+
+@contextlib.contextmanager
+def counting_poly_work(max_products: int):
+    """Count `Poly` work inside the `with`; a product that would take the count past `max_products`
+    fails the test before it is multiplied out (so a missing budget fails fast instead of hanging)."""
+    from fractions import Fraction
+
+    from symgrad.homework.poly import Poly
+
+    work = PolyWork(max_products)
+    init, mul = Poly.__init__, Poly.__mul__
+
+    def counted_init(self, terms=None):
+        init(self, terms)
+        work.terms += len(self.terms)
+        for coef in self.terms.values():
+            if isinstance(coef, (int, Fraction)):
+                work.bits = max(work.bits, coef.numerator.bit_length(), coef.denominator.bit_length())
+
+    def counted_mul(self, other):
+        work.products += max(1, len(self.terms)) * max(1, len(other.terms))
+        if work.products > max_products:
+            pytest.fail(f"more than {max_products:,} term products: {work!r}")
+        return mul(self, other)
+
+    with patched(Poly, "__init__", counted_init), patched(Poly, "__mul__", counted_mul):
+        yield work

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-import time
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import counting_poly_work
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from symgrad.homework.judge import Problem
 from symgrad.homework.parse import parse_answer
-from symgrad.homework.poly import AnswerError, Poly
+from symgrad.homework.poly import MAX_BITS, MAX_WORK, AnswerError, Poly
 
 
 @pytest.fixture(scope="module")
@@ -141,10 +141,11 @@ REFUSED = [
 
 @pytest.mark.parametrize("text, message", REFUSED, ids=[t[:30] for t, _ in REFUSED])
 def test_refused_quickly(conv, text, message):
-    start = time.perf_counter()
-    with pytest.raises(AnswerError, match=message) as caught:
+    # quickly = within one answer's budget of term products (a bomb that ran would do millions), and
+    # with numbers no larger than a product of two allowed ones: counted, not timed
+    with counting_poly_work(MAX_WORK) as work, pytest.raises(AnswerError, match=message) as caught:
         poly(conv, text)
-    assert time.perf_counter() - start < 2.0  # generous; a bomb that ran would take minutes
+    assert work.products <= MAX_WORK and work.bits <= 2 * MAX_BITS, work
     assert "\n" not in str(caught.value)
 
 
@@ -169,15 +170,17 @@ ALPHABET = list("xwdzbt_0123456789+-*/^()[]{},. $=\\") + ["**", "\\frac", "\\cdo
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join))
+@example("(9**9)^64")  # bombs spelled with the alphabet's tokens: a 1,826-bit number,
+@example("(x_1_1+x_1_2+x_1_3+x_1_4+x_2_1+x_2_2+x_2_3+x_2_4)^12")  # 50,388 terms
 def test_fuzz_grammar_tokens(text):
     problem = _fuzz_problem()
-    start = time.perf_counter()
-    try:
-        result = parse_answer(text, problem)
-        assert isinstance(result, Poly)
-    except AnswerError as error:
-        assert str(error) and "\n" not in str(error)
-    assert time.perf_counter() - start < 1.0
+    with counting_poly_work(MAX_WORK) as work:
+        try:
+            result = parse_answer(text, problem)
+            assert isinstance(result, Poly)
+        except AnswerError as error:
+            assert str(error) and "\n" not in str(error)
+    assert work.products <= MAX_WORK and work.bits <= 2 * MAX_BITS, work
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,26 +1,32 @@
 """Every command and option with wrong input: exit 2, one clear line, no traceback, fast, no file touched.
 
-The tables below are also timed as real processes by benchmarks/bench_errors.py. Paths in arguments
-are written with {d}, the folder `make_bad_files` fills with broken inputs.
+"Fast" is counted, never timed (see conftest.counting_work): Python calls, layers and term tables
+built. The tables below are also timed as real processes by benchmarks/bench_errors.py. Paths in
+arguments are written with {d}, the folder `make_bad_files` fills with broken inputs.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import time
 from pathlib import Path
 
 import pytest
+from conftest import counting_poly_work, counting_work
 
 import symgrad.files
 from symgrad import cli
+from symgrad.spec import CHECK_MAX_TERMS, ConvSpec, PoolSpec
 
 CONV = ["conv", "--input", "5x5", "--kernel", "3x3"]
 POOL = ["pool", "--input", "4x4", "--window", "2x2"]
 T_CONV = ["template", "conv", "--input", "3x3", "--kernel", "2x2"]
 T_POOL = ["template", "pool", "--input", "4x4", "--window", "2x2"]
 GOOD = "{d}/good.toml"
+# Python calls a refused run may make: showing the 5x5 layer before -o fails takes about 15,000;
+# trying what was refused (a giant layer, the mse JSON, expanding the expected answers) takes millions
+REFUSAL_CALLS = 50_000
 
 # (arguments, a piece of the one error line). Every command, every option.
 BAD = [
@@ -317,11 +323,22 @@ def fill(args, d: Path) -> list[str]:
     return [a.replace("{d}", str(d)) for a in args]
 
 
-def run(args, capsys):
-    start = time.perf_counter()
-    code = cli.main(list(args))
+def run(args, capsys, build=True, max_symbols=None):
+    """Exit code, stdout, stderr and the Work done. build=False: building any layer fails the test."""
+    with counting_work(build=build, max_symbols=max_symbols) as work:
+        code = cli.main(list(args))
     out, err = capsys.readouterr()
-    return code, out, err, time.perf_counter() - start
+    return code, out, err, work
+
+
+def spec_of(args):
+    """The layer of a conv/pool command line, from its options."""
+    options = {key.lstrip("-"): value for key, value in zip(args[1::2], args[2::2])}
+    if args[0] == "pool":
+        return PoolSpec.build(options["input"], options["window"], options.get("stride"), options.get("padding", 0),
+                              options.get("mode", "max"))
+    return ConvSpec.build(options["input"], options["kernel"], options.get("stride", 1), options.get("padding", 0),
+                          options.get("dilation", 1))
 
 
 def _ids(table):
@@ -330,13 +347,13 @@ def _ids(table):
 
 @pytest.mark.parametrize("args, message", BAD, ids=_ids(BAD))
 def test_bad_input_is_one_clear_line(args, message, d, capsys):
-    code, out, err, seconds = run(fill(args, d), capsys)
+    code, out, err, work = run(fill(args, d), capsys, build="layer too large" not in message)  # refused from the estimate
     assert code == 2, err
     assert out == ""
     assert err.startswith("Error: ") and err.count("\n") == 1, err
     assert message.replace("{d}", str(d)) in err, err
     assert "Traceback" not in err and "internal error" not in err
-    assert seconds < 5  # a hang guard only; bench_errors.py measures the real times
+    assert work.calls <= REFUSAL_CALLS, work  # bench_errors.py measures the real times
 
 
 WITH_OUTPUT = [(a, m) for a, m in BAD if "-o" not in a and a[0] in ("conv", "pool", "check", "template") and len(a) > 2]
@@ -361,7 +378,8 @@ def test_a_failed_run_never_touches_the_output_file(args, message, d, tmp_path, 
 def test_unusable_answer_file(name, message, d, tmp_path, capsys):
     path = str(d / name) if name else str(d)
     report = tmp_path / "report.json"
-    code, out, err, seconds = run(["check", path, fill([GOOD], d)[0], "--format", "json", "-o", str(report)], capsys)
+    code, out, err, work = run(["check", path, fill([GOOD], d)[0], "--format", "json", "-o", str(report)], capsys,
+                               max_symbols=3 * CHECK_MAX_TERMS)  # a layer check's budget admits has fewer symbols
     assert code == 2 and out == ""
     lines = err.splitlines()
     assert lines and all(line.startswith(f"Error: {path}: ") for line in lines), err
@@ -369,7 +387,7 @@ def test_unusable_answer_file(name, message, d, tmp_path, capsys):
     data = json.loads(report.read_text())  # the report is complete: the good file is judged, the bad one named
     statuses = {f["file"]: f["status"] for f in data["files"]}
     assert statuses[path] == "error" and statuses[fill([GOOD], d)[0]] == "wrong"
-    assert seconds < 5
+    assert work.calls <= REFUSAL_CALLS, work
 
 
 def test_interrupted_is_quiet(monkeypatch, capsys):
@@ -532,8 +550,11 @@ def test_standard_streams_that_cannot_be_written(redirect, message):
     ["pool", "--input", "80x80", "--window", "80x80", "--format", "markdown"],  # 6,399 other cells named per cell: 25 s
 ])
 def test_layers_under_the_estimate_stay_cheap(args, tmp_path, capsys):
-    code, _, err, seconds = run(args + ["-o", str(tmp_path / "out")], capsys)
-    assert code == 0 and err == "" and seconds < 30  # a guard against minutes; bench_conv.py has the times
+    code, _, err, work = run(args + ["-o", str(tmp_path / "out")], capsys)
+    assert code == 0 and err == ""
+    # the work stays proportional to the estimate the budget checks (bench_conv.py has the times)
+    estimate = spec_of(args).estimated_terms
+    assert work.products <= 2 * estimate and work.calls <= 50 * estimate, (work, estimate)
 
 
 def test_sparse_closed_forms_hold_for_huge_dilation_and_kernels():
@@ -554,16 +575,44 @@ def test_sparse_closed_forms_hold_for_huge_dilation_and_kernels():
     (["conv", "--input", "3x3", "--kernel", "2x2", "--values", ""], "--values got an empty path"),
 ])
 def test_refused_from_their_real_cost(args, message, capsys):
-    code, out, err, seconds = run(args, capsys)
+    code, out, err, work = run(args, capsys)
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
-    assert seconds < 5
+    assert work.calls <= REFUSAL_CALLS, work
 
 
 def test_a_long_run_of_letters_is_read_in_linear_time(d, tmp_path, capsys):
     path = tmp_path / "a.toml"
     path.write_text("# " + "a" * 900_000 + "\n" + (d / "good.toml").read_text())
-    code, _, err, seconds = run(["check", str(path)], capsys)
-    assert code == 1 and err == "" and seconds < 5  # was quadratic: 100 KB took over a minute
+    code, _, err, work = run(["check", str(path)], capsys)
+    assert code == 1 and err == "" and work.calls <= REFUSAL_CALLS, work  # the letters are not walked in Python
+
+
+def test_the_dotted_key_scan_cannot_backtrack():
+    """The scan for long dotted keys reads a run of letters once (it was quadratic: a 100 KB comment took
+    over a minute): a part starts only where a word does, and no repeat gives back what it took."""
+    from re import _parser
+
+    from symgrad.homework import answers
+
+    parsed = _parser.parse(answers._LONG_DOTTED_KEY.pattern)
+    opcode, (direction, lookbehind) = parsed[0]
+    assert (str(opcode), direction) == ("ASSERT_NOT", -1)  # a negative lookbehind comes first
+    repeats = []
+
+    def walk(items):
+        for op, arg in items:
+            if str(op) in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                repeats.append((str(op), [str(o) for o, _ in arg[2]]))
+                walk(arg[2])
+            elif str(op) == "SUBPATTERN":
+                walk(arg[3])
+            elif str(op) == "BRANCH":
+                for branch in arg[1]:
+                    walk(branch)
+
+    walk(parsed)
+    over_characters = [op for op, body in repeats if set(body) <= {"IN", "LITERAL", "NOT_LITERAL", "ANY"}]
+    assert over_characters and set(over_characters) == {"POSSESSIVE_REPEAT"}, repeats
 
 
 def test_with_problem_a_student_file_needs_no_problem_table(d, tmp_path, capsys):
@@ -589,8 +638,10 @@ def test_dash_output_is_standard_output_and_debug_only_as_an_option(tmp_path, ca
 ])
 def test_many_entries_are_summarised_like_many_terms(args, tmp_path, capsys):
     out = tmp_path / "out"
-    code, _, err, seconds = run(args + ["-o", str(out)], capsys)
-    assert code == 0 and err == "" and out.stat().st_size < 200_000 and seconds < 30
+    code, _, err, work = run(args + ["-o", str(out)], capsys)
+    assert code == 0 and err == "" and out.stat().st_size < 200_000
+    spec = spec_of(args)  # summarised: fewer Python calls than the layer has entries, so none is visited one by one
+    assert work.calls < max(math.prod(spec.input_shape), math.prod(spec.output_shape)), work
 
 
 @pytest.mark.parametrize("problem, message", [
@@ -600,8 +651,10 @@ def test_many_entries_are_summarised_like_many_terms(args, tmp_path, capsys):
 def test_check_refuses_problems_whose_expected_answers_explode(problem, message, tmp_path, capsys):
     path = tmp_path / "a.toml"
     path.write_text(problem + "[answer]\nforward = [['x_1_1']]\n")
-    code, _, err, seconds = run(["check", str(path)], capsys)
-    assert code == 2 and message in err and seconds < 5
+    with counting_poly_work(0) as expanded:  # refused before any expected answer is multiplied out
+        code, _, err, work = run(["check", str(path)], capsys)
+    assert code == 2 and message in err and work.calls <= REFUSAL_CALLS, work
+    assert expanded.terms == 0, expanded
 
 
 def test_a_values_file_name_never_reaches_the_terminal_raw(tmp_path, capsys, monkeypatch):
