@@ -1,8 +1,7 @@
 """symgrad: derive backpropagation through CNN layers symbolically and show every step."""
 
 from .api import conv, pool
-from .convolution import derive_conv
-from .derivation import ConvDerivation, PoolDerivation
+from .layers import ConvDerivation, PoolDerivation, derive_conv
 from .errors import SymgradError
 from .naming import Naming
 from .spec import ConvSpec, PoolSpec

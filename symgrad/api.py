@@ -1,5 +1,7 @@
 """The Python API: the same options as the CLI, returning the derivation object.
 
+This is where a values path becomes data (the core never reads files).
+
 >>> import symgrad
 >>> d = symgrad.conv(input="5x5", kernel="3x3", stride=2, index="flat", names="a,w,z")
 >>> d.all_hold, str(d.gradient_expr("grad_kernel", 0))
@@ -8,12 +10,14 @@
 
 from __future__ import annotations
 
-from .convolution import derive_conv
-from .derivation import ConvDerivation, PoolDerivation
+import os
+
 from .errors import OptionError
+from .layers import ConvDerivation, PoolDerivation, derive_conv, derive_pool
 from .naming import LETTERS_RE, Naming
-from .pooling import derive_pool
 from .spec import DEFAULT_MAX_TERMS, ConvSpec, PoolSpec
+from .symbols import SymbolTable
+from .values import FROM_PYTHON, byte_limit, load_values
 
 
 def conv(
@@ -37,7 +41,9 @@ def conv(
     or the path of a JSON file with that content), as `--values` takes them.
     """
     spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms)
-    return derive_conv(spec, Naming.build(index, names), loss, values)
+    naming = Naming.build(index, names)
+    data, source = read_values(values, SymbolTable.for_conv(spec, naming))
+    return derive_conv(spec, naming, loss, data, source)
 
 
 def pool(
@@ -59,7 +65,17 @@ def pool(
     values: numbers for input and/or grad_output (a dict or the path of a JSON file).
     """
     spec = PoolSpec.build(input, window, stride, padding, mode, channels, ties, max_terms=max_terms)
-    return derive_pool(spec, pool_naming(index, names), values)
+    naming = pool_naming(index, names)
+    data, source = read_values(values, SymbolTable.for_pool(spec, naming))
+    return derive_pool(spec, naming, data, source)
+
+
+def read_values(values, symbols: SymbolTable) -> tuple[dict | None, str]:
+    """(the values as data, where they came from): a path is read here (bounded by what the layer can
+    need), a dict is taken as it is."""
+    if isinstance(values, (str, os.PathLike)):
+        return load_values(os.fspath(values), byte_limit(symbols))
+    return values, FROM_PYTHON
 
 
 def pool_naming(index: str = "matrix", names: str | None = None) -> Naming:

@@ -22,7 +22,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from .errors import ValuesError
 from .tensor import ONE, Terms
+from .values import _where
 
 
 def substitute(table: Terms, known: np.ndarray, number: np.ndarray, exact: bool) -> Terms:
@@ -37,10 +39,10 @@ def substitute(table: Terms, known: np.ndarray, number: np.ndarray, exact: bool)
             factor[hit] = ONE
     # a*b == b*a: put the two factors in a fixed order so that equal products merge
     low, high = np.minimum(a, b), np.maximum(a, b)
-    return _merge(Terms(table.shape, table.entry, low, high, coef))
+    return merge(Terms(table.shape, table.entry, low, high, coef))
 
 
-def _merge(table: Terms) -> Terms:
+def merge(table: Terms) -> Terms:
     """Equal products of an entry merged (coefficients added, zeros dropped), in order of first appearance."""
     if len(table) == 0:
         return table
@@ -158,8 +160,6 @@ def _refuse_huge_denominators(numbers, source: str) -> None:
     for value in {x.denominator for x in numbers if isinstance(x, Fraction) and x.denominator != 1}:
         common = common * value // math.gcd(common, value)
         if 3 * common.bit_length() > MAX_EXACT_BITS:
-            from .values import ValuesError, _where
-
             raise ValuesError(
                 f"{_where(source)}: the fractions' common denominator has over {common.bit_length() * 3 // 10:,} "
                 f"digits, so exact results would be far longer; give decimals (floats) instead of \"p/q\" "
@@ -179,97 +179,10 @@ def finite(evaluate_function):
         if not exact:
             tables = [numeric.forward] + list(numeric.gradients.values())
             if not all(np.isfinite(t.coef.astype(np.float64)).all() for t in tables if t is not None):
-                from .values import ValuesError, _where
-
-                where = _where(source)
                 raise ValuesError(
-                    f"{where}: the arithmetic overflows floating point (a result is inf or nan); "
+                    f"{_where(source)}: the arithmetic overflows floating point (a result is inf or nan); "
                     f"use smaller numbers, or integers and \"p/q\" strings for exact arithmetic"
                 )
         return numeric
 
     return checked
-
-
-@finite
-def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
-    """Substitute the values into a derivation's forward pass, gradients and identities."""
-    symbols = derivation.symbols
-    known, number = known.copy(), number.copy()
-    forward = substitute(derivation.forward, known, number, exact)
-    g = symbols["grad_output"]
-    if derivation.loss == "sum":
-        known[g.offset : g.offset + g.size] = True
-        number[g.offset : g.offset + g.size] = 1
-    elif derivation.loss == "mse":
-        z = constants(forward, exact)
-        t = symbols["target"]
-        t_known = known[t.offset : t.offset + t.size]
-        if z is not None:
-            number[g.offset : g.offset + g.size] = z - np.where(t_known, number[t.offset : t.offset + t.size], 0)
-            known[g.offset : g.offset + g.size] = t_known
-    gradients = {key: substitute(table, known, number, exact) for key, table in derivation.gradients()}
-    identities = {
-        identity.name: equal_numbers(substitute(identity.computed, known, number, exact), gradients[identity.name], exact)
-        for identity in derivation.identities
-    }
-    return Numeric(exact, given, source, known, number, forward, gradients, identities)
-
-
-@finite
-def evaluate_pool(derivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
-    """Numbers for a pooling layer: outputs, the max masks (ties by the policy), the routed gradient."""
-    from .pooling import window_masks
-
-    spec, windows, symbols = derivation.spec, derivation.windows, derivation.symbols
-    known, number = known.copy(), number.copy()
-    real = windows >= 0
-    forward = masks = None
-    if known[windows[real]].all():
-        x = np.zeros(windows.shape, dtype=object if exact else np.float64)
-        if exact:
-            x[:] = 0
-        x[real] = number[windows[real]]
-        outputs = np.arange(windows.shape[0])
-        if spec.mode == "max":
-            masks = window_masks(windows, x, spec.ties, exact)
-            m = symbols["mask"]
-            known[m.offset : m.offset + m.size] = True
-            number[m.offset : m.offset + m.size] = masks.ravel()
-            values = np.where(real, x, -np.inf).max(axis=1)
-        else:
-            sums = x.sum(axis=1)
-            values = [_divide(v, derivation.divisor, exact) for v in sums] if exact else sums / derivation.divisor
-        coef = np.empty(len(values), dtype=object if exact else np.float64)
-        coef[:] = values
-        ones = np.full(len(values), ONE)
-        forward = _merge(Terms(spec.output_shape, outputs, ones, ones, coef))
-
-    def routed(table: Terms) -> Terms:
-        out = substitute(table, known, number, exact)
-        if derivation.divisor == 1:
-            return out
-        coef = np.array([_divide(c, derivation.divisor, exact) for c in out.coef], dtype=object if exact else np.float64)
-        return Terms(out.shape, out.entry, out.a, out.b, coef)
-
-    gradient = routed(derivation.grad_input)
-    identities = {i.name: equal_numbers(routed(i.computed), gradient, exact) for i in derivation.identities}
-    return Numeric(exact, given, source, known, number, forward, {"grad_input": gradient}, identities, masks)
-
-
-def _divide(value, divisor: int, exact: bool):
-    if not exact:
-        return value / divisor
-    q = Fraction(value, divisor) if isinstance(value, int) else Fraction(value) / divisor
-    return q.numerator if q.denominator == 1 else q
-
-
-def cell_shares(derivation, numeric: Numeric) -> np.ndarray:
-    """Max pooling: each input cell's share of its windows' gradients, summed over the windows (input-shaped)."""
-    spec, windows = derivation.spec, derivation.windows
-    share = np.zeros(int(np.prod(spec.input_shape)), dtype=object if numeric.exact else np.float64)
-    if numeric.exact:
-        share[:] = 0
-    rows, cols = np.nonzero(windows >= 0)
-    np.add.at(share, windows[rows, cols] - derivation.symbols["input"].offset, numeric.masks[rows, cols])
-    return share.reshape(spec.input_shape)

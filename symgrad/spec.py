@@ -106,6 +106,12 @@ def parse_sizes(input, other, option: str) -> tuple[tuple[int, ...], tuple[int, 
     return input_size, other_size
 
 
+def axis_text(values) -> str:
+    """`2` when every axis has the same value, else `2x1`."""
+    values = list(values)
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
 def output_length(n: int, k: int, s: int, p: int, d: int) -> int:
     """PyTorch's output length: floor((n + 2p - d(k-1) - 1) / s) + 1."""
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
@@ -200,6 +206,10 @@ class ConvSpec:
             for n, k, s, p, d in zip(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
         )
 
+    def numerator(self, axis: int) -> int:
+        """N + 2p − d(k−1) − 1 along an axis: the output size is this over the stride, floored, plus 1."""
+        return self.input_size[axis] + 2 * self.padding[axis] - self.dilation[axis] * (self.kernel_size[axis] - 1) - 1
+
     @property
     def unused_tail(self) -> tuple[int, ...]:
         """Per axis, how many trailing padded positions no output reads (the floor-division remainder)."""
@@ -225,6 +235,33 @@ class ConvSpec:
         forward = self.out_channels * self.in_channels * math.prod(self.output_size) * math.prod(self.kernel_size)
         entries = self.in_channels * math.prod(self.padded_size) + math.prod(self.kernel_shape) + math.prod(self.output_shape)
         return forward + entries
+
+    # --- what a values file may give for this layer
+
+    def value_keys(self, loss: str) -> tuple[str, ...]:
+        """Keys a values file may have: bias only with --bias; grad_output only for the generic loss
+        (sum and mse define dL/dz); target only for mse."""
+        keys = ("input", "kernel", "bias", "grad_output", "target")
+        return tuple(key for key in keys if (key != "bias" or self.bias) and (key != "grad_output" or loss == "generic")
+                     and (key != "target" or loss == "mse"))
+
+    def value_key_problem(self, key: str, loss: str) -> str | None:
+        """Why a values key is refused (None: not a key of this layer at all)."""
+        if key == "bias" and not self.bias:
+            return '"bias" is given but the layer has no bias (add --bias)'
+        if key == "grad_output" and loss == "sum":
+            return '"grad_output" is not used with --loss sum (dL/dz is 1 there)'
+        if key == "grad_output" and loss == "mse":
+            return '"grad_output" is not used with --loss mse (dL/dz is z - t there; give "target")'
+        if key == "target":
+            return f'"target" is only used with --loss mse, not --loss {loss}'
+        if key == "output":
+            return '"output" cannot be given (z is computed from input, kernel and bias)'
+        return None
+
+    @staticmethod
+    def values_layer_words(loss: str) -> str:
+        return f"layer and --loss {loss}"
 
     @property
     def input_text(self) -> str:
@@ -329,6 +366,10 @@ class PoolSpec:
     def output_shape(self) -> tuple[int, ...]:
         return (self.channels, *self.output_size)
 
+    def numerator(self, axis: int) -> int:
+        """N + 2p − k along an axis: the output size is this over the stride, floored, plus 1."""
+        return self.input_size[axis] + 2 * self.padding[axis] - self.window[axis]
+
     @property
     def window_count(self) -> int:
         """Cells per window (the average's divisor)."""
@@ -353,6 +394,24 @@ class PoolSpec:
     @property
     def input_text(self) -> str:
         return "x".join(map(str, self.input_size))
+
+    # --- what a values file may give for this layer
+
+    @staticmethod
+    def value_keys(loss: str) -> tuple[str, ...]:
+        return ("input", "grad_output")
+
+    @staticmethod
+    def value_key_problem(key: str, loss: str) -> str | None:
+        if key in ("kernel", "bias", "target"):
+            return f'"{key}" is given but a pooling layer has no {key}'
+        if key == "output":
+            return '"output" cannot be given (y is computed from the input)'
+        return None
+
+    @staticmethod
+    def values_layer_words(loss: str) -> str:
+        return "pooling layer"
 
     @property
     def window_text(self) -> str:

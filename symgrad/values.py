@@ -27,10 +27,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .derivation import LOSSES
+from .losses import LOSSES
 from .errors import OptionError, ValuesError
 from .files import decode_text, read_small_text
-from .spec import ConvSpec, PoolSpec
 from .symbols import SymbolTable
 
 KEYS = ("input", "kernel", "bias", "grad_output", "target")
@@ -135,40 +134,12 @@ def load_values(path: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[dict, str]:
 # --- checking and laying out
 
 
-def allowed_keys(spec: ConvSpec | PoolSpec, loss: str) -> tuple[str, ...]:
-    """Keys a values file may have for this layer and loss (pooling: input and grad_output only)."""
-    if isinstance(spec, PoolSpec):
-        return ("input", "grad_output")
-    return tuple(
-        key
-        for key in KEYS
-        if (key != "bias" or spec.bias)
-        and (key != "grad_output" or loss == "generic")
-        and (key != "target" or loss == "mse")
-    )
+def allowed_keys(spec, loss: str) -> tuple[str, ...]:
+    """Keys a values file may have for this layer and loss (the spec knows its kind's rules)."""
+    return spec.value_keys(loss)
 
 
-def _key_problem(key, spec: ConvSpec | PoolSpec, loss: str) -> str:
-    if isinstance(spec, PoolSpec):
-        if key in ("kernel", "bias", "target"):
-            return f'"{key}" is given but a pooling layer has no {key}'
-        if key == "output":
-            return '"output" cannot be given (y is computed from the input)'
-        return f"unknown key {_quote(key)}"
-    if key == "bias" and not spec.bias:
-        return '"bias" is given but the layer has no bias (add --bias)'
-    if key == "grad_output" and loss == "sum":
-        return '"grad_output" is not used with --loss sum (dL/dz is 1 there)'
-    if key == "grad_output" and loss == "mse":
-        return '"grad_output" is not used with --loss mse (dL/dz is z - t there; give "target")'
-    if key == "target":
-        return f'"target" is only used with --loss mse, not --loss {loss}'
-    if key == "output":
-        return '"output" cannot be given (z is computed from input, kernel and bias)'
-    return f"unknown key {_quote(key)}"
-
-
-def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: str = FROM_PYTHON) -> Values:
+def parse_values(data, symbols: SymbolTable, spec, loss: str, source: str = FROM_PYTHON) -> Values:
     """Check `data` (a dict of nested lists, arrays or numbers) against the layer and lay it out by symbol id."""
     where = _where(source)
     if loss not in LOSSES:
@@ -178,10 +149,9 @@ def parse_values(data, symbols: SymbolTable, spec: ConvSpec, loss: str, source: 
     allowed = allowed_keys(spec, loss)
     wrong = [key for key in data if key not in allowed]
     if wrong:
-        problems = "; ".join(_key_problem(key, spec, loss) for key in wrong)
+        problems = "; ".join(spec.value_key_problem(key, loss) or f"unknown key {_quote(key)}" for key in wrong)
         shown = ", ".join(f'"{key}"' for key in allowed)
-        layer = "pooling layer" if isinstance(spec, PoolSpec) else f"layer and --loss {loss}"
-        raise ValuesError(f"{where}: {problems}; allowed keys for this {layer}: {shown}")
+        raise ValuesError(f"{where}: {problems}; allowed keys for this {spec.values_layer_words(loss)}: {shown}")
 
     given = tuple(key for key in KEYS if key in data)
     entries = {key: flatten(key, data[key], symbols[key], where) for key in given}

@@ -11,7 +11,8 @@ import pytest
 
 import symgrad
 from symgrad import cli
-from symgrad.render.document import DocumentSettings, latex_text, tex_width
+from symgrad.render.document import DocumentSettings
+from symgrad.render.tex import latex_text, tex_width
 from symgrad.render.latex import render_latex
 from symgrad.render.markdown import markdown_text, render_markdown
 

@@ -1,4 +1,4 @@
-"""What every renderer shares: which symbols a gradient differentiates by, and sums as text."""
+"""What every renderer shares: sums of products as text, signs pulled out, and windows of matrices."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tensor import ONE, Terms
-
-SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities")
-GRADIENT_OF = {"grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"}
-TITLES = {"grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
 
 
 def entry_terms(table: Terms) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
@@ -103,17 +99,6 @@ def signed_terms(items: list[tuple[object, list[tuple[str, bool]]]], style: Styl
     return out
 
 
-def window_maxima(d, numeric, k: int) -> tuple[list[int], list[int]] | None:
-    """Max pooling with numbers: (cells holding window k's maximum, cells that receive its gradient)."""
-    if numeric is None or numeric.masks is None:
-        return None
-    real = d.windows[k] >= 0
-    cells = d.windows[k][real].tolist()
-    shares = numeric.masks[k][real].tolist()
-    best = max(numeric.number[c] for c in cells)
-    return [c for c in cells if numeric.number[c] == best], [c for c, share in zip(cells, shares) if share != 0]
-
-
 def keep_columns(count: int, width: Callable[[int], float], budget: float, full: bool) -> list[int]:
     """Which of `count` columns to show: all that fit, else the first and last ones (a gap between).
 
@@ -134,29 +119,6 @@ def keep_columns(count: int, width: Callable[[int], float], budget: float, full:
     return list(range(left)) + list(range(count - right, count))
 
 
-def axis_text(values) -> str:
-    """`2` when every axis has the same value, else `2x1`."""
-    values = list(values)
-    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
-
-
-def layer_parts(d) -> list[str]:
-    """The layer in a few parts, for a title: `input 5x5`, `kernel 3x3`, `stride 2`, ..."""
-    spec = d.spec
-    if d.layer == "pool":
-        parts = [f"input {spec.input_text}", f"window {spec.window_text}", f"stride {axis_text(spec.stride)}",
-                 f"padding {axis_text(spec.padding)}"]
-        if spec.channels > 1:
-            parts.append(f"{spec.channels} channels")
-        return parts + [f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else "")]
-    parts = [f"input {spec.input_text}", f"kernel {spec.kernel_text}"]
-    for label, values in (("stride", spec.stride), ("padding", spec.padding), ("dilation", spec.dilation)):
-        parts.append(f"{label} {axis_text(values)}")
-    if spec.in_channels > 1 or spec.out_channels > 1:
-        parts.append(f"channels {spec.in_channels}→{spec.out_channels}")
-    return parts + (["bias"] if spec.bias else [])
-
-
 def matrix_slices(ids: np.ndarray, channel_labels, depth_label: Callable[[int], str]) -> list[tuple[list[str], np.ndarray]]:
     """A channel-first tensor as 2-D blocks to print, each with its labels (`c=2`, and the depth of a
     3-D one): a channel level is labelled only when it has more than one channel; 1-D is one row."""
@@ -173,35 +135,6 @@ def matrix_slices(ids: np.ndarray, channel_labels, depth_label: Callable[[int], 
     return slices
 
 
-def render_sections(view, d, show: frozenset[str]) -> None:
-    """Call the view's section methods in document order, for the sections in `show` (the terminal
-    and the LaTeX/Markdown builders lay out the same sections)."""
-    if "setup" in show:
-        view.setup()
-    if "forward" in show:
-        view.forward()
-    for key, table in d.gradients():
-        if key.replace("_", "-") in show:
-            view.gradient(key, table)
-    if "identities" in show:
-        view.identities()
-
-
 def gap_at(columns: list[int]) -> int | None:
     """Where the elided columns are (insert the ellipsis before this position), or None."""
     return next((i for i in range(1, len(columns)) if columns[i] != columns[i - 1] + 1), None)
-
-
-def indicator(d, mask_id: int, name: Callable[[int], str], max_of: Callable[[list[str]], str], longest: int,
-              rest_of: Callable[[str], str]) -> tuple[str, str] | None:
-    """∂y_k/∂x of max pooling, H(x - max(the window's other cells)), as (x, the max part) in a renderer's
-    names; None when x is alone in its window (the derivative is 1). Beyond `longest` other cells the
-    list is replaced by `rest_of(name of y_k)`, so that it fits on a line."""
-    k, x = d.mask_cell(mask_id)
-    count = int(np.count_nonzero(d.windows[k] != -1)) - 1  # the other real cells (counted, not named: a
-    if count <= 0:                                           # window of 80x80 cells has 6,399 of them)
-        return None
-    if count > longest:
-        return name(x), rest_of(name(d.symbols["output"].offset + k))
-    others = [name(c) for c in d.real_cells(k) if c != x]
-    return name(x), others[0] if len(others) == 1 else max_of(others)

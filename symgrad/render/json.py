@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import json
 
-from ..derivation import ConvDerivation
 from ..errors import TooLargeError
 import numpy as np
 
 from ..tensor import ONE
 from ..values import format_number, json_number
-from .common import Style, entry_terms, indicator, nest, signed_terms, sum_texts, symbol_or_one
+from .common import Style, entry_terms, nest, signed_terms, sum_texts, symbol_or_one
 
 
 def to_data(d) -> dict:
-    """The derivation as plain JSON-able data (the contract)."""
-    if d.layer == "pool":
-        return pool_data(d)
+    """The derivation as plain JSON-able data (the contract), by the kind's own builder."""
+    return DATA[d.kind.name](d)
+
+
+def conv_data(d) -> dict:
+    """layer "conv": symbols, forward, grad_kernel/input/bias, loss, identities (and values)."""
     spec, symbols = d.spec, d.symbols
     ident = symbols.identifier
     factor = symbol_or_one(ident)
@@ -35,7 +37,7 @@ def to_data(d) -> dict:
         t0 = symbols["target"].offset
         grad_output_text = lambda g: f"({forward[g - g0]} - {ident(t0 + g - g0)})"  # noqa: E731
 
-    def gradient(key):
+    def symbolic_gradient(key):
         table = getattr(d, key)
         return nest(sum_texts(table, grad_output_text, factor, "*", swap=True), table.shape)
 
@@ -68,6 +70,7 @@ def to_data(d) -> dict:
         gradient = lambda key: substituted(numeric.gradients[key])  # noqa: E731
     else:
         forward_data = nest(forward, spec.output_shape)
+        gradient = symbolic_gradient
 
     symbol_data = {
         "input": symbols.nested_identifiers("input"),
@@ -127,7 +130,7 @@ def _identities_data(d) -> list[dict]:
     ]
 
 
-def _values_data(d: ConvDerivation) -> dict:
+def _values_data(d) -> dict:
     """The numbers that were put in, under the keys of the values file, plus whether arithmetic was exact."""
     numeric, symbols = d.numeric, d.symbols
     data: dict = {"exact": numeric.exact}
@@ -141,31 +144,14 @@ JSON = Style(number=lambda x: format_number(x, "json"), times="*", times_numbers
 
 
 def check_size(d, max_terms: int) -> None:
-    """Refuse before writing when the JSON would exceed `max_terms` product terms.
-
-    With --loss mse, dL/dz_k = (z_k - t_k) is written out in every gradient term, so the JSON holds
-    (gradient terms) x (terms per output) products: far more than the derivation itself. Symbolic
-    max pooling names every window's other cells in each of its cells' Heaviside: window squared.
-    """
-    if d.layer == "pool":
-        cost = d.named_cells
-        if cost > max_terms:
-            raise TooLargeError(
-                f"--format json of symbolic max pooling names each window's other cells in every gradient "
-                f"term: about {cost:,} names, over the limit of {max_terms:,}; give the input's numbers with "
-                f"--values, use --format text, or raise --max-terms"
-            )
-        return
-    cost = d.mse_expanded_terms + len(d.forward)
-    if d.loss == "mse" and cost > max_terms:
-        raise TooLargeError(
-            f"--loss mse --format json writes each z expanded inside every gradient term: about {cost:,} "
-            f"product terms, over the limit of {max_terms:,}; use --loss generic (dL/dz as symbols), "
-            f"--format text, or raise --max-terms"
-        )
+    """Refuse before writing when the JSON would exceed `max_terms` product terms (the kind says why:
+    mse writes each z inside every gradient term, symbolic max pooling names every window's cells)."""
+    problem = d.json_problem(max_terms)
+    if problem:
+        raise TooLargeError(problem)
 
 
-def render_json(d: ConvDerivation) -> str:
+def render_json(d) -> str:
     return json.dumps(to_data(d), indent=1, ensure_ascii=False) + "\n"
 
 
@@ -185,7 +171,7 @@ def pool_data(d) -> dict:
         return window_names[k]
 
     def mask_text(mask_id: int) -> str:
-        parts = indicator(d, mask_id, ident, lambda xs: f"Max({', '.join(xs)})", 10**9, str)
+        parts = d.indicator(mask_id, ident, lambda xs: f"Max({', '.join(xs)})", 10**9, str)
         return "1" if parts is None else f"Heaviside({parts[0]} - {parts[1]})"
 
     def cells(k: int) -> str:
@@ -233,3 +219,6 @@ def pool_data(d) -> dict:
             masks = np.vectorize(json_number, otypes=[object])(numeric.masks)
             data["masks"] = masks.reshape(*spec.output_shape, *spec.window).tolist()
     return data
+
+
+DATA = {"conv": conv_data, "pool": pool_data}  # each kind's JSON builder

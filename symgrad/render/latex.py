@@ -7,10 +7,9 @@ scaled down to fit it.
 
 from __future__ import annotations
 
-import dataclasses
-
-from ..derivation import ConvDerivation
-from .document import FRAGMENT_ROW_WIDTH, Display, Document, DocumentSettings, Equations, Heading, Para, build, latex_text
+from .document import DocumentSettings, build
+from .tex import FRAGMENT_ROW_WIDTH, ROW_WIDTH, latex_text
+from .texlayout import aligned, tex_blocks
 
 PACKAGES = r"\usepackage{amsmath,amssymb,graphicx}"
 
@@ -22,19 +21,17 @@ MACROS = r"""\makeatletter
   \ifdim\wd\symgradbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\symgradbox}}\else\usebox{\symgradbox}\fi}"""
 
 
-def render_latex(d: ConvDerivation, settings: DocumentSettings | None = None, fragment: bool = False) -> str:
-    settings = settings or DocumentSettings.choose(d)
-    if fragment:
-        settings = dataclasses.replace(settings, row_width=FRAGMENT_ROW_WIDTH)
-    doc = build(d, settings)
-    body = _body(doc)
-    setup = [MACROS, rf"\setcounter{{MaxMatrixCols}}{{{max(10, doc.max_matrix_cols)}}}"]
+def render_latex(d, settings: DocumentSettings | None = None, fragment: bool = False) -> str:
+    doc = build(d, settings or DocumentSettings.choose(d))
+    items, max_cols = tex_blocks(doc, FRAGMENT_ROW_WIDTH if fragment else ROW_WIDTH)
+    title = latex_text("symgrad " + doc.title[0] + ": " + ", ".join(doc.title[1:]))
+    setup = [MACROS, rf"\setcounter{{MaxMatrixCols}}{{{max_cols}}}"]
     if fragment:
         head = [
-            f"% {latex_text(doc.title)}",
+            f"% {title}",
             f"% symgrad LaTeX fragment: needs {PACKAGES} in the preamble (and \\allowdisplaybreaks for long derivations)",
         ]
-        return "\n".join(head + setup + [""] + body) + "\n"
+        return "\n".join(head + setup + [""] + _body(items)) + "\n"
     preamble = [
         r"\documentclass[11pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
@@ -44,26 +41,25 @@ def render_latex(d: ConvDerivation, settings: DocumentSettings | None = None, fr
         r"\setlength{\parskip}{4pt}",
         *setup,
         r"\begin{document}",
-        rf"\section*{{{latex_text(doc.title)}}}",
+        rf"\section*{{{title}}}",
     ]
-    return "\n".join(preamble + [""] + body + [r"\end{document}"]) + "\n"
+    return "\n".join(preamble + [""] + _body(items) + [r"\end{document}"]) + "\n"
 
 
 def _inline(parts) -> str:
     return "".join(latex_text(text) if kind == "text" else f"${text}$" for kind, text in parts)
 
 
-def _body(doc: Document) -> list[str]:
+def _body(items: list[tuple]) -> list[str]:
     out: list[str] = []
-    for block in doc.blocks:
-        if isinstance(block, Heading):
-            out += [rf"\subsection*{{{_inline(block.parts)}}}", ""]
-        elif isinstance(block, Para):
-            text = _inline(block.parts)
-            out += [r"{\small " + text + "}" if block.small else text, ""]
-        elif isinstance(block, Equations):
-            rows = " \\\\[3pt]\n".join(" \\\\\n".join(f"{left} &{right}" for left, right in eq) for eq in block.equations)
-            out += [r"\begin{align*}", rows, r"\end{align*}", ""]
-        elif isinstance(block, Display):
-            out += [r"\[ \symgradfit{" + block.tex + r"} \]", ""]
+    for item in items:
+        if item[0] == "heading":
+            out += [rf"\subsection*{{{_inline(item[1])}}}", ""]
+        elif item[0] == "para":
+            text = _inline(item[1])
+            out += [r"{\small " + text + "}" if item[2] else text, ""]
+        elif item[0] == "align":
+            out += [r"\begin{align*}", aligned(item[1]), r"\end{align*}", ""]
+        else:
+            out += [r"\[ \symgradfit{" + item[1] + r"} \]", ""]
     return out

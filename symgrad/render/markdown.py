@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from ..derivation import ConvDerivation
 from ..errors import printable
-from .document import Display, Document, DocumentSettings, Equations, Heading, Para, build
+from .document import DocumentSettings, build
+from .texlayout import aligned, tex_blocks
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|$~&#!{}])")
 
@@ -30,30 +30,27 @@ def markdown_code(text: str) -> str:
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
-def render_markdown(d: ConvDerivation, settings: DocumentSettings | None = None) -> str:
+def render_markdown(d, settings: DocumentSettings | None = None) -> str:
     doc = build(d, settings)
-    return "\n".join([f"# {markdown_text(doc.title)}", ""] + _body(doc))
+    items, _ = tex_blocks(doc)
+    title = "symgrad " + doc.title[0] + ": " + ", ".join(doc.title[1:])
+    return "\n".join([f"# {markdown_text(title)}", ""] + _body(items))
 
 
 def _inline(parts) -> str:
     return "".join(markdown_text(text) if kind == "text" else f"${text}$" for kind, text in parts)
 
 
-def aligned(block: Equations) -> str:
-    """An Equations block as the body of `aligned` (rows split by \\\\, a little space between equations)."""
-    return " \\\\[3pt]\n".join(" \\\\\n".join(f"{left} &{right}" for left, right in eq) for eq in block.equations)
-
-
-def _body(doc: Document) -> list[str]:
+def _body(items: list[tuple]) -> list[str]:
     out: list[str] = []
-    for block in doc.blocks:
-        if isinstance(block, Heading):
-            out += [f"## {_inline(block.parts)}", ""]
-        elif isinstance(block, Para):
-            text = _inline(block.parts)
-            out += [f"*{text}*" if block.small else text, ""]
-        elif isinstance(block, Equations):
-            out += ["$$", r"\begin{aligned}", aligned(block), r"\end{aligned}", "$$", ""]
-        elif isinstance(block, Display):
-            out += ["$$", block.tex, "$$", ""]
+    for item in items:
+        if item[0] == "heading":
+            out += [f"## {_inline(item[1])}", ""]
+        elif item[0] == "para":
+            text = _inline(item[1])
+            out += [f"*{text}*" if item[2] else text, ""]
+        elif item[0] == "align":
+            out += ["$$", r"\begin{aligned}", aligned(item[1]), r"\end{aligned}", "$$", ""]
+        else:
+            out += ["$$", item[1], "$$", ""]
     return out

@@ -7,9 +7,8 @@ equations are the same `aligned` blocks as the Markdown renderer's. Large layers
 
 from __future__ import annotations
 
-from ..derivation import ConvDerivation
-from .document import Display, DocumentSettings, Equations, Heading, Para, build
-from .markdown import aligned
+from .document import DocumentSettings, build
+from .texlayout import aligned, tex_blocks
 
 NOTEBOOK_TERMS = 2_000  # show everything up to this many product terms, else the terminal's summary
 LINE = 90  # characters of prose per line
@@ -17,19 +16,21 @@ LINE = 90  # characters of prose per line
 _TEXT_ESCAPES = {"→": " to ", "\\": r"\backslash ", "{": r"\{", "}": r"\}", "$": r"\$", "_": r"\_", "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim "}
 
 
-def render_notebook_latex(d: ConvDerivation) -> str:
+def render_notebook_latex(d) -> str:
     doc = build(d, DocumentSettings.choose(d, budget=NOTEBOOK_TERMS))
-    out = [_display(_line([("text", doc.title)], bold=True)), ""]
-    for block in doc.blocks:
-        if isinstance(block, Heading):
-            out.append(_display(_line(block.parts, bold=True)))
-        elif isinstance(block, Para):
-            lines = [_line(parts) for parts in _wrap(block.parts)]
+    items, _ = tex_blocks(doc)
+    title = "symgrad " + doc.title[0] + ": " + ", ".join(doc.title[1:])
+    out = [_display(_line([("text", title)], bold=True)), ""]
+    for item in items:
+        if item[0] == "heading":
+            out.append(_display(_line(item[1], bold=True)))
+        elif item[0] == "para":
+            lines = [_line(parts) for parts in _wrap(item[1])]
             out.append(_display(r"\begin{array}{l} " + r" \\ ".join(lines) + r" \end{array}"))
-        elif isinstance(block, Equations):
-            out.append(_display(r"\begin{aligned}" + "\n" + aligned(block) + "\n" + r"\end{aligned}"))
-        elif isinstance(block, Display):
-            out.append(_display(block.tex))
+        elif item[0] == "align":
+            out.append(_display(r"\begin{aligned}" + "\n" + aligned(item[1]) + "\n" + r"\end{aligned}"))
+        else:
+            out.append(_display(item[1]))
         out.append("")
     return "\n".join(out)
 

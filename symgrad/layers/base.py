@@ -1,0 +1,125 @@
+"""What every layer kind shares: the closed-form `Identity`, the matrices shown beside it, and the
+`Derivation` base class whose display hooks hand a derivation to a renderer.
+
+A layer kind is one module (conv.py, pool.py) that keeps everything about the kind side by side, as
+micrograd keeps an op's forward and backward together:
+
+- `KIND`: its name (the JSON "layer"), the sections it shows, the symbol group each gradient
+  differentiates by, and its answer keys;
+- `derive(spec, naming, ..., values)`: the forward expansion, the chain rule, the closed-form
+  identities checked against it, and (with values) the numbers (`evaluate`);
+- `content(d, doc)`: its format-neutral content — the sentences, formulas, notes and matrices of
+  each section — written through the document builder's calls (render/document.py), so that every
+  renderer (terminal, LaTeX, Markdown, notebook) lays out the same facts.
+
+Registering the module in `layers/__init__.py` is all a new kind needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+from ..tensor import Terms
+
+
+@dataclass(frozen=True)
+class M:
+    """A formula of a kind's content written in both notations: plain unicode text and TeX math."""
+
+    text: str
+    tex: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A layer kind's fixed facts, read by the renderers instead of testing `layer == "pool"`."""
+
+    name: str  # "conv", "pool": the JSON "layer"
+    sections: tuple[str, ...]  # what --show accepts, in document order
+    gradient_of: dict[str, str]  # gradient key -> the symbol group it differentiates by
+    tensor_of: dict[str, str]  # gradient key -> the tensor's letter (W, X, b)
+    answers: tuple[str, ...]  # the keys an answer file may hold
+    content: Callable  # content(derivation, doc): the sections, through the document builder
+
+
+@dataclass(frozen=True, eq=False)
+class Intermediate:
+    """A symbolic matrix shown on the way to a closed form (e.g. dilated dL/dZ, rot180 W)."""
+
+    label: str
+    ids: np.ndarray  # symbol ids (ZERO for zeros), or plain counts when kind == "counts"; spatial axes only
+    note: str = ""
+    kind: str = "symbols"
+
+
+@dataclass(frozen=True, eq=False)
+class Identity:
+    """One closed form, computed independently by tensor operations and compared with the chain rule."""
+
+    name: str  # grad_kernel, grad_input, grad_bias
+    statement: str  # the formula, plain text
+    holds: bool
+    compared_terms: int
+    computed: Terms
+    intermediates: tuple[Intermediate, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def checked(self, chain: Terms) -> "Identity":
+        """This identity with its verdict: the same sums as the chain rule, term by term."""
+        return replace(self, holds=self.computed.same_sums(chain))
+
+
+class Derivation:
+    """The display hooks every derivation shares: each hands off to a renderer."""
+
+    kind: Kind
+
+    @property
+    def layer(self) -> str:
+        return self.kind.name
+
+    @property
+    def all_hold(self) -> bool:
+        return all(identity.holds for identity in self.identities)
+
+    def __rich__(self):
+        from ..render.terminal import render_rich
+
+        return render_rich(self)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display: the derivation as display math (summarised when large)."""
+        from ..render.notebook import render_notebook_latex
+
+        return render_notebook_latex(self)
+
+    def to_latex(self, fragment: bool = False, full: bool = False) -> str:
+        """A standalone LaTeX document (or its body, with fragment=True)."""
+        from ..render.document import DocumentSettings
+        from ..render.latex import render_latex
+
+        return render_latex(self, DocumentSettings.choose(self, full=full), fragment=fragment)
+
+    def to_markdown(self, full: bool = False) -> str:
+        """MyST Markdown for a Jupyter Book page."""
+        from ..render.document import DocumentSettings
+        from ..render.markdown import render_markdown
+
+        return render_markdown(self, DocumentSettings.choose(self, full=full))
+
+    def to_json(self) -> str:
+        """The JSON contract (DESIGN §3) as text."""
+        from ..render.json import render_json
+
+        return render_json(self)
+
+
+def sum_of_products(table: Terms, flat_index: int, first, second):
+    """Entry `flat_index` of a term table as a SymPy sum, each factor made by `first` / `second`."""
+    import sympy
+
+    mask = table.entry == flat_index
+    return sympy.Add(*[int(c) * first(a) * second(b) for a, b, c in zip(table.a[mask], table.b[mask], table.coef[mask])])

@@ -1,0 +1,488 @@
+"""Pooling, as one layer kind: the forward windows, the chain rule, the routing identity, the numbers
+(the max masks, with the tie policy), and what the documents say about it, side by side.
+
+Max pooling: y_k = Max(window k). Its derivative by a cell x_i of the window is, as SymPy writes it,
+Heaviside(x_i - Max(the other cells)): 1 where x_i is the window's maximum, else 0. Each such
+indicator is a symbol of its own here (the "mask" group, one per window cell), so the chain rule
+dL/dx_i = sum_k dL/dy_k * mask[k, i] is exact bookkeeping, as for convolution. With numbers, the
+mask is computed (ties resolved by the policy) and substituted.
+
+Average pooling: y_k = (sum of window k) / |window| (padded cells count as zeros, as in PyTorch), so
+dL/dx_i = sum_k dL/dy_k / |window| over the windows that contain x_i.
+
+>>> from symgrad.spec import PoolSpec
+>>> d = derive_pool(PoolSpec.build("4x4", "2x2"))
+>>> str(d.forward_expr(0)), str(d.gradient_expr(0))
+('Max(x_1_1, x_1_2, x_2_1, x_2_2)', 'dy_1_1*Heaviside(x_1_1 - Max(x_1_2, x_2_1, x_2_2))')
+>>> d.all_hold
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..naming import Naming
+from ..numeric import Numeric, merge, equal_numbers, finite, substitute
+from ..spec import PoolSpec, axis_names, axis_text
+from ..symbols import SymbolTable
+from ..tensor import ONE, ZERO, Terms, crop, dilate, stack
+from ..values import FROM_PYTHON, parse_values
+from .base import M, Derivation, Identity, Intermediate, Kind
+
+if TYPE_CHECKING:
+    import sympy
+
+
+@dataclass(frozen=True, eq=False)
+class PoolDerivation(Derivation):
+    """Everything `symgrad pool` derives for one layer.
+
+    windows:     input ids of each window's cells, shape (outputs, cells per window); ZERO for padding
+    grad_input:  dL/dX, one chain-rule sum per input cell (factor a: grad_output symbol; factor b: the
+                 mask symbol of that window cell for max pooling, ONE for average pooling)
+    divisor:     1 for max pooling; the window size for average pooling (every term is divided by it)
+    numeric:     with --values, the numbers put in, the masks, and what the sums come to (else None)
+    """
+
+    spec: PoolSpec
+    naming: Naming
+    symbols: SymbolTable
+    windows: np.ndarray
+    grad_input: Terms
+    identities: tuple[Identity, ...] = ()
+    numeric: Numeric | None = None
+
+    loss = "generic"
+
+    @property
+    def divisor(self) -> int:
+        return self.spec.window_count if self.spec.mode == "avg" else 1
+
+    def gradients(self) -> list[tuple[str, Terms]]:
+        return [("grad_input", self.grad_input)]
+
+    @property
+    def forward_terms(self) -> int:
+        """Window cells over all outputs (the documents' size estimate)."""
+        return int(self.windows.size)
+
+    @property
+    def named_cells(self) -> int:
+        """Cells named by symbolic max pooling's Heaviside(x - Max(other cells)) terms (window squared
+        per output; 0 when the input's numbers decide the masks, or for average pooling)."""
+        return self.spec.symbolic_max_cost if self.numeric is None or self.numeric.masks is None else 0
+
+    def json_problem(self, max_terms: int) -> str | None:
+        """Why --format json would be too large (None: it is not): symbolic max pooling names each
+        window's other cells in every gradient term."""
+        if self.named_cells <= max_terms:
+            return None
+        return (f"--format json of symbolic max pooling names each window's other cells in every gradient "
+                f"term: about {self.named_cells:,} names, over the limit of {max_terms:,}; give the input's numbers "
+                f"with --values, use --format text, or raise --max-terms")
+
+    def real_cells(self, k: int) -> list[int]:
+        """Input ids of window k's cells that are not padding."""
+        return [int(i) for i in self.windows[k] if i != -1]
+
+    def mask_cell(self, mask_id: int) -> tuple[int, int]:
+        """(window k, input id of the cell) for a mask symbol."""
+        k, j = divmod(int(mask_id) - self.symbols["mask"].offset, self.windows.shape[1])
+        return k, int(self.windows[k, j])
+
+    def is_mask(self, symbol_id: int) -> bool:
+        return symbol_id >= 0 and bool(self.symbols["mask"].contains(np.array(symbol_id)))
+
+    def indicator(self, mask_id: int, name, max_of, longest: int, rest_of) -> tuple[str, str] | None:
+        """dy_k/dx of max pooling, H(x - max(the window's other cells)), as (x, the max part) in a
+        renderer's names; None when x is alone in its window (the derivative is 1). Beyond `longest` other
+        cells the list is replaced by `rest_of(name of y_k)`, so that it fits on a line."""
+        k, x = self.mask_cell(mask_id)
+        count = int(np.count_nonzero(self.windows[k] != -1)) - 1  # the other real cells (counted, not named: a
+        if count <= 0:                                              # window of 80x80 cells has 6,399 of them)
+            return None
+        if count > longest:
+            return name(x), rest_of(name(self.symbols["output"].offset + k))
+        others = [name(c) for c in self.real_cells(k) if c != x]
+        return name(x), others[0] if len(others) == 1 else max_of(others)
+
+    def maxima(self, k: int) -> tuple[list[int], list[int]] | None:
+        """Max pooling with numbers: (cells holding window k's maximum, cells that receive its gradient)."""
+        numeric = self.numeric
+        if numeric is None or numeric.masks is None:
+            return None
+        real = self.windows[k] >= 0
+        cells = self.windows[k][real].tolist()
+        shares = numeric.masks[k][real].tolist()
+        best = max(numeric.number[c] for c in cells)
+        return [c for c in cells if numeric.number[c] == best], [c for c, share in zip(cells, shares) if share != 0]
+
+    # --- SymPy views
+
+    def forward_expr(self, k: int) -> "sympy.Expr":
+        """y_k: Max of the window (max pooling) or its sum over the window size (average pooling)."""
+        import sympy
+
+        cells = [self.symbols.sympy_symbol(i) for i in self.real_cells(k)]
+        if self.spec.mode == "max":
+            return sympy.Max(*cells)
+        return sympy.Add(*cells) / self.divisor
+
+    def mask_expr(self, mask_id: int) -> "sympy.Expr":
+        """dy_k/dx_i for a window cell, as SymPy gives it: Heaviside(x_i - Max(the other cells))."""
+        import sympy
+
+        k, x = self.mask_cell(mask_id)
+        return sympy.diff(self.forward_expr(k), self.symbols.sympy_symbol(x))
+
+    def gradient_expr(self, key: str, flat_index: int | None = None) -> "sympy.Expr":
+        """dL/dx_i as a SymPy expression (`gradient_expr("grad_input", i)` or `gradient_expr(i)`)."""
+        import sympy
+
+        index = key if flat_index is None else flat_index
+        mask = self.grad_input.entry == index
+        terms = []
+        for g, b, c in zip(self.grad_input.a[mask], self.grad_input.b[mask], self.grad_input.coef[mask]):
+            factor = sympy.Integer(1) / self.divisor if b == ONE else self.mask_expr(int(b))
+            terms.append(int(c) * self.symbols.sympy_symbol(int(g)) * factor)
+        return sympy.Add(*terms)
+
+
+def derive_pool(spec: PoolSpec, naming: Naming | None = None, values: dict | None = None,
+                source: str = FROM_PYTHON) -> PoolDerivation:
+    """Expand every window, differentiate by the chain rule, and check the routing identity."""
+    naming = naming or Naming(output="y")  # x, y and dy, as in the seeds
+    symbols = SymbolTable.for_pool(spec, naming)
+    windows = window_cells(spec, symbols)
+    grad_input = chain_rule(spec, symbols, windows)
+    d = PoolDerivation(spec, naming, symbols, windows, grad_input, (routing_identity(spec, symbols).checked(grad_input),))
+    if values is None:
+        return d
+    v = parse_values(data=values, symbols=symbols, spec=spec, loss="generic", source=source)
+    return dataclasses.replace(d, numeric=evaluate(d, v.known, v.number, v.exact, v.given, v.source))
+
+
+def window_cells(spec: PoolSpec, symbols: SymbolTable) -> np.ndarray:
+    """Input ids of every window's cells, shape (outputs, cells per window); ZERO where a cell is padding."""
+    n, C, O, K = spec.ndim, spec.channels, spec.output_size, spec.window
+    grid = np.indices((C, *O, *K), sparse=True)
+    c, o, k = grid[0], grid[1 : 1 + n], grid[1 + n :]
+    positions = [s * oi + ki - p for oi, ki, s, p in zip(o, k, spec.stride, spec.padding)]
+    inside = np.ones((1,) * len(grid), dtype=bool)
+    for pos, size in zip(positions, spec.input_size):
+        inside = inside & (pos >= 0) & (pos < size)
+    clipped = [np.clip(pos, 0, size - 1) for pos, size in zip(positions, spec.input_size)]
+    cells = np.where(inside, symbols["input"].ids[(c, *clipped)], ZERO)
+    cells = np.broadcast_to(cells, (C, *O, *K))
+    return cells.reshape(int(np.prod((C, *O))), spec.window_count).copy()
+
+
+def chain_rule(spec: PoolSpec, symbols: SymbolTable, windows: np.ndarray) -> Terms:
+    """dL/dx_i = sum over the windows k holding x_i of dL/dy_k * dy_k/dx_i.
+
+    Factor a: the dL/dy_k symbol; factor b: the mask symbol of (window k, cell) for max pooling
+    (dy_k/dx_i as an indicator), or ONE for average pooling (the 1/|window| is the derivation's divisor).
+    """
+    g = symbols["grad_output"].ids.ravel()
+    k, cell = np.nonzero(windows != ZERO)
+    x = windows[k, cell] - symbols["input"].offset
+    second = symbols["mask"].ids.reshape(windows.shape)[k, cell] if spec.mode == "max" else np.full(k.size, ONE)
+    table = Terms.make(spec.input_shape, x, g[k], second)
+    order = np.lexsort((table.a, table.entry))
+    return Terms(table.shape, table.entry[order], table.a[order], table.b[order], table.coef[order])
+
+
+def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
+    """dL/dX = crop_p( sum over window offsets j of shift_j( dilate_s(dL/dY * mask_j) ) ).
+
+    The upsampling view: each window offset j sends dL/dy (times the mask at j, for max) to the input
+    cells s*o + j of the padded input; overlapping windows add up; the padding is cropped at the end.
+    """
+    G = symbols["grad_output"].ids
+    mask = symbols["mask"].ids.reshape(spec.channels, -1, spec.window_count) if spec.mode == "max" else None
+    # every (window offset j, output o) at once, j outer: input cell s*o + offset_j of the padded input
+    outputs = np.indices(spec.output_size).reshape(spec.ndim, 1, -1)
+    offsets = np.array(list(np.ndindex(*spec.window))).T.reshape(spec.ndim, -1, 1)
+    stride = np.array(spec.stride).reshape(spec.ndim, 1, 1)
+    entry = np.ravel_multi_index(tuple(stride * outputs + offsets), spec.padded_size)
+    per_channel = []
+    for c in range(spec.channels):
+        g = np.broadcast_to(G[c].reshape(1, -1), entry.shape)
+        second = mask[c].T if mask is not None else np.full(entry.shape, ONE)
+        per_channel.append(crop(Terms.make(spec.padded_size, entry, g, second), spec.padding))
+    computed = stack(per_channel, (spec.channels,))
+    statement = (
+        "dL/dX = sum over windows of mask ⊙ upsample(dL/dY)" if spec.mode == "max"
+        else f"dL/dX = sum over windows of upsample(dL/dY) / {spec.window_count}"
+    )
+    notes = []
+    if spec.mode == "max":
+        notes.append(
+            "mask: 1 where a cell is its window's maximum, else 0 (SymPy: Heaviside(x_i - Max(other cells)))"
+        )
+        notes.append(
+            f"ties: {'first' if spec.ties == 'first' else 'split'} - "
+            + ("the first maximal cell in the window (row-major) takes the gradient, as PyTorch does"
+               if spec.ties == "first" else "tied maximal cells share the gradient equally")
+        )
+    if any(s < k for s, k in zip(spec.stride, spec.window)):
+        notes.append("windows overlap (stride smaller than the window): a cell in several windows adds up their gradients")
+    if any(spec.padding):
+        pad_note = "padding is -inf for max (never the maximum)" if spec.mode == "max" else "padded cells count as zeros in each window's average"
+        notes.append(f"{pad_note}; it is cropped at the end")
+    counts = np.bincount(computed.entry, minlength=int(np.prod(spec.input_shape))).reshape(spec.input_shape)[0]
+    intermediates = (
+        Intermediate("dL/dY upsampled by the stride (channel 1)" if spec.channels > 1 else "dL/dY upsampled by the stride", dilate(G[0], spec.stride)),
+        Intermediate("windows holding each input cell", counts, "", "counts"),
+    )
+    return Identity("grad_input", statement, False, len(computed), computed, intermediates, tuple(notes))
+
+
+# --- numbers
+
+
+def window_masks(windows: np.ndarray, x: np.ndarray, ties: str, exact: bool) -> np.ndarray:
+    """Per window and cell: the share of dL/dy the cell receives (1 at the maximum; ties per policy).
+
+    `x` holds the numbers of the cells (same shape as windows); padding cells never win.
+    """
+    real = windows != ZERO
+    values = np.where(real, x, -np.inf)
+    best = values.max(axis=1)
+    tied = real & (values == best[:, None])
+    if ties == "first":
+        out = np.zeros(windows.shape, dtype=np.int64)
+        out[np.arange(windows.shape[0]), tied.argmax(axis=1)] = 1
+        return out.astype(object) if exact else out.astype(np.float64)
+    counts = tied.sum(axis=1)
+    if not exact:
+        return tied / counts[:, None]
+    share = np.array([Fraction(1, int(n)) if n > 1 else 1 for n in counts], dtype=object)
+    out = np.zeros(windows.shape, dtype=object)
+    out[:] = 0
+    rows, cols = np.nonzero(tied)
+    out[rows, cols] = share[rows]
+    return out
+
+
+@finite
+def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
+    """Numbers for a pooling layer: outputs, the max masks (ties by the policy), the routed gradient."""
+    spec, windows, symbols = derivation.spec, derivation.windows, derivation.symbols
+    known, number = known.copy(), number.copy()
+    real = windows >= 0
+    forward = masks = None
+    if known[windows[real]].all():
+        x = np.zeros(windows.shape, dtype=object if exact else np.float64)
+        if exact:
+            x[:] = 0
+        x[real] = number[windows[real]]
+        outputs = np.arange(windows.shape[0])
+        if spec.mode == "max":
+            masks = window_masks(windows, x, spec.ties, exact)
+            m = symbols["mask"]
+            known[m.offset : m.offset + m.size] = True
+            number[m.offset : m.offset + m.size] = masks.ravel()
+            values = np.where(real, x, -np.inf).max(axis=1)
+        else:
+            sums = x.sum(axis=1)
+            values = [_divide(v, derivation.divisor, exact) for v in sums] if exact else sums / derivation.divisor
+        coef = np.empty(len(values), dtype=object if exact else np.float64)
+        coef[:] = values
+        ones = np.full(len(values), ONE)
+        forward = merge(Terms(spec.output_shape, outputs, ones, ones, coef))
+
+    def routed(table: Terms) -> Terms:
+        out = substitute(table, known, number, exact)
+        if derivation.divisor == 1:
+            return out
+        coef = np.array([_divide(c, derivation.divisor, exact) for c in out.coef], dtype=object if exact else np.float64)
+        return Terms(out.shape, out.entry, out.a, out.b, coef)
+
+    gradient = routed(derivation.grad_input)
+    identities = {i.name: equal_numbers(routed(i.computed), gradient, exact) for i in derivation.identities}
+    return Numeric(exact, given, source, known, number, forward, {"grad_input": gradient}, identities, masks)
+
+
+def _divide(value, divisor: int, exact: bool):
+    if not exact:
+        return value / divisor
+    q = Fraction(value, divisor) if isinstance(value, int) else Fraction(value) / divisor
+    return q.numerator if q.denominator == 1 else q
+
+
+def cell_shares(derivation, numeric: Numeric) -> np.ndarray:
+    """Max pooling: each input cell's share of its windows' gradients, summed over the windows (input-shaped)."""
+    spec, windows = derivation.spec, derivation.windows
+    share = np.zeros(int(np.prod(spec.input_shape)), dtype=object if numeric.exact else np.float64)
+    if numeric.exact:
+        share[:] = 0
+    rows, cols = np.nonzero(windows >= 0)
+    np.add.at(share, windows[rows, cols] - derivation.symbols["input"].offset, numeric.masks[rows, cols])
+    return share.reshape(spec.input_shape)
+
+
+# --- content: what the documents say, in both notations (render/document.py lays it out)
+
+
+def _ties_sentence(ties: str) -> str:
+    if ties == "first":
+        return "Ties: the first maximal cell of a window (row-major) takes the whole gradient, as PyTorch does."
+    return "Ties: tied maximal cells share the gradient equally."
+
+
+def _listed(opening: str, items: list[str], separator: str, closing: str) -> list[str]:
+    """`max(a, b, c)` as terms that a layout may break between items."""
+    terms = [item + separator for item in items[:-1]] + [items[-1] + closing]
+    terms[0] = opening + terms[0]
+    return terms
+
+
+class Content:
+    """The pooling sections, written through the document builder `doc` (render/document.py)."""
+
+    channel_labels = {"input": ("c",), "output": ("c",), "grad_output": ("c",)}
+    nothing_depends = "no window holds"
+
+    @staticmethod
+    def title(d: PoolDerivation) -> list[str]:
+        spec = d.spec
+        parts = ["pool", f"input {spec.input_text}", f"window {spec.window_text}", f"stride {axis_text(spec.stride)}",
+                 f"padding {axis_text(spec.padding)}"]
+        if spec.channels > 1:
+            parts.append(f"{spec.channels} channels")
+        return parts + [f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else "")]
+
+    @staticmethod
+    def name(doc, i: int):
+        """A mask symbol is dy_k/dx as SymPy writes it: H(x − max(the other cells of window k))."""
+        if not doc.d.is_mask(i):
+            return None
+        n = doc.n
+        symbol = lambda j: n.symbol(doc.sym, j)  # noqa: E731
+        if n.tex:
+            parts = doc.d.indicator(i, symbol, lambda xs: n.call("max", xs), 5, lambda y: rf"\max(\text{{rest of window }} {y})")
+            return "1" if parts is None else rf"H\left({parts[0]} - {parts[1]}\right)"
+        parts = doc.d.indicator(i, symbol, lambda xs: n.call("max", xs), 8, lambda y: f"max(rest of window {y})")
+        return "1" if parts is None else f"H({parts[0]} − {parts[1]})"
+
+    @staticmethod
+    def setup(doc) -> None:
+        spec, n = doc.d.spec, doc.n
+        channels = f"{spec.channels} channel{'s' if spec.channels > 1 else ''}"
+        doc.heading("Setup")
+        doc.para("Input ", doc.math("X"), f": {channels} of {spec.input_text}, shape ", doc.math(n.shape(spec.input_shape)),
+                 "; output ", doc.math("Y"), ", shape ", doc.math(n.shape(spec.output_shape)), ".")
+        rows = []
+        for axis, name in enumerate(axis_names(spec.ndim)):
+            N, k, p = spec.input_size[axis], spec.window[axis], spec.padding[axis]
+            top_text = rf"{N} + 2 \cdot {p} - {k}" if n.tex else f"{N} + 2·{p} − {k}"
+            rows.append((name, spec.numerator(axis), top_text, spec.stride[axis], spec.output_size[axis]))
+        doc.output_size(M("floor((N + 2p − k)/s) + 1", r"\left\lfloor \frac{N + 2p - k}{s} \right\rfloor + 1"), rows, "in no window")
+        if spec.mode == "max":
+            doc.para(doc.math(M("y = max(window)", r"y = \max(\text{window})")), "; padding is ",
+                     doc.math(M("−∞", r"-\infty")), ", so it is never the maximum.")
+        else:
+            doc.para(doc.math(M(f"y = (sum of the window)/{spec.window_count}", rf"y = \tfrac{{1}}{{{spec.window_count}}} \sum \text{{window}}")),
+                     "; padded cells count as 0 (PyTorch's count_include_pad).")
+        doc.values_sentence()
+        doc.matrices("X", doc.sym["input"].ids, ("c",))
+        if doc.num is not None and "grad_output" in doc.num.given:
+            doc.matrices(n.partial("L", "Y"), doc.sym["grad_output"].ids, ("c",))
+
+    @staticmethod
+    def forward(doc) -> None:
+        d, spec, n = doc.d, doc.d.spec, doc.n
+        doc.heading("Forward pass: every window")
+        if spec.mode == "avg" and any(spec.padding):
+            doc.note(f"A window at the border also holds padded zeros: they add nothing but still count in the divisor {spec.window_count}.")
+        if spec.mode == "max":
+            opening, separator, closing = ((r"\max(", ",", ")") if n.tex else ("max(", ",", ")"))
+        else:
+            count = spec.window_count
+            opening, separator, closing = ((rf"\tfrac{{1}}{{{count}}}(", " +", ")") if n.tex else ("(", " +", f")/{count}"))
+        values = doc.num.result("forward") if doc.num is not None else None
+        more = lambda total, shown: [rf"\dots \text{{ ({total - shown} more)}}" if n.tex else f"… ({total - shown} more)"] if total > shown else []  # noqa: E731
+        shown = 0
+        for k in range(d.windows.shape[0]):
+            if doc.limited(shown):
+                break
+            cells = d.real_cells(k)
+            names = [n.symbol(doc.sym, c) for c in doc.head(np.array(cells))[0]]
+            rows = [_listed(opening, names + more(len(cells), len(names)), separator, closing)]
+            if values is not None:
+                numbers = [n.number(doc.num.number[c]) for c in cells[: len(names)]] + (["…" if not n.tex else r"\dots"] if len(cells) > len(names) else [])
+                rows.append(_listed(opening, numbers, separator, closing))
+                rows.append([n.number(values.ravel()[k]) + Content.winner(doc, k)])
+            doc.equation(n.symbol(doc.sym, doc.out0 + k), rows)
+            shown += 1
+        doc.left_out(d.windows.shape[0] - shown, "outputs")
+        doc.result_matrix("forward", "Y")
+
+    @staticmethod
+    def winner(doc, k: int) -> str:
+        """Max pooling with numbers: which cell of window k takes its gradient (and how a tie went)."""
+        maxima = doc.d.maxima(k)
+        if maxima is None:
+            return ""
+        tied, winners = ([doc.n.symbol(doc.sym, c) for c in group] for group in maxima)
+        if len(tied) == 1:
+            text = ("(at ", tied[0], ")")
+        elif len(winners) == 1:
+            text = ("(tie between ", ", ".join(tied), "; ties: first → ", winners[0], ")")
+        else:
+            text = ("(tie between ", ", ".join(tied), f"; ties: split, each gets 1/{len(winners)})")
+        if not doc.n.tex:
+            return "   " + "".join(text)
+        return r" \qquad " + "".join(rf"\text{{{piece}}}" if i % 2 == 0 else " " + piece.replace("→", r"\to") + " "
+                                    for i, piece in enumerate(text))
+
+    @staticmethod
+    def gradient_intro(doc, key: str) -> None:
+        spec, n = doc.d.spec, doc.n
+        doc.heading("Gradient ", doc.math(n.partial("L", "X")), ": the chain rule, window by window")
+        if spec.mode == "max":
+            doc.para(doc.math(M("∂y_k/∂x = H(x − max(the other cells of window k))",
+                                r"\frac{\partial y_k}{\partial x} = H\left(x - \max(\text{the other cells of window } k)\right)")),
+                     ", with H the Heaviside step (SymPy's form): 1 where x is its window's maximum, 0 elsewhere. "
+                     "Only the maximum of each window receives that window's gradient.")
+            if doc.num is not None and doc.num.masks is not None:
+                doc.note(_ties_sentence(spec.ties))
+        else:
+            doc.para(doc.math(M(f"∂y_k/∂x = 1/{spec.window_count}", rf"\frac{{\partial y_k}}{{\partial x}} = \tfrac{{1}}{{{spec.window_count}}}")),
+                     " for every cell x of window k.")
+
+    @staticmethod
+    def identities(doc) -> None:
+        spec, d = doc.d.spec, doc.d
+        doc.heading("Identity: routing by upsampling")
+        doc.para("The gradient is computed again window offset by window offset: dL/dY is upsampled by the stride, "
+                 + ("multiplied by the mask of maxima, " if spec.mode == "max" else f"divided by {spec.window_count}, ")
+                 + "shifted to each cell of the window and added up; it is compared with the chain rule term by term.")
+        for identity in d.identities:
+            doc.identity(identity, M(identity.statement, STATEMENTS[spec.mode]))
+        if doc.num is not None and doc.num.masks is not None:
+            doc.para(f"Mask: each cell's share of its windows' gradient (ties: {spec.ties}):", level=1)
+            doc.matrices("", cell_shares(d, doc.num), ("c",), literal=True, level=1)
+
+
+STATEMENTS = {  # TeX; the plain text is the identity's own statement
+    "max": r"\frac{\partial L}{\partial X} = \sum_{\text{windows}} \text{mask} \odot \operatorname{upsample}\bigl(\tfrac{\partial L}{\partial Y}\bigr)",
+    "avg": r"\frac{\partial L}{\partial X} = \sum_{\text{windows}} \tfrac{1}{|\text{window}|} \operatorname{upsample}\bigl(\tfrac{\partial L}{\partial Y}\bigr)",
+}
+
+KIND = Kind(
+    name="pool",
+    sections=("setup", "forward", "grad-input", "identities"),
+    gradient_of={"grad_input": "input"},
+    tensor_of={"grad_input": "X"},
+    answers=("forward", "grad_input"),
+    content=Content,
+)
+PoolDerivation.kind = KIND
