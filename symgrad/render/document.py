@@ -335,7 +335,8 @@ class Builder:
                     grids += (Grid(block, self.numeric_cell),)
             self.blocks.append(Matrix(tag, grids, level))
         if len(slices) > limit:
-            self.note(f"… {len(slices) - limit} more slices not shown; use --full to show them all.", level)
+            more = len(slices) - limit
+            self.note(f"… {more} more {'slice' if more == 1 else 'slices'} not shown; use --full to show them all.", level)
 
     def number_cell(self, value) -> str:
         return "0" if value is None else self.n.number(value)
