@@ -3,7 +3,7 @@
 Every bad input ends with exit code 2 and one line on stderr: `Error: <what was wrong>`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typer would evaluate every annotation string on every run.
 
 import contextlib
 import os
@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .errors import OptionError, SymgradError, TooLargeError, printable
-from .render.formats import CHECK_FORMATS, LAYER_FORMATS
+from .render.formats import CHECK_FORMATS, LAYER_FORMATS, check_format, render_check, render_layer
 from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
 
 
@@ -131,10 +131,6 @@ def _show_option(sections: tuple[str, ...]):
                         help=f"Sections, comma-separated: {', '.join(sections)}.  [default: all]")
 
 
-def _ask_option(help: str):
-    return typer.Option(None, "--ask", metavar="LIST", help=help)
-
-
 def _print_version(value: bool) -> None:
     if value:
         from . import __version__
@@ -203,7 +199,7 @@ def conv(
     """
     from . import api
 
-    _check_format(format, fragment)
+    check_format(format, LAYER_FORMATS, fragment)
     sections = _parse_show(show, CONV_SECTIONS)
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
@@ -248,26 +244,17 @@ def pool(
     """
     from . import api
 
-    _check_format(format, fragment)
+    check_format(format, LAYER_FORMATS, fragment)
     sections = _parse_show(show, POOL_SECTIONS)
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                        max_terms=limit, values=values),
                 sections, format, full, fragment, max_terms, values, output)
 
 
-def _check_format(format: str, fragment: bool) -> None:
-    if format not in LAYER_FORMATS:
-        raise OptionError(f"--format must be one of {', '.join(LAYER_FORMATS)}, got {format!r}")
-    if fragment and format != "latex":
-        raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
-
-
 def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_terms: str, values: str | None,
                 output: str | None) -> None:
     """The shared body of `conv` and `pool`: derive(limit) builds the layer, which is rendered and
     written; exit 1 if an identity fails."""
-    from .render.formats import render_layer
-
     limit = _parse_limit(max_terms)
     output = _check_output(output, {"the --values file": values})
     with _full_limit(full and format != "json", max_terms) as build_limit:
@@ -304,8 +291,9 @@ def template_conv(
     index: str = INDEX,
     names: Optional[str] = CONV_NAMES,
     values: Optional[str] = CONV_VALUES,
-    ask: Optional[str] = _ask_option("Answers to ask for: forward, grad-kernel, grad-input, grad-bias "
-                                     "(needs --bias), as a comma-separated list.  [default: every gradient]"),
+    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
+                                      help="Answers to ask for: forward, grad-kernel, grad-input, grad-bias (needs "
+                                           "--bias), as a comma-separated list.  [default: every gradient]"),
     student: str = STUDENT,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
@@ -339,7 +327,9 @@ def template_pool(
     index: str = INDEX,
     names: Optional[str] = POOL_NAMES,
     values: Optional[str] = POOL_VALUES,
-    ask: Optional[str] = _ask_option("Answers to ask for: forward, grad-input, or both as forward,grad-input.  [default: grad-input]"),
+    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
+                                      help="Answers to ask for: forward, grad-input, or both as forward,grad-input.  "
+                                           "[default: grad-input]"),
     student: str = STUDENT,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
@@ -406,10 +396,8 @@ def check(
     be read. The report is written in every case, naming what was unreadable.
     """
     from .homework.judge import Judge
-    from .render.formats import render_check
 
-    if format not in CHECK_FORMATS:
-        raise OptionError(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {format!r}")
+    check_format(format, CHECK_FORMATS)
     tol = _parse_tolerance(tolerance)
     output = _check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
     judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms), reference=problem)

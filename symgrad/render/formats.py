@@ -16,8 +16,18 @@ import io
 import os
 import re
 
+from ..errors import OptionError
+
 LAYER_FORMATS = ("text", "json", "latex", "markdown")
 CHECK_FORMATS = ("text", "json", "gradescope", "markdown")
+
+
+def check_format(format: str, formats: tuple[str, ...], fragment: bool = False) -> None:
+    """Refuse, before any work, a format that is not one of `formats`, and --fragment without LaTeX."""
+    if format not in formats:
+        raise OptionError(f"--format must be one of {', '.join(formats)}, got {format!r}")
+    if fragment and format != "latex":
+        raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
 
 
 def render_layer(derivation, format: str, *, show, full: bool = False, fragment: bool = False, max_terms: int,
