@@ -284,7 +284,7 @@ class Builder:
             total = len(a)
             a, b, coef = self.head(a, b, coef)
             times = self.n.style.times
-            chain = [self.n.partial(self.z_of(g), self.name(theta)) + times + self.grad_output(g) for g in a.tolist()]
+            chain = [self.n.partial(self.z_of(g), self.name(theta)) + times + self.n.partial("L", self.z_of(g)) for g in a.tolist()]
             rows = [self.cap([t if i == 0 else "+ " + t for i, t in enumerate(chain)], total)]
             if divisor == 1:
                 local = self.signed([(c, [self.factor(bi), self.factor(gi)]) for gi, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())])
