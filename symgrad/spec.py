@@ -112,13 +112,46 @@ def axis_text(values) -> str:
     return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
 
 
-def output_length(n: int, k: int, s: int, p: int, d: int) -> int:
-    """PyTorch's output length: floor((n + 2p - d(k-1) - 1) / s) + 1."""
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+class _Spatial:
+    """What every layer spec shares: spatial axes with a stride and padding, and the output-size rule
+    `floor(numerator / stride) + 1` (the numerator is the kind's: N + 2p − d(k−1) − 1 for conv)."""
+
+    input_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+
+    def numerator(self, axis: int) -> int:
+        raise NotImplementedError
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input_size)
+
+    @property
+    def padded_size(self) -> tuple[int, ...]:
+        return tuple(n + 2 * p for n, p in zip(self.input_size, self.padding))
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        """PyTorch's output size per axis."""
+        return tuple(self.numerator(axis) // s + 1 for axis, s in enumerate(self.stride))
+
+    @property
+    def unused_tail(self) -> tuple[int, ...]:
+        """Per axis, how many trailing padded positions no output reads (the floor-division remainder)."""
+        return tuple(self.numerator(axis) % s for axis, s in enumerate(self.stride))
+
+    @property
+    def input_text(self) -> str:
+        return "x".join(map(str, self.input_size))
+
+    @property
+    def padded_text(self) -> str:
+        return "x".join(map(str, self.padded_size))
 
 
 @dataclass(frozen=True)
-class ConvSpec:
+class ConvSpec(_Spatial):
     """A convolution layer, checked. Spatial tuples all have `ndim` entries; channels are counts."""
 
     input_size: tuple[int, ...]
@@ -188,34 +221,12 @@ class ConvSpec:
             )
 
     @property
-    def ndim(self) -> int:
-        return len(self.input_size)
-
-    @property
-    def padded_size(self) -> tuple[int, ...]:
-        return tuple(n + 2 * p for n, p in zip(self.input_size, self.padding))
-
-    @property
     def dilated_kernel_size(self) -> tuple[int, ...]:
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
-
-    @property
-    def output_size(self) -> tuple[int, ...]:
-        return tuple(
-            output_length(n, k, s, p, d)
-            for n, k, s, p, d in zip(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
-        )
 
     def numerator(self, axis: int) -> int:
         """N + 2p − d(k−1) − 1 along an axis: the output size is this over the stride, floored, plus 1."""
         return self.input_size[axis] + 2 * self.padding[axis] - self.dilation[axis] * (self.kernel_size[axis] - 1) - 1
-
-    @property
-    def unused_tail(self) -> tuple[int, ...]:
-        """Per axis, how many trailing padded positions no output reads (the floor-division remainder)."""
-        return tuple(
-            (np_ - dk) % s for np_, dk, s in zip(self.padded_size, self.dilated_kernel_size, self.stride)
-        )
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -264,16 +275,8 @@ class ConvSpec:
         return f"layer and --loss {loss}"
 
     @property
-    def input_text(self) -> str:
-        return "x".join(map(str, self.input_size))
-
-    @property
     def kernel_text(self) -> str:
         return "x".join(map(str, self.kernel_size))
-
-    @property
-    def padded_text(self) -> str:
-        return "x".join(map(str, self.padded_size))
 
 
 def _axes(count: int) -> str:
@@ -290,7 +293,7 @@ TIE_POLICIES = ("first", "split")
 
 
 @dataclass(frozen=True)
-class PoolSpec:
+class PoolSpec(_Spatial):
     """A pooling layer, checked: PyTorch's max_pool / avg_pool (no dilation, floor mode).
 
     Max pooling pads with -inf (padding never wins); average pooling counts padded zeros in the
@@ -347,18 +350,6 @@ class PoolSpec:
                 )
 
     @property
-    def ndim(self) -> int:
-        return len(self.input_size)
-
-    @property
-    def padded_size(self) -> tuple[int, ...]:
-        return tuple(n + 2 * p for n, p in zip(self.input_size, self.padding))
-
-    @property
-    def output_size(self) -> tuple[int, ...]:
-        return tuple(output_length(n, k, s, p, 1) for n, k, s, p in zip(self.input_size, self.window, self.stride, self.padding))
-
-    @property
     def input_shape(self) -> tuple[int, ...]:
         return (self.channels, *self.input_size)
 
@@ -391,10 +382,6 @@ class PoolSpec:
         offsets = 50 * self.window_count if self.window_count > 1000 else 0
         return self.channels * (math.prod(self.output_size) * (self.window_count + 1) + math.prod(self.padded_size)) + offsets
 
-    @property
-    def input_text(self) -> str:
-        return "x".join(map(str, self.input_size))
-
     # --- what a values file may give for this layer
 
     @staticmethod
@@ -416,7 +403,3 @@ class PoolSpec:
     @property
     def window_text(self) -> str:
         return "x".join(map(str, self.window))
-
-    @property
-    def padded_text(self) -> str:
-        return "x".join(map(str, self.padded_size))

@@ -10,7 +10,7 @@ shown, and every cut is followed by a note saying what was left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -67,10 +67,19 @@ class Grid:
     block: np.ndarray
     cell: Callable[[object], str]
     literal: bool = False
+    _texts: dict = field(default_factory=dict, compare=False, repr=False)
 
     def text(self, r: int, c: int) -> str:
-        value = self.block[r, c]
-        return self.cell(value if self.literal else int(value))
+        """Cell (r, c) as text, made once."""
+        if (r, c) not in self._texts:
+            value = self.block[r, c]
+            self._texts[r, c] = self.cell(value if self.literal else int(value))
+        return self._texts[r, c]
+
+    def rows(self, full: bool) -> list[int]:
+        """The rows to show: all of them, or the first and last five with -1 where the rest are elided."""
+        count = self.block.shape[0]
+        return list(range(count)) if full or count <= 12 else list(range(5)) + [-1] + list(range(count - 5, count))
 
 
 @dataclass(frozen=True)

@@ -120,21 +120,15 @@ def matrix_lines(grid: Grid, width: int, full: bool, columns: list[int] | None =
     Returns the lines and the columns shown (pass `columns` to show the same ones of another matrix).
     Only the rows shown are turned into text: a large matrix costs no more than a small one.
     """
-    rows, cols = grid.block.shape
-    keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
+    keep_rows = grid.rows(full)
     shown = [r for r in keep_rows if r != -1]
-    texts: dict[tuple[int, int], str] = {}
-
-    def text(r: int, c: int) -> str:  # only the cells of columns that are tried or shown
-        if (r, c) not in texts:
-            texts[r, c] = grid.text(r, c)
-        return texts[r, c]
+    text = grid.text  # only the cells of the columns tried or shown are made
 
     def col_width(c: int) -> int:
         return max(cell_len(text(r, c)) for r in shown)
 
     if columns is None:
-        columns = keep_columns(cols, lambda c: col_width(c) + 2, width - 6, full)
+        columns = keep_columns(grid.block.shape[1], lambda c: col_width(c) + 2, width - 6, full)
     widths = {c: col_width(c) for c in columns}
     gap = gap_at(columns)
     lines = []

@@ -60,18 +60,11 @@ def aligned(equations: list[list[tuple[str, str]]]) -> str:
 
 def bmatrix(grid: Grid, full: bool, columns: list[int] | None = None) -> tuple[str, list[int]]:
     """A bmatrix, rows and columns elided to fit unless full; returns it and the columns shown."""
-    rows, cols = grid.block.shape
-    keep_rows = list(range(rows)) if full or rows <= 12 else list(range(5)) + [-1] + list(range(rows - 5, rows))
+    keep_rows = grid.rows(full)
     shown = [r for r in keep_rows if r != -1]
-    texts: dict[tuple[int, int], str] = {}
-
-    def text(r: int, c: int) -> str:  # only the cells of columns that are tried or shown
-        if (r, c) not in texts:
-            texts[r, c] = grid.text(r, c)
-        return texts[r, c]
-
+    text = grid.text  # only the cells of the columns tried or shown are made
     if columns is None:
-        columns = keep_columns(cols, lambda c: max(tex_width(text(r, c)) for r in shown) + 1.5, MATRIX_WIDTH - 2, full)
+        columns = keep_columns(grid.block.shape[1], lambda c: max(tex_width(text(r, c)) for r in shown) + 1.5, MATRIX_WIDTH - 2, full)
     gap = gap_at(columns)
     lines = []
     for r in keep_rows:
