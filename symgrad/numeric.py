@@ -61,6 +61,14 @@ def merge(table: Terms) -> Terms:
     return Terms(table.shape, entry[starts][keep], a[starts][keep], b[starts][keep], coef)
 
 
+def divide(value, divisor: int, exact: bool):
+    """value / divisor: exact (an int when whole, else a Fraction) or float."""
+    if not exact:
+        return value / divisor
+    q = Fraction(value, divisor) if isinstance(value, int) else Fraction(value) / divisor
+    return q.numerator if q.denominator == 1 else q
+
+
 def constants(table: Terms, exact: bool) -> np.ndarray | None:
     """Entry values of a substituted table when nothing symbolic is left (else None), row-major flat."""
     if ((table.a != ONE) | (table.b != ONE)).any():

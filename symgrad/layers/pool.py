@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..naming import Naming
-from ..numeric import Numeric, merge, equal_numbers, finite, substitute
+from ..numeric import Numeric, divide, equal_numbers, finite, merge, substitute
 from ..spec import PoolSpec, axis_names, axis_text
 from ..symbols import SymbolTable
 from ..tensor import ONE, ZERO, Terms, crop, dilate, stack
@@ -154,6 +154,13 @@ class PoolDerivation(Derivation):
         return sympy.Add(*terms)
 
 
+# The tie policies of max pooling with numbers (what the notes, the documents and the JSON say).
+TIES = {
+    "first": "the first maximal cell in the window (row-major) takes the gradient, as PyTorch does",
+    "split": "tied maximal cells share the gradient equally",
+}
+
+
 def derive_pool(spec: PoolSpec, naming: Naming | None = None, values: dict | None = None,
                 source: str = FROM_PYTHON) -> PoolDerivation:
     """Expand every window, differentiate by the chain rule, and check the routing identity."""
@@ -227,9 +234,7 @@ def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
             "mask: 1 where a cell is its window's maximum, else 0 (SymPy: Heaviside(x_i - Max(other cells)))"
         )
         notes.append(
-            f"ties: {'first' if spec.ties == 'first' else 'split'} - "
-            + ("the first maximal cell in the window (row-major) takes the gradient, as PyTorch does"
-               if spec.ties == "first" else "tied maximal cells share the gradient equally")
+            f"ties: {spec.ties} - {TIES[spec.ties]}"
         )
     if any(s < k for s, k in zip(spec.stride, spec.window)):
         notes.append("windows overlap (stride smaller than the window): a cell in several windows adds up their gradients")
@@ -292,7 +297,7 @@ def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, giv
             values = np.where(real, x, -np.inf).max(axis=1)
         else:
             sums = x.sum(axis=1)
-            values = [_divide(v, derivation.divisor, exact) for v in sums] if exact else sums / derivation.divisor
+            values = [divide(v, derivation.divisor, exact) for v in sums] if exact else sums / derivation.divisor
         coef = np.empty(len(values), dtype=object if exact else np.float64)
         coef[:] = values
         ones = np.full(len(values), ONE)
@@ -302,19 +307,12 @@ def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, giv
         out = substitute(table, known, number, exact)
         if derivation.divisor == 1:
             return out
-        coef = np.array([_divide(c, derivation.divisor, exact) for c in out.coef], dtype=object if exact else np.float64)
+        coef = np.array([divide(c, derivation.divisor, exact) for c in out.coef], dtype=object if exact else np.float64)
         return Terms(out.shape, out.entry, out.a, out.b, coef)
 
     gradient = routed(derivation.grad_input)
     identities = {i.name: equal_numbers(routed(i.computed), gradient, exact) for i in derivation.identities}
     return Numeric(exact, given, source, known, number, forward, {"grad_input": gradient}, identities, masks)
-
-
-def _divide(value, divisor: int, exact: bool):
-    if not exact:
-        return value / divisor
-    q = Fraction(value, divisor) if isinstance(value, int) else Fraction(value) / divisor
-    return q.numerator if q.denominator == 1 else q
 
 
 def cell_shares(derivation, numeric: Numeric) -> np.ndarray:
@@ -329,12 +327,6 @@ def cell_shares(derivation, numeric: Numeric) -> np.ndarray:
 
 
 # --- content: what the documents say, in both notations (render/document.py lays it out)
-
-
-def _ties_sentence(ties: str) -> str:
-    if ties == "first":
-        return "Ties: the first maximal cell of a window (row-major) takes the whole gradient, as PyTorch does."
-    return "Ties: tied maximal cells share the gradient equally."
 
 
 def _listed(opening: str, items: list[str], separator: str, closing: str) -> list[str]:
@@ -453,7 +445,7 @@ class Content:
                      ", with H the Heaviside step (SymPy's form): 1 where x is its window's maximum, 0 elsewhere. "
                      "Only the maximum of each window receives that window's gradient.")
             if doc.num is not None and doc.num.masks is not None:
-                doc.note(_ties_sentence(spec.ties))
+                doc.note(f"Ties: {spec.ties} - {TIES[spec.ties]}.")
         else:
             doc.para(doc.math(M(f"∂y_k/∂x = 1/{spec.window_count}", rf"\frac{{\partial y_k}}{{\partial x}} = \tfrac{{1}}{{{spec.window_count}}}")),
                      " for every cell x of window k.")
