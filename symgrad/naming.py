@@ -93,6 +93,48 @@ class Naming:
             sp = ["".join(map(str, idx))] if all(n < 10 for n in spatial) else [",".join(map(str, idx))]
         return ",".join(ch + (sp if position else []))
 
+    def position_of(self, groups: tuple[str, ...], channel_sizes: tuple[int, ...],
+                    spatial: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """The inverse of `identifier` and `subscript`: from a name's index groups as written back to
+        the 0-based (channels, position) it names, or None when it names no entry of this shape.
+
+        `groups` are the digit strings after the letters: ("1", "2") for x_1_2, ("12",) for x_{12} or
+        x₁₂, ("1,2",) for x_{1,2}. `channel_sizes` are the counts of the channel axes that appear in
+        names (those above 1), `spatial` the spatial shape. Accepted, besides the identifier itself:
+        indices separated by commas or spaces, and one digit per axis run together when every index
+        has one digit (x_{11} for x_1_1, x_{121} for x_1_2_1, channels included).
+
+        >>> n = Naming()
+        >>> n.position_of(("1", "2"), (), (3, 3)), n.position_of(("12",), (), (3, 3))
+        (((), (0, 1)), ((), (0, 1)))
+        >>> n.position_of(("2", "1,3"), (2,), (3, 3))  # x_{2,1,3}: channel 2, row 1, column 3
+        ((1,), (0, 2))
+        >>> n.position_of(("4", "1"), (), (3, 3)) is None  # row 4 of 3
+        True
+        >>> Naming(index="flat").position_of(("8",), (), (5, 5))  # a_8 is row 2, column 3
+        ((), (1, 2))
+        """
+        parts = [p for g in groups for p in re.split(r"[,\s]+", g) if p]
+        if not all(p.isascii() and p.isdigit() for p in parts):
+            return None
+        flat = self.index == "flat"
+        wanted = len(channel_sizes) + (0 if not spatial else 1 if flat else len(spatial))
+        if len(parts) != wanted and not flat and spatial:
+            if len(parts) == len(channel_sizes) + 1 and len(parts[-1]) == len(spatial):
+                parts = parts[:-1] + list(parts[-1])  # x_{11} for x_1_1: one digit per axis
+        if len(parts) == 1 and len(parts[0]) == wanted > 1:
+            parts = list(parts[0])  # x_{121} or x₁₂₁ for x_1_2_1: one digit per index, channels included
+        if len(parts) != wanted:
+            return None
+        numbers = [int(p) - 1 for p in parts]
+        limits = list(channel_sizes) + ([int(np.prod(spatial))] if flat and spatial else list(spatial))
+        if any(not 0 <= v < n for v, n in zip(numbers, limits)):
+            return None
+        channels, rest = tuple(numbers[: len(channel_sizes)]), numbers[len(channel_sizes):]
+        if flat and spatial:
+            return channels, tuple(int(i) for i in np.unravel_index(rest[0], spatial))
+        return channels, tuple(rest)
+
 
 def unicode_name(letter: str, subscript: str) -> str:
     """`x₁₂` from ("x", "12")."""

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import OptionError
 from ..spec import ConvSpec
 from ..values import json_number
-from .judge import GROUP_WORDS, Problem, per_axis
+from .problem import GROUP_WORDS, Problem, per_axis
 
 ASK = {"forward": "forward", "grad-kernel": "grad_kernel", "grad-input": "grad_input", "grad-bias": "grad_bias"}
 

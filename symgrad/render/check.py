@@ -1,5 +1,5 @@
 """Reports of `symgrad check`: text (rich), JSON (per file, per entry), Gradescope's results.json and
-Markdown. All four render the same `FileReport` list (homework/judge.py).
+Markdown. All four render the same `FileReport` list, the report model of homework/report.py.
 """
 
 from __future__ import annotations
@@ -11,23 +11,12 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..homework.judge import SLIPS, TITLES, EntryVerdict, FileReport, KeyReport
 from ..errors import printable
+from ..homework.report import SLIPS, TITLES, EntryVerdict, FileReport, KeyReport, summary
 
 GRID_LIMIT = 16  # ✓/✗ grids are drawn for tensors up to this many columns and rows
 SHOWN_WRONG = 12  # wrong entries explained per tensor in text (all of them with --full)
 SHOWN_TERMS = 8  # missing / extra terms listed per entry in text
-
-
-def summary(reports: list[FileReport]) -> dict:
-    return {
-        "files": len(reports),
-        "right": sum(r.status == "right" for r in reports),
-        "wrong": sum(r.status == "wrong" for r in reports),
-        "unusable": sum(r.status == "error" for r in reports),
-        "score": sum(r.score for r in reports),
-        "max_score": sum(r.max_score for r in reports),
-    }
 
 
 # --- JSON
@@ -36,7 +25,7 @@ def summary(reports: list[FileReport]) -> dict:
 def _entry_data(v: EntryVerdict) -> dict:
     data = {"index": list(v.index), "name": v.name, "status": v.status, "answer": v.answer}
     if v.status == "wrong":
-        data.update(missing=v.missing, extra=v.extra, missing_count=v.missing_count, extra_count=v.extra_count,
+        data.update(missing=list(v.missing), extra=list(v.extra), missing_count=v.missing_count, extra_count=v.extra_count,
                     slips=[{"id": s, "description": SLIPS[s]} for s in v.slips])
     if v.message:
         data["message"] = v.message
@@ -59,7 +48,7 @@ def file_data(r: FileReport) -> dict:
     if r.error:
         data["error"] = r.error
     if r.notes:
-        data["notes"] = r.notes
+        data["notes"] = list(r.notes)
     data["answers"] = {k.key: _key_data(k) for k in r.keys}
     return data
 
@@ -117,7 +106,7 @@ def gradescope_result(r: FileReport, prefix: str = "") -> dict:
             "status": "passed" if k.score == k.max_score and not k.error else "failed",
             "output": "\n".join(lines),
         })
-    output = "\n".join([f"{title}: {r.problem}: {r.score}/{r.max_score} entries right"] + r.notes)
+    output = "\n".join([f"{title}: {r.problem}: {r.score}/{r.max_score} entries right", *r.notes])
     return {"score": r.score, "output": output, "tests": tests}
 
 

@@ -1,0 +1,382 @@
+r"""The meaning of a problem: what every name in an answer stands for, and what every entry should be.
+
+One `Problem` per distinct [problem] table (a batch shares it, see judge.Judge): the derivation, the
+meaning of every name as a polynomial (values put in, dL/dz as the loss defines it, z as its
+expansion, max pooling's Max and Heaviside as numbered function atoms), the expected polynomial of
+every entry and, through slips.py, the entries under each known slip, all built from the
+derivation's term tables. It is the `names` the answer grammar (parse.py) resolves names with; a name
+is turned back into its index by `Naming.position_of`.
+
+>>> p = Problem.build("conv", {"input": "3x3", "kernel": "2x2"}, None)
+>>> p.describe()
+'conv 3x3, kernel 2x2'
+>>> p.poly_text(p.parse("$x_{12} \\cdot \\frac{\\partial L}{\\partial z_{11}} + x_{13} \\cdot dz_{12}$"))
+'x_1_2*dz_1_1 + x_1_3*dz_1_2'
+>>> p.poly_text(p.expected("grad_kernel")[1]) == "x_1_2*dz_1_1 + x_1_3*dz_1_2 + x_2_2*dz_2_1 + x_2_3*dz_2_2"
+True
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import cached_property
+
+import numpy as np
+
+from ..spec import CHECK_MAX_TERMS, ConvSpec, PoolSpec
+from ..tensor import ONE, Terms
+from .parse import parse_answer, quote
+from .poly import AnswerError, Budget, Poly
+from .slips import build_variants
+
+DEFAULT_TOLERANCE = 1e-6
+
+GROUP_WORDS = {  # how messages (first) and templates (second) name each group of symbols
+    "input": ("input", "input X"), "kernel": ("kernel", "kernel W"), "bias": ("bias", "bias b"),
+    "grad_output": ("dL/d{z}", "dL/d{z}"), "output": ("outputs", "outputs {z}"), "target": ("targets", "targets t"),
+}
+ANSWER_GROUP = {"forward": "output", "grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"}
+
+
+class Problem:
+    """Everything needed to judge answers to one problem; built once per distinct [problem] table."""
+
+    def __init__(self, derivation, tolerance: float | None):
+        self.derivation = derivation
+        self.symbols = derivation.symbols
+        self.numeric = derivation.numeric
+        self.tolerance = tolerance if self.numeric is not None else None  # None: compare exactly
+        self.base = max(g.offset + g.size for g in self.symbols.groups.values())
+        self.atom_keys: dict[tuple, int] = {}
+        self.atom_of: list[tuple] = []
+        self._meaning: dict[int, Poly] = {}
+        self._names: dict[tuple, Poly] = {}
+        self._parsed: dict[tuple, Poly] = {}
+        self._outputs_forbidden = False
+        self._expected: dict[str, list[Poly]] = {}  # answer key -> every entry's expected polynomial
+        self._variants: dict[str, list] = {}  # answer key -> the slips that apply, see variants()
+        spec = derivation.spec
+        accepted = ["input", "grad_output", "output"]
+        if derivation.layer == "conv":
+            accepted += ["kernel"] + (["bias"] if spec.bias else []) + (["target"] if derivation.loss == "mse" else [])
+        self.groups = {self.symbols[key].letter: self.symbols[key] for key in accepted}
+        self.letters = set(self.groups)
+
+    @classmethod
+    def build(cls, layer: str, options: dict, values: dict | None, tolerance: float = DEFAULT_TOLERANCE,
+              max_terms: int = CHECK_MAX_TERMS) -> "Problem":
+        """The problem of an answer file; SymgradError (one line) when the layer or its values are bad."""
+        from .. import api
+
+        build = api.conv if layer == "conv" else api.pool
+        derivation = build(**options, max_terms=max_terms, values=values)
+        check_judgeable(derivation, max_terms)
+        return cls(derivation, tolerance)
+
+    @property
+    def spec(self) -> ConvSpec | PoolSpec:
+        return self.derivation.spec
+
+    def describe(self) -> str:
+        """The layer in a few words: `conv 5x5, kernel 3x3, stride 2` (+ `with values`)."""
+        spec = self.spec
+        words = [self.derivation.layer, "x".join(map(str, spec.input_size))]
+        if isinstance(spec, ConvSpec):
+            words[-1] += ","
+            words += ["kernel", spec.kernel_text]
+            extras = [("stride", spec.stride, 1), ("padding", spec.padding, 0), ("dilation", spec.dilation, 1)]
+            channels = f"{spec.in_channels}->{spec.out_channels} channels" if (spec.in_channels, spec.out_channels) != (1, 1) else ""
+        else:
+            words[-1] += ","
+            words += [spec.mode, "window", "x".join(map(str, spec.window))]
+            extras = [("stride", spec.stride, None), ("padding", spec.padding, 0)]
+            channels = f"{spec.channels} channels" if spec.channels > 1 else ""
+        text = " ".join(words)
+        for name, value, default in extras:
+            if default is None or any(v != default for v in value):
+                text += f", {name} {per_axis(value)}"
+        if channels:
+            text += f", {channels}"
+        if isinstance(spec, ConvSpec) and spec.bias:
+            text += ", bias"
+        if self.derivation.loss != "generic":
+            text += f", {self.derivation.loss} loss"
+        if self.numeric is not None:
+            text += ", with values"
+        return text
+
+    # --- atoms and their meaning
+
+    def function_atom(self, key: tuple) -> Poly:
+        if key not in self.atom_keys:
+            self.atom_keys[key] = self.base + len(self.atom_of)
+            self.atom_of.append(key)
+        return Poly.atom(self.atom_keys[key])
+
+    def meaning(self, symbol_id: int) -> Poly:
+        """A symbol as a polynomial: its number if known, dL/dz as the loss defines it, z expanded."""
+        if symbol_id == ONE:
+            return Poly.const(Fraction(1))
+        cached = self._meaning.get(symbol_id)
+        if cached is None:
+            cached = self._meaning[symbol_id] = self._compute_meaning(symbol_id)
+        return cached
+
+    def _compute_meaning(self, symbol_id: int) -> Poly:
+        if self.numeric is not None and self.numeric.known[symbol_id]:
+            return Poly.const(number(self.numeric.number[symbol_id]))
+        group = self.symbols.group_of(symbol_id)
+        k = symbol_id - group.offset
+        d = self.derivation
+        if group.key == "grad_output" and d.loss == "sum":
+            return Poly.const(Fraction(1))
+        if group.key == "grad_output" and d.loss == "mse":
+            return self.meaning(self.symbols["output"].offset + k) - self.meaning(self.symbols["target"].offset + k)
+        if group.key == "output":
+            return self._output(k)
+        if group.key == "mask":
+            window, cell = d.mask_cell(symbol_id)
+            if cell == -1:  # a padding cell: never an input, never the maximum
+                return Poly()
+            others = frozenset(d.real_cells(window)) - {cell}
+            return self.function_atom(("H", cell, others)) if others else Poly.const(Fraction(1))
+        return Poly.atom(symbol_id)
+
+    def _output(self, k: int) -> Poly:
+        d = self.derivation
+        if d.layer == "conv":
+            lo, hi = np.searchsorted(d.forward.entry, [k, k + 1])
+            return self._sum(d.forward, range(lo, hi), 1)
+        if self.numeric is not None and self.numeric.output_value(k) is not None:
+            return Poly.const(number(self.numeric.output_value(k)))
+        cells = d.real_cells(k)
+        if d.spec.mode == "avg":
+            total = Poly()
+            for cell in cells:
+                total.add_in_place(self.meaning(cell))
+            return total.scale(Fraction(1, d.divisor))
+        return self.maximum([self.meaning(c) for c in cells], "Max")
+
+    def _sum(self, table: Terms, rows, divisor) -> Poly:
+        total = Poly()
+        for r in rows:
+            term = self.meaning(int(table.a[r])) * self.meaning(int(table.b[r]))
+            total.add_in_place(term, number(table.coef[r]) / divisor if divisor != 1 else number(table.coef[r]))
+        return total
+
+    def expand(self, table: Terms, divisor: int = 1) -> list[Poly]:
+        """Every entry of a term table as a polynomial (values and meanings put in)."""
+        ordered = table.sorted_by_entry()
+        slices = ordered.entry_slices()
+        return [self._sum(ordered, range(slices[e], slices[e + 1]), divisor) for e in range(ordered.size)]
+
+    # --- names (the parser's callbacks)
+
+    def name(self, letters: str, groups: tuple[str, ...], text: str) -> Poly:
+        if self._outputs_forbidden and letters == self.symbols["output"].letter:
+            raise AnswerError(f"{quote(text)} is an output: write what it is, in terms of the inputs")
+        key = (letters, groups)
+        found = self._names.get(key)
+        if found is None:
+            group = self.groups.get(letters)
+            if group is None:
+                raise AnswerError(f"unknown name {quote(text)}; this problem's names are {self.names_hint}")
+            found = self.meaning(self._symbol_id(group, groups, text))
+            if len(self._names) < 1_000_000:
+                self._names[key] = found
+        return found
+
+    def parse(self, text: str, file_budget: Budget | None = None, forward: bool = False) -> Poly:
+        """An answer's polynomial; a batch's repeated answers are parsed once. In a forward answer,
+        output names are refused (z_1_1 = z_1_1 would be right otherwise)."""
+        found = self._parsed.get((forward, text))
+        if found is None:
+            self._outputs_forbidden = forward
+            try:
+                found = parse_answer(text, self, Budget(file=file_budget))
+            finally:
+                self._outputs_forbidden = False
+            if len(self._parsed) < 200_000:
+                self._parsed[(forward, text)] = found
+        return found
+
+
+    def _symbol_id(self, group, groups: tuple[str, ...], text: str) -> int:
+        """The id of the symbol a name of `group` stands for (channel axes of size 1 are not in names)."""
+        shown = [axis for axis, s in enumerate(group.shown_channels) if s]
+        found = self.symbols.naming.position_of(groups, tuple(group.shape[axis] for axis in shown), group.spatial)
+        if found is None:
+            raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self.name_range(group)}")
+        channels, position = found
+        channel_index = [0] * group.channel_axes
+        for axis, value in zip(shown, channels):
+            channel_index[axis] = value
+        return group.offset + int(np.ravel_multi_index(tuple(channel_index) + position, group.shape))
+
+    def name_range(self, group) -> str:
+        """`x_1_1 .. x_3_3`: the first and last names of a group."""
+        first, last = self.symbols.identifier(group.offset), self.symbols.identifier(group.offset + group.size - 1)
+        return f"{first} .. {last}" if group.size > 1 else first
+
+    @cached_property
+    def names_hint(self) -> str:
+        z = self.symbols["output"].letter
+        return "; ".join(f"{self.name_range(g)} ({GROUP_WORDS[g.key][0].format(z=z)})" for g in self.groups.values())
+
+    def maximum(self, args: list[Poly], text: str) -> Poly:
+        if all(a.is_constant() for a in args):
+            return Poly.const(max(a.constant() for a in args))
+        cells = set()
+        for a in args:
+            atom = a.single_atom()
+            if atom is None or not (atom < self.base and self.symbols.group_of(atom).key == "input"):
+                raise AnswerError(f"{text}(...) takes input cells like {self.symbols.identifier(self.symbols['input'].offset)}")
+            cells.add(atom)
+        return Poly.atom(next(iter(cells))) if len(cells) == 1 else self.function_atom(("max", frozenset(cells)))
+
+    def heaviside(self, arg: Poly, text: str) -> Poly:
+        if arg.is_constant():
+            v = arg.constant()
+            return Poly.const(Fraction(1) if v > 0 else Fraction(0) if v < 0 else Fraction(1, 2))
+        plus = [m for m, c in arg.terms.items() if c == 1 and len(m) == 1]
+        minus = [m for m, c in arg.terms.items() if c == -1 and len(m) == 1]
+        form = f"{text}(...) must be a cell minus the max of the other cells, like Heaviside(x_1_1 - Max(x_1_2, x_2_1))"
+        if len(arg.terms) != 2 or len(plus) != 1 or len(minus) != 1:
+            raise AnswerError(form)
+        cell, other = plus[0][0], minus[0][0]
+        if cell >= self.base or self.symbols.group_of(cell).key != "input":
+            raise AnswerError(form)
+        if other < self.base:
+            if self.symbols.group_of(other).key != "input":
+                raise AnswerError(form)
+            others = frozenset({other})
+        else:
+            kind, *rest = self.atom_of[other - self.base]
+            if kind != "max":
+                raise AnswerError(form)
+            others = rest[0]
+        if cell in others:
+            raise AnswerError(f"{text}(...): the max must be over the other cells of the window, without the cell itself")
+        return self.function_atom(("H", cell, others))
+
+    # --- text of atoms and terms
+
+    def atom_text(self, atom: int) -> str:
+        if atom < self.base:
+            return self.symbols.identifier(atom)
+        key = self.atom_of[atom - self.base]
+        if key[0] == "max":
+            return "Max(" + ", ".join(self.symbols.identifier(i) for i in sorted(key[1])) + ")"
+        others = sorted(key[2])
+        rest = self.symbols.identifier(others[0]) if len(others) == 1 else self.atom_text(self.function_atom(("max", key[2])).single_atom())
+        return f"Heaviside({self.symbols.identifier(key[1])} - {rest})"
+
+    def term_text(self, monomial: tuple[int, ...], coef) -> str:
+        factors = []
+        for atom in sorted(set(monomial), key=monomial.index):
+            count = monomial.count(atom)
+            factors.append(self.atom_text(atom) + (f"**{count}" if count > 1 else ""))
+        written = number_text(coef)
+        if not factors:
+            return written
+        if written in ("1", "-1"):
+            return ("-" if written == "-1" else "") + "*".join(factors)
+        return f"{written}*" + "*".join(factors)
+
+    def poly_text(self, p: Poly) -> str:
+        if not p.terms:
+            return "0"
+        text = " + ".join(self.term_text(m, c) for m, c in ordered_terms(p))
+        return text.replace("+ -", "- ")
+
+    # --- expected entries and slips
+
+    def answer_group(self, key: str):
+        return self.symbols[ANSWER_GROUP[key]]
+
+    def answer_keys(self) -> tuple[str, ...]:
+        return ("forward",) + tuple(key for key, _ in self.derivation.gradients())
+
+    def expected(self, key: str) -> list[Poly]:
+        if key not in self._expected:
+            if key == "forward":
+                out = self.symbols["output"]
+                self._expected[key] = [self.meaning(out.offset + k) for k in range(out.size)]
+            else:
+                table = dict(self.derivation.gradients())[key]
+                divisor = getattr(self.derivation, "divisor", 1)
+                self._expected[key] = self.expand(table, divisor)
+        return self._expected[key]
+
+
+    def variants(self, key: str) -> list[tuple[str, object]]:
+        """(slip id, entry -> the entry's polynomials under that slip) for each slip that applies (slips.py)."""
+        if key not in self._variants:
+            self._variants[key] = build_variants(self, key)
+        return self._variants[key]
+
+
+def check_judgeable(derivation, max_terms: int) -> None:
+    """Refuse a problem whose answers cannot be judged (or written) within the limits: symbolic max
+    pooling whose Heaviside answers name window-squared cells, or right answers too long for an answer
+    file (about 16 characters per product term)."""
+    from ..errors import TooLargeError
+    from .answers import MAX_FILE_BYTES
+
+    if derivation.layer == "pool" and derivation.named_cells > max_terms:
+        raise TooLargeError(
+            f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
+            f"{derivation.named_cells:,} names, over the limit of {max_terms:,}; give the input's numbers in "
+            f"[problem.values] (--values), use a smaller window, or raise --max-terms")
+    if derivation.layer == "conv" and derivation.numeric is None:
+        cost = derivation.mse_expanded_terms
+        if cost > max_terms:
+            raise TooLargeError(
+                f"layer too large to judge with loss mse: every dL/dz is z - t with z expanded, about {cost:,} "
+                f"terms in the expected answers, over the limit of {max_terms:,}; use a smaller layer, loss "
+                f"generic, or raise --max-terms")
+    size = 16 * sum(len(table) for _, table in derivation.gradients())
+    if size > MAX_FILE_BYTES:
+        raise TooLargeError(
+            f"layer too large to judge: its right answers take about {size / 2**20:.1f} MB, and answer files "
+            f"are read up to {MAX_FILE_BYTES // 2**20} MB; use a smaller layer")
+
+
+def per_axis(values: tuple[int, ...]):
+    """One value when every axis has it (2), else one per axis ("2x1")."""
+    return values[0] if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+
+def number(x):
+    """A number from the derivation or a file as Fraction (exact) or float."""
+    if isinstance(x, (float, np.floating)):
+        return float(x)
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    return x if isinstance(x, Fraction) else Fraction(x)
+
+
+
+def number_text(x) -> str:
+    """int, p/q, or a decimal when the fraction is one with at most 12 decimals (17.71, not 1771/100)."""
+    from ..values import format_number
+
+    if isinstance(x, Fraction) and x.denominator != 1:
+        d, twos, fives = x.denominator, 0, 0
+        while d % 2 == 0:
+            d, twos = d // 2, twos + 1
+        while d % 5 == 0:
+            d, fives = d // 5, fives + 1
+        if d == 1 and max(twos, fives) <= 12:
+            places = max(twos, fives)
+            digits = str(abs(x.numerator) * 10**places // x.denominator).rjust(places + 1, "0")
+            return ("-" if x < 0 else "") + digits[:-places] + "." + digits[-places:]
+    return format_number(x.numerator if isinstance(x, Fraction) and x.denominator == 1 else x)
+
+
+
+def ordered_terms(p: Poly):
+    """Terms in a stable reading order: by degree descending, then by the last atom (dL/dz_k: the
+    chain rule's order), then the others."""
+    return sorted(p.terms.items(), key=lambda item: (-len(item[0]), item[0][::-1]))

@@ -1,0 +1,164 @@
+"""The report model of `symgrad check`: what was judged, entry by entry, and what a batch adds up to.
+
+Plain frozen data, built by judge.py and laid out by render/check.py (text, JSON, Gradescope,
+Markdown); nothing here judges, prints or imports rich. The batch's outcome is here too: the one error
+line for stderr (`error_line`) and the exit code (`exit_code`), so every front end tells a class's
+result the same way.
+
+>>> right = FileReport("a.toml", keys=(KeyReport("grad_bias", (1,), (EntryVerdict("grad_bias", (0,), "dL/db_1", "right"),)),))
+>>> wrong = FileReport("b.toml", keys=(KeyReport("grad_bias", (1,), (EntryVerdict("grad_bias", (0,), "dL/db_1", "wrong"),)),))
+>>> unusable = FileReport("c.toml", error="c.toml: is not valid TOML")
+>>> [r.status for r in (right, wrong, unusable)], exit_code([right, wrong]), exit_code([right, wrong, unusable])
+(['right', 'wrong', 'error'], 1, 2)
+>>> print(error_line([right]))
+None
+>>> error_line([wrong, unusable])
+'c.toml: is not valid TOML'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SLIPS = {  # the slips a wrong entry may show (slips.py computes them), and how reports describe them
+    "no_rot180": "dL/dX computed without rot180 (the kernel was not rotated by 180°)",
+    "no_dilation": "dL/dZ not dilated by the stride (stride > 1 needs stride-1 zeros between its entries)",
+    "padding_not_cropped": "padding not cropped (the answer keeps rows or columns of the padding; dL/dX is the "
+                           "padded gradient with p cut from each side)",
+    "rows_cols_swapped": "row and column indices swapped",
+    "every_cell": "the max-pool gradient given to every cell of the window, not only to its maximum",
+    "averaged": "the max-pool gradient averaged over the window, as for average pooling",
+    "not_divided": "the average-pool gradient not divided by the window size",
+}
+TITLES = {"forward": "forward", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
+
+
+
+@dataclass(frozen=True)
+class EntryVerdict:
+    """One answer entry judged."""
+
+    key: str  # grad_kernel, grad_input, grad_bias or forward
+    index: tuple[int, ...]  # 0-based, in the tensor's full shape (channels first)
+    name: str  # dL/dw_1_2, or z_1_1 for forward
+    status: str  # right | wrong | unanswered | error
+    answer: str = ""  # as written (a number as its text)
+    missing: tuple[str, ...] = ()  # expected terms the answer lacks (the first few; missing_count counts all)
+    extra: tuple[str, ...] = ()  # answer terms that should not be there
+    missing_count: int = 0
+    extra_count: int = 0
+    slips: tuple[str, ...] = ()  # ids of SLIPS the wrong answer equals
+    message: str = ""  # why it could not be read (status error), or what else is wrong
+
+
+@dataclass(frozen=True)
+class KeyReport:
+    """One tensor of answers ([answer] grad_kernel = [...]) judged."""
+
+    key: str
+    shape: tuple[int, ...]
+    verdicts: tuple[EntryVerdict, ...] = ()
+    error: str = ""  # the whole tensor could not be read (wrong shape)
+    note: str = ""  # e.g. a slip shared by every wrong entry
+    kept: tuple[int, ...] | None = None  # the axes the file's nesting has (size-1 channel levels may be left out)
+
+    def file_index(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """An entry's index as the file nests it: answer.grad_kernel[1][0] for a 2x2 kernel written
+        without its channel levels, not [0][0][1][0]."""
+        return index if self.kept is None else tuple(index[axis] for axis in self.kept)
+
+    @property
+    def max_score(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def score(self) -> int:
+        return sum(v.status == "right" for v in self.verdicts)
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One answer file judged."""
+
+    path: str
+    student: str = ""
+    problem: str = ""  # the layer in a few words
+    keys: tuple[KeyReport, ...] = ()
+    error: str = ""  # the file is unusable
+    internal: bool = False  # an unexpected error (a bug), not the file's fault
+    notes: tuple[str, ...] = ()  # e.g. the file's [problem] differs from the reference
+
+    @property
+    def score(self) -> int:
+        return sum(k.score for k in self.keys)
+
+    @property
+    def max_score(self) -> int:
+        return sum(k.max_score for k in self.keys)
+
+    @property
+    def errors(self) -> list[str]:
+        """One line per unusable part: the file, a tensor, or an entry."""
+        if self.error:
+            return [self.error]
+        out = []
+        for k in self.keys:
+            if k.error:
+                out.append(f"{self.path}: {k.error}")
+            out += [f"{self.path}: answer.{v.key}{_index_text(k.file_index(v.index))}: {v.message}"
+                    for v in k.verdicts if v.status == "error"]
+        return out
+
+    @property
+    def status(self) -> str:
+        """right (every entry right), wrong, or error (unusable, or an entry could not be read)."""
+        if self.errors:
+            return "error"
+        return "right" if self.score == self.max_score else "wrong"
+
+
+def _index_text(index: tuple[int, ...]) -> str:
+    return "".join(f"[{i}]" for i in index)
+
+
+# --- a batch of files
+
+
+def summary(reports: list[FileReport]) -> dict:
+    """Counts over a batch: files, right, wrong, unusable, score, max_score."""
+    return {
+        "files": len(reports),
+        "right": sum(r.status == "right" for r in reports),
+        "wrong": sum(r.status == "wrong" for r in reports),
+        "unusable": sum(r.status == "error" for r in reports),
+        "score": sum(r.score for r in reports),
+        "max_score": sum(r.max_score for r in reports),
+    }
+
+
+def error_line(reports: list[FileReport]) -> str | None:
+    """The one line for stderr when some part of a batch is unusable: the first problem, and how many
+    more the report lists (`(and 4 more problems in 3 files; the report lists them all)`); None when
+    every file and entry could be read."""
+    problems = [(report.path, line) for report in reports for line in report.errors]
+    if not problems:
+        return None
+    files = len({path for path, _ in problems})
+    more = len(problems) - 1
+    rest = "" if not more else (f" (and {more} more problem{'s' if more > 1 else ''}"
+                                + (f" in {files} files" if files > 1 else "") + "; the report lists them all)")
+    return problems[0][1] + rest
+
+
+def exit_code(reports: list[FileReport]) -> int:
+    """3 an internal error (a bug) in some file; 2 a file or an entry unusable; 1 an entry wrong or
+    unanswered; 0 every entry right."""
+    if any(r.internal for r in reports):
+        return 3
+    if any(r.status == "error" for r in reports):
+        return 2
+    if any(r.status == "wrong" for r in reports):
+        return 1
+    return 0

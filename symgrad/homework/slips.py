@@ -1,0 +1,120 @@
+"""Slips: the entries a student gets by a known mistake, built by hand from the derivation.
+
+A wrong entry shows a slip when it equals the entry computed that wrong way: the closed form of dL/dX
+without rot180 or without dilating dL/dZ, dL/dX cut from the padded gradient at the wrong place, rows
+and columns swapped, and max or average pooling's gradient spread the wrong way. `build_variants`
+gives, per answer key, the slips that apply and for each a function from an entry to its polynomials
+under that slip (`Problem.variants` caches it); each table is built only when a wrong entry first asks.
+The slips' descriptions are part of the report model (report.SLIPS).
+
+>>> from symgrad.homework.problem import Problem
+>>> p = Problem.build("conv", {"input": "5x5", "kernel": "3x3", "stride": 2}, None)
+>>> [slip for slip, _ in p.variants("grad_input")]
+['no_rot180', 'no_dilation', 'rows_cols_swapped']
+>>> p.poly_text(dict(p.variants("grad_input"))["no_rot180"](0)[0])
+'w_3_3*dz_1_1'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import ONE, Terms, take
+from .poly import Poly
+from .report import SLIPS, EntryVerdict
+
+__all__ = ["SLIPS", "build_variants", "shared_slip"]
+
+
+def build_variants(problem, key: str) -> list[tuple[str, object]]:
+    """(slip id, entry -> the entry's polynomials under that slip) for each slip that applies to the
+    answer key of this `Problem`."""
+    from ..layers.conv import input_closed_form, kernel_closed_form
+
+    d, spec, symbols, out = problem.derivation, problem.spec, problem.symbols, []
+
+    def table_variant(slip: str, make):
+        polys: list = []
+
+        def entry(e: int) -> list[Poly]:
+            if not polys:
+                table, divisor = make()
+                polys.extend(problem.expand(table, divisor))
+            return [polys[e]]
+
+        out.append((slip, entry))
+
+    if d.layer == "conv" and key == "grad_input":
+        table_variant("no_rot180", lambda: (input_closed_form(spec, symbols, rotate=False), 1))
+        if any(s > 1 for s in spec.stride):
+            table_variant("no_dilation", lambda: (input_closed_form(spec, symbols, dilate_grad=False), 1))
+        if any(spec.padding):
+            shape = spec.input_shape
+            table_variant("padding_not_cropped", lambda: (
+                take(input_closed_form(spec, symbols, crop_padding=False), (0,) * len(shape), (1,) * len(shape), shape), 1))
+    undilated = np.prod([p - o + 1 for p, o in zip(spec.padded_size, spec.output_size)]) * np.prod(spec.output_size)
+    if d.layer == "conv" and key == "grad_kernel" and any(s > 1 for s in spec.stride) and undilated <= 1_000_000:
+        # (the undilated correlation is (Npad - O + 1) x O wide: huge padding would make it huge)
+        table_variant("no_dilation", lambda: (kernel_closed_form(spec, symbols, dilate_grad=False), 1))
+    if d.layer == "pool" and key == "grad_input":
+        table = d.grad_input
+        ones = Terms(table.shape, table.entry, table.a, np.full_like(table.b, ONE), table.coef)
+        if spec.mode == "max":
+            table_variant("every_cell", lambda: (ones, 1))
+            table_variant("averaged", lambda: (ones, spec.window_count))
+        else:
+            table_variant("not_divided", lambda: (ones, 1))
+    group = problem.answer_group(key)
+    if len(group.spatial) >= 2:
+        out.append(("rows_cols_swapped", _swapped_entry(problem, key, group)))
+    return out
+
+
+def _swapped_entry(problem, key: str, group):
+    """Entry e -> what it would be with rows and columns swapped: the transposed entry, or the right
+    entry with the row and column indices of one tensor's symbols exchanged (x_2_1 for x_1_2)."""
+    shape = group.shape
+    swappable = [g.key for g in problem.groups.values() if len(g.spatial) >= 2 and g.key != "output"]
+
+    def entry(e: int) -> list[Poly]:
+        out = []
+        index = list(np.unravel_index(e, shape))
+        index[-1], index[-2] = index[-2], index[-1]
+        if index[-1] < shape[-1] and index[-2] < shape[-2]:
+            out.append(problem.expected(key)[int(np.ravel_multi_index(index, shape))])
+        for swapped_group in swappable:
+            relabelled = _relabel(problem.symbols[swapped_group], problem.expected(key)[e])
+            if relabelled is not None:
+                out.append(relabelled)
+        return out
+
+    return entry
+
+
+def _relabel(group, p: Poly) -> Poly | None:
+    """`p` with every symbol of one group replaced by its transpose (None if one does not exist)."""
+    out = Poly()
+    for monomial, coef in p.terms.items():
+        atoms = []
+        for atom in monomial:
+            if group.offset <= atom < group.offset + group.size:
+                index = list(np.unravel_index(atom - group.offset, group.shape))
+                index[-1], index[-2] = index[-2], index[-1]
+                if index[-1] >= group.shape[-1] or index[-2] >= group.shape[-2]:
+                    return None
+                atom = group.offset + int(np.ravel_multi_index(index, group.shape))
+            atoms.append(atom)
+        out.add_in_place(Poly({tuple(sorted(atoms)): coef}))
+    return out
+
+
+def shared_slip(verdicts: list[EntryVerdict]) -> str:
+    """A tensor's note when every wrong entry (two or more) shows one slip; else ""."""
+    wrong = [v for v in verdicts if v.status == "wrong"]
+    if len(wrong) < 2:
+        return ""
+    shared = set(wrong[0].slips).intersection(*(set(v.slips) for v in wrong[1:]))
+    if not shared:
+        return ""
+    slip = next(s for s in SLIPS if s in shared)
+    return f"all {len(wrong)} wrong entries match one slip: {SLIPS[slip]}"
