@@ -6,6 +6,7 @@ import contextlib
 import cProfile
 import os
 import pstats
+import sys
 
 import numpy as np
 import pytest
@@ -47,17 +48,19 @@ def evaluate(terms, vec: np.ndarray) -> np.ndarray:
 
 
 class Work:
-    """What a piece of code did: Python calls made by or into symgrad's own code (cProfile's exact
-    count), layers started (symbol tables built) and product terms made (rows handed to `Terms.make`,
-    zeros included: what the term tables cost before they are trimmed)."""
+    """What a piece of code did, counted: Python calls made by or into symgrad's own code (cProfile's
+    exact count), lines of symgrad's code run (when traced: this counts loops that make no calls too),
+    layers started (symbol tables built) and product terms made (rows handed to `Terms.make`, zeros
+    included: what the term tables cost before they are trimmed)."""
 
     def __init__(self):
         self.calls = 0
+        self.lines = 0
         self.layers = 0
         self.products = 0
 
     def __repr__(self) -> str:
-        return f"Work(calls={self.calls:,}, layers={self.layers}, products={self.products:,})"
+        return f"Work(calls={self.calls:,}, lines={self.lines:,}, layers={self.layers}, products={self.products:,})"
 
 
 @contextlib.contextmanager
@@ -72,14 +75,17 @@ def patched(owner, name: str, value):
 
 
 @contextlib.contextmanager
-def counting_work(*, build: bool = True, max_symbols: int | None = None, calls: bool = True):
+def counting_work(*, build: bool = True, max_symbols: int | None = None, max_lines: int | None = None):
     """Count the work done inside the `with` into the Work it yields. build=False: building any layer
     fails the test at once (a refusal must come from an estimate, before anything is built);
-    max_symbols: so does a layer of more symbols (failing before its arrays exist, not after minutes)."""
+    max_symbols: so does a layer of more symbols (failing before its arrays exist, not after minutes);
+    max_lines: trace symgrad's lines (several times slower: for refusals and small runs) and fail the
+    test as soon as more than max_lines have run, so a runaway loop fails at once instead of hanging."""
     import symgrad
     from symgrad.symbols import SymbolTable
     from symgrad.tensor import Terms
 
+    root = os.path.dirname(symgrad.__file__) + os.sep
     work = Work()
     table_init, make = SymbolTable.__init__, Terms.__dict__["make"].__func__
 
@@ -98,16 +104,27 @@ def counting_work(*, build: bool = True, max_symbols: int | None = None, calls: 
         work.products += int(np.size(entry))
         return make(cls, shape, entry, *args, **kwargs)
 
-    profile = cProfile.Profile() if calls else None
+    def line(frame, event, arg):
+        if event == "line":
+            work.lines += 1
+            if work.lines > max_lines:
+                pytest.fail(f"more than {max_lines:,} lines of symgrad run: {work!r}")
+        return line
+
+    def call(frame, event, arg):
+        return line if frame.f_code.co_filename.startswith(root) else None
+
+    profile, tracing = cProfile.Profile(), sys.gettrace()
     with patched(SymbolTable, "__init__", counted_table), patched(Terms, "make", classmethod(counted_make)):
-        if profile:
-            profile.enable()
+        if max_lines is not None:
+            sys.settrace(call)
+        profile.enable()
         try:
             yield work
         finally:
-            if profile:
-                profile.disable()
-                work.calls = _calls_by_or_into(profile, os.path.dirname(symgrad.__file__) + os.sep)
+            profile.disable()
+            sys.settrace(tracing)
+            work.calls = _calls_by_or_into(profile, root)
 
 
 def _calls_by_or_into(profile, root: str) -> int:

@@ -170,8 +170,7 @@ ALPHABET = list("xwdzbt_0123456789+-*/^()[]{},. $=\\") + ["**", "\\frac", "\\cdo
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join))
-@example("(9**9)^64")  # bombs spelled with the alphabet's tokens: a 1,826-bit number,
-@example("(x_1_1+x_1_2+x_1_3+x_1_4+x_2_1+x_2_2+x_2_3+x_2_4)^12")  # 50,388 terms
+@example("(9**9)^64")  # a bomb spelled with the alphabet's tokens: a number of 1,826 bits
 def test_fuzz_grammar_tokens(text):
     problem = _fuzz_problem()
     with counting_poly_work(MAX_WORK) as work:

@@ -24,9 +24,9 @@ POOL = ["pool", "--input", "4x4", "--window", "2x2"]
 T_CONV = ["template", "conv", "--input", "3x3", "--kernel", "2x2"]
 T_POOL = ["template", "pool", "--input", "4x4", "--window", "2x2"]
 GOOD = "{d}/good.toml"
-# Python calls a refused run may make: showing the 5x5 layer before -o fails takes about 15,000;
-# trying what was refused (a giant layer, the mse JSON, expanding the expected answers) takes millions
-REFUSAL_CALLS = 50_000
+# lines of symgrad's code a refused run may execute: showing the 5x5 layer before -o fails takes about
+# 16,000; trying what was refused (a giant layer, the mse JSON, expanding expected answers) takes millions
+REFUSAL_LINES = 50_000
 
 # (arguments, a piece of the one error line). Every command, every option.
 BAD = [
@@ -323,9 +323,9 @@ def fill(args, d: Path) -> list[str]:
     return [a.replace("{d}", str(d)) for a in args]
 
 
-def run(args, capsys, build=True, max_symbols=None):
-    """Exit code, stdout, stderr and the Work done. build=False: building any layer fails the test."""
-    with counting_work(build=build, max_symbols=max_symbols) as work:
+def run(args, capsys, build=True, max_symbols=None, max_lines=None):
+    """Exit code, stdout, stderr and the Work done (see conftest.counting_work for the options)."""
+    with counting_work(build=build, max_symbols=max_symbols, max_lines=max_lines) as work:
         code = cli.main(list(args))
     out, err = capsys.readouterr()
     return code, out, err, work
@@ -347,13 +347,14 @@ def _ids(table):
 
 @pytest.mark.parametrize("args, message", BAD, ids=_ids(BAD))
 def test_bad_input_is_one_clear_line(args, message, d, capsys):
-    code, out, err, work = run(fill(args, d), capsys, build="layer too large" not in message)  # refused from the estimate
+    code, out, err, work = run(fill(args, d), capsys, build="layer too large" not in message,  # refused from the estimate
+                               max_lines=REFUSAL_LINES)
     assert code == 2, err
     assert out == ""
     assert err.startswith("Error: ") and err.count("\n") == 1, err
     assert message.replace("{d}", str(d)) in err, err
     assert "Traceback" not in err and "internal error" not in err
-    assert work.calls <= REFUSAL_CALLS, work  # bench_errors.py measures the real times
+    assert work.lines <= REFUSAL_LINES, work  # bench_errors.py measures the real times
 
 
 WITH_OUTPUT = [(a, m) for a, m in BAD if "-o" not in a and a[0] in ("conv", "pool", "check", "template") and len(a) > 2]
@@ -379,7 +380,7 @@ def test_unusable_answer_file(name, message, d, tmp_path, capsys):
     path = str(d / name) if name else str(d)
     report = tmp_path / "report.json"
     code, out, err, work = run(["check", path, fill([GOOD], d)[0], "--format", "json", "-o", str(report)], capsys,
-                               max_symbols=3 * CHECK_MAX_TERMS)  # a layer check's budget admits has fewer symbols
+                               max_symbols=3 * CHECK_MAX_TERMS, max_lines=REFUSAL_LINES)  # (what check's budget admits)
     assert code == 2 and out == ""
     lines = err.splitlines()
     assert lines and all(line.startswith(f"Error: {path}: ") for line in lines), err
@@ -387,7 +388,7 @@ def test_unusable_answer_file(name, message, d, tmp_path, capsys):
     data = json.loads(report.read_text())  # the report is complete: the good file is judged, the bad one named
     statuses = {f["file"]: f["status"] for f in data["files"]}
     assert statuses[path] == "error" and statuses[fill([GOOD], d)[0]] == "wrong"
-    assert work.calls <= REFUSAL_CALLS, work
+    assert work.lines <= REFUSAL_LINES, work
 
 
 def test_interrupted_is_quiet(monkeypatch, capsys):
@@ -575,16 +576,16 @@ def test_sparse_closed_forms_hold_for_huge_dilation_and_kernels():
     (["conv", "--input", "3x3", "--kernel", "2x2", "--values", ""], "--values got an empty path"),
 ])
 def test_refused_from_their_real_cost(args, message, capsys):
-    code, out, err, work = run(args, capsys)
+    code, out, err, work = run(args, capsys, max_lines=REFUSAL_LINES)
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
-    assert work.calls <= REFUSAL_CALLS, work
+    assert work.lines <= REFUSAL_LINES, work
 
 
 def test_a_long_run_of_letters_is_read_in_linear_time(d, tmp_path, capsys):
     path = tmp_path / "a.toml"
     path.write_text("# " + "a" * 900_000 + "\n" + (d / "good.toml").read_text())
-    code, _, err, work = run(["check", str(path)], capsys)
-    assert code == 1 and err == "" and work.calls <= REFUSAL_CALLS, work  # the letters are not walked in Python
+    code, _, err, work = run(["check", str(path)], capsys, max_lines=REFUSAL_LINES)
+    assert code == 1 and err == "" and work.lines <= REFUSAL_LINES, work  # the letters are not walked in Python
 
 
 def test_the_dotted_key_scan_cannot_backtrack():
@@ -595,8 +596,7 @@ def test_the_dotted_key_scan_cannot_backtrack():
     from symgrad.homework import answers
 
     parsed = _parser.parse(answers._LONG_DOTTED_KEY.pattern)
-    opcode, (direction, lookbehind) = parsed[0]
-    assert (str(opcode), direction) == ("ASSERT_NOT", -1)  # a negative lookbehind comes first
+    assert str(parsed[0][0]) == "ASSERT_NOT" and parsed[0][1][0] == -1, parsed  # a negative lookbehind comes first
     repeats = []
 
     def walk(items):
@@ -652,8 +652,8 @@ def test_check_refuses_problems_whose_expected_answers_explode(problem, message,
     path = tmp_path / "a.toml"
     path.write_text(problem + "[answer]\nforward = [['x_1_1']]\n")
     with counting_poly_work(0) as expanded:  # refused before any expected answer is multiplied out
-        code, _, err, work = run(["check", str(path)], capsys)
-    assert code == 2 and message in err and work.calls <= REFUSAL_CALLS, work
+        code, _, err, work = run(["check", str(path)], capsys, max_lines=REFUSAL_LINES)
+    assert code == 2 and message in err and work.lines <= REFUSAL_LINES, work
     assert expanded.terms == 0, expanded
 
 

@@ -2,7 +2,8 @@
 
 Values are distinct (a random permutation), so the maximum of every window is unique; ties are
 tested separately. The numbers come from the derivation's own numeric path (`--values`), and the
-symbolic chain rule is also checked with SymPy's Max/Heaviside on small layers.
+symbolic chain rule is also checked with SymPy's Max/Heaviside on small layers. Only the comparisons
+with PyTorch need torch (they skip without it); the SymPy checks and seed 002's example do not.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import sympy
 import symgrad
 from symgrad.spec import PoolSpec
 
-torch = pytest.importorskip("torch")
-F = pytest.importorskip("torch.nn.functional")
 
-MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
-AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+@pytest.fixture(scope="module")
+def F():
+    """torch.nn.functional: the tests that take it skip when torch is not installed."""
+    pytest.importorskip("torch")
+    return pytest.importorskip("torch.nn.functional")
 
 
 def random_layers(count: int, seed: int = 7) -> list[dict]:
@@ -51,9 +54,11 @@ def layer_id(layer: dict) -> str:
             f"-s{x_(layer['stride'])}-p{x_(layer['padding'])}-c{layer['channels']}")
 
 
-def torch_pool(layer: dict, x: np.ndarray, g: np.ndarray):
+def torch_pool(F, layer: dict, x: np.ndarray, g: np.ndarray):
+    import torch
+
     xt = torch.tensor(x[None], dtype=torch.float64, requires_grad=True)
-    fn = (MAX_POOL if layer["mode"] == "max" else AVG_POOL)[len(layer["input"])]
+    fn = getattr(F, f"{layer['mode']}_pool{len(layer['input'])}d")  # max_pool2d, avg_pool3d, ...
     if layer["mode"] == "avg" and len(layer["input"]) == 3 and any(n < k for n, k in zip(layer["input"], layer["window"])):
         # avg_pool3d refuses an unpadded input smaller than the window (avg_pool1d/2d and max_pool do
         # not); with count_include_pad=True its result is that of explicit zero padding
@@ -76,7 +81,7 @@ def test_the_layers_cover_the_hard_cases():
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=[layer_id(l) for l in LAYERS])
-def test_against_torch(layer):
+def test_against_torch(layer, F):
     spec = PoolSpec.build(x_(layer["input"]), x_(layer["window"]), x_(layer["stride"]), x_(layer["padding"]), layer["mode"], layer["channels"])
     gen = np.random.default_rng(layer["index"])
     x = gen.permutation(int(np.prod(spec.input_shape))).reshape(spec.input_shape).astype(float) - 7.5
@@ -84,7 +89,7 @@ def test_against_torch(layer):
     d = symgrad.pool(input=x_(layer["input"]), window=x_(layer["window"]), stride=x_(layer["stride"]),
                      padding=x_(layer["padding"]), mode=layer["mode"], channels=layer["channels"],
                      values={"input": (x * 2).astype(int).tolist(), "grad_output": g.astype(int).tolist()})
-    want_y, want_dx = torch_pool(layer, x * 2, g)
+    want_y, want_dx = torch_pool(F, layer, x * 2, g)
     assert d.all_hold and all(d.numeric.identities.values())
     got_y = d.numeric.result("forward").astype(float)
     got_dx = d.numeric.result("grad_input").astype(float)
@@ -92,13 +97,21 @@ def test_against_torch(layer):
     np.testing.assert_allclose(got_dx, want_dx, rtol=1e-12, atol=1e-12)
 
 
-def test_ties_first_is_pytorchs_choice_and_split_shares():
-    x = [[1, 5, 5, 0], [5, 2, 0, 0], [3, 3, 1, 1], [3, 3, 1, 1]]
-    g = [[1, 2], [4, 8]]
+TIES_X = [[1, 5, 5, 0], [5, 2, 0, 0], [3, 3, 1, 1], [3, 3, 1, 1]]
+TIES_G = [[1, 2], [4, 8]]
+
+
+def test_ties_first_is_pytorchs_choice(F):
+    x, g = TIES_X, TIES_G
     first = symgrad.pool("4x4", "2x2", values={"input": x, "grad_output": g})
-    _, want = torch_pool(dict(input=(4, 4), window=(2, 2), stride=(2, 2), padding=(0, 0), mode="max"),
+    _, want = torch_pool(F, dict(input=(4, 4), window=(2, 2), stride=(2, 2), padding=(0, 0), mode="max"),
                          np.array([x], dtype=float), np.array([g], dtype=float))
     np.testing.assert_array_equal(first.numeric.result("grad_input").astype(float), want)
+
+
+def test_ties_first_takes_the_first_and_split_shares():
+    x, g = TIES_X, TIES_G
+    first = symgrad.pool("4x4", "2x2", values={"input": x, "grad_output": g})
     split = symgrad.pool("4x4", "2x2", ties="split", values={"input": x, "grad_output": g})
     # windows: [1 5; 5 2] two 5s share dy=1; [5 0; 0 0] one 5 takes dy=2; [3 3; 3 3] and [1 1; 1 1]
     # four-way ties share dy=4 and dy=8
