@@ -124,6 +124,24 @@ def pad(ids: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
     return np.pad(ids, [(w, w) for w in widths], constant_values=ZERO)
 
 
+def windows(ids: np.ndarray, output_size, kernel, stride, dilation, padding) -> np.ndarray:
+    """Every receptive field of a channel-first id array: `ids[c, s*o + d*k - p]` for each channel c,
+    output position o and kernel offset k, shape (C, *output_size, *kernel); ZERO where it falls in
+    the padding. Convolution's forward pass and pooling's windows both read the input this way.
+
+    >>> windows(np.arange(5)[None], (2,), (3,), (2,), (1,), (1,)).tolist()
+    [[[-1, 0, 1], [1, 2, 3]]]
+    """
+    n = len(output_size)
+    grid = np.indices((*output_size, *kernel), sparse=True)
+    positions = [s * o + d * k - p for o, k, s, d, p in zip(grid[:n], grid[n:], stride, dilation, padding)]
+    inside = np.ones((1,) * len(grid), dtype=bool)
+    for pos, size in zip(positions, ids.shape[1:]):
+        inside = inside & (pos >= 0) & (pos < size)
+    clipped = [np.clip(pos, 0, size - 1) for pos, size in zip(positions, ids.shape[1:])]
+    return np.where(inside[None], ids[(slice(None), *clipped)], ZERO)
+
+
 def dilate(ids: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     """Insert factor-1 zeros between neighbouring entries along every axis."""
     shape = tuple((n - 1) * f + 1 for n, f in zip(ids.shape, factors))

@@ -22,7 +22,7 @@ from ..naming import Naming, latex_letter
 from ..numeric import Numeric, constants, equal_numbers, finite, substitute
 from ..spec import ConvSpec, axis_names, axis_text
 from ..symbols import SymbolTable
-from ..tensor import ONE, ZERO, Terms, concat, correlate, crop, dilate, embed, pad, rot180, stack, take
+from ..tensor import ONE, Terms, concat, correlate, crop, dilate, embed, pad, rot180, stack, take, windows
 from ..values import FROM_PYTHON, parse_values
 from .base import M, Derivation, Identity, Intermediate, Kind, sum_of_products
 
@@ -139,15 +139,11 @@ def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "gener
 def expand_forward(spec: ConvSpec, symbols: SymbolTable) -> Terms:
     """Every output as a sum of products, in the order c, then kernel position, then the bias."""
     n, F, C = spec.ndim, spec.out_channels, spec.in_channels
-    O, K, N = spec.output_size, spec.kernel_size, spec.input_size
+    O, K = spec.output_size, spec.kernel_size
     grid = np.indices((F, *O, C, *K), sparse=True)
     f, o, c, k = grid[0], grid[1 : 1 + n], grid[1 + n], grid[2 + n :]
-    positions = [s * oi + d * ki - p for oi, ki, s, d, p in zip(o, k, spec.stride, spec.dilation, spec.padding)]
-    inside = np.ones((1,) * len(grid), dtype=bool)
-    for pos, size in zip(positions, N):
-        inside = inside & (pos >= 0) & (pos < size)
-    clipped = [np.clip(pos, 0, size - 1) for pos, size in zip(positions, N)]
-    x = np.where(inside, symbols["input"].ids[(c, *clipped)], ZERO)
+    fields = windows(symbols["input"].ids, O, K, spec.stride, spec.dilation, spec.padding)  # (C, *O, *K)
+    x = np.moveaxis(fields, 0, n)[None]  # (1, *O, C, *K), like the grid
     w = symbols["kernel"].ids[(f, c, *k)]
     out = np.ravel_multi_index((f, *o), (F, *O))
     full = np.broadcast_shapes(x.shape, w.shape, np.shape(out))

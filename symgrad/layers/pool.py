@@ -31,7 +31,7 @@ from ..naming import Naming
 from ..numeric import Numeric, divide, equal_numbers, finite, merge, substitute
 from ..spec import PoolSpec, axis_names, axis_text
 from ..symbols import SymbolTable
-from ..tensor import ONE, ZERO, Terms, crop, dilate, stack
+from ..tensor import ONE, ZERO, Terms, crop, dilate, stack, windows
 from ..values import FROM_PYTHON, parse_values
 from .base import M, Derivation, Identity, Intermediate, Kind
 
@@ -177,17 +177,8 @@ def derive_pool(spec: PoolSpec, naming: Naming | None = None, values: dict | Non
 
 def window_cells(spec: PoolSpec, symbols: SymbolTable) -> np.ndarray:
     """Input ids of every window's cells, shape (outputs, cells per window); ZERO where a cell is padding."""
-    n, C, O, K = spec.ndim, spec.channels, spec.output_size, spec.window
-    grid = np.indices((C, *O, *K), sparse=True)
-    c, o, k = grid[0], grid[1 : 1 + n], grid[1 + n :]
-    positions = [s * oi + ki - p for oi, ki, s, p in zip(o, k, spec.stride, spec.padding)]
-    inside = np.ones((1,) * len(grid), dtype=bool)
-    for pos, size in zip(positions, spec.input_size):
-        inside = inside & (pos >= 0) & (pos < size)
-    clipped = [np.clip(pos, 0, size - 1) for pos, size in zip(positions, spec.input_size)]
-    cells = np.where(inside, symbols["input"].ids[(c, *clipped)], ZERO)
-    cells = np.broadcast_to(cells, (C, *O, *K))
-    return cells.reshape(int(np.prod((C, *O))), spec.window_count).copy()
+    cells = windows(symbols["input"].ids, spec.output_size, spec.window, spec.stride, (1,) * spec.ndim, spec.padding)
+    return cells.reshape(-1, spec.window_count).copy()
 
 
 def chain_rule(spec: PoolSpec, symbols: SymbolTable, windows: np.ndarray) -> Terms:
