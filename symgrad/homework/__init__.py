@@ -1,2 +1,3 @@
-"""Homework checking: answer files (answers.py), a safe grammar for answers (parse.py, poly.py),
-judging with named slips (judge.py) and answer-file templates (template.py)."""
+"""Homework checking: answer files (answers.py), a safe grammar for answers (tokens.py, parse.py, poly.py),
+problem meanings (problem.py), named slips (slips.py), judging (judge.py), the report model (report.py)
+and answer-file templates (template.py)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import AnswerFileError
 from ..files import read_small_text
-from .parse import quote
+from .tokens import quote
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DOTTED_KEY = 16  # parts of a dotted TOML key (tomllib is slow on very long ones)

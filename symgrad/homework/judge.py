@@ -99,7 +99,8 @@ def judge_entry(problem: Problem, key: str, e: int, item, budget: Budget | None 
     missing, extra = differences(problem, answer, expected)
     if not missing and not extra:
         return verdict("right")
-    slips = tuple(slip for slip, variant in (problem.variants(key) if answer.terms else ())  # a 0 matching a slip's 0 proves nothing
+    variants = problem.variants(key) if answer.terms else ()  # a 0 matching a slip's 0 proves nothing
+    slips = tuple(slip for slip, variant in variants
                   if any(not same(problem, c, expected) and same(problem, answer, c) for c in variant(e)))
     return verdict("wrong", missing=tuple(problem.term_text(m, c) for m, c in missing[:SHOWN_TERMS]),
                    extra=tuple(problem.term_text(m, c) for m, c in extra[:SHOWN_TERMS]),

@@ -4,7 +4,7 @@ An answer and the expected result are both turned into a `Poly`: a dict from mon
 where a monomial is a sorted tuple of atom ids with repetition (x*x*y is (x, x, y)) and the empty
 tuple is the constant term. Two polynomials are equal exactly when their dicts are, so "equal as
 polynomials" needs no `expand` and no SymPy. Atoms are symbol ids of the layer, plus ids for the
-max-pooling functions (see `judge.AtomTable`).
+max-pooling functions (see `problem.Problem.function_atom`).
 
 Every operation on untrusted input goes through a `Budget`, which refuses work that would be too large
 (too many terms, too high a degree, too many digits) before doing it: an answer like

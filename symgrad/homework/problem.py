@@ -25,9 +25,10 @@ import numpy as np
 
 from ..spec import CHECK_MAX_TERMS, ConvSpec, PoolSpec
 from ..tensor import ONE, Terms
-from .parse import parse_answer, quote
+from .parse import parse_answer
 from .poly import AnswerError, Budget, Poly
 from .slips import build_variants
+from .tokens import quote
 
 DEFAULT_TOLERANCE = 1e-6
 
