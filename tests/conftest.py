@@ -44,6 +44,20 @@ def evaluate(terms, vec: np.ndarray) -> np.ndarray:
     return out.reshape(terms.shape)
 
 
+# --- slow tests in files owned elsewhere: marked here, not in their files (`pytest -m "not slow"` skips them)
+
+SLOW_ELSEWHERE = {
+    ("test_notebook.py", "test_notebook_shows_the_latex_display"),  # starts a Jupyter kernel: about 3 s
+    ("test_documents.py", "test_latex_compiles[long-sums]"),  # pdflatex on long sums: over 2 s
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if (item.path.name, item.name) in SLOW_ELSEWHERE:
+            item.add_marker(pytest.mark.slow)
+
+
 # --- work counted, never timed: a count is the same on a loaded machine as on an idle one
 
 

@@ -89,6 +89,7 @@ def random_values(d, seed: int, keys) -> dict[str, list]:
 # --- conv
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(layer=conv_layers(), loss=st.sampled_from(["generic", "generic", "sum", "mse"]))
 def test_conv_every_format_and_the_identities(layer, loss):
@@ -110,6 +111,7 @@ def test_conv_every_format_and_the_identities(layer, loss):
             assert "\\input" not in out and "\\write18" not in out
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(layer=conv_layers(), seed=st.integers(0, 10_000))
 def test_conv_with_values_matches_torch(layer, seed):
@@ -138,6 +140,7 @@ def test_conv_with_values_matches_torch(layer, seed):
 # --- pool
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(layer=pool_layers(), seed=st.integers(0, 10_000))
 def test_pool_every_format_matches_torch(layer, seed):
@@ -194,6 +197,7 @@ def _leaves(value):
     return [value]
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(layer=st.one_of(conv_layers(max_size=5).map(lambda l: ("conv", l)), pool_layers().map(lambda l: ("pool", l))),
        student=st.text(alphabet=st.characters(max_codepoint=0x2FF, blacklist_categories=("Cc", "Cs")), max_size=20))
