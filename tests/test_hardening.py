@@ -1,8 +1,9 @@
 """Every command and option with wrong input: exit 2, one clear line, no traceback, fast, no file touched.
 
-"Fast" is counted, never timed (see conftest.counting_work): Python calls, layers and term tables
-built. The tables below are also timed as real processes by benchmarks/bench_errors.py. Paths in
-arguments are written with {d}, the folder `make_bad_files` fills with broken inputs.
+"Fast" is counted, never timed (see conftest.counting_work): lines of symgrad run, Python calls,
+layers and term tables built. The tables below are also timed as real processes by
+benchmarks/bench_errors.py. Paths in arguments are written with {d}, the folder `make_bad_files`
+fills with broken inputs.
 """
 
 from __future__ import annotations
@@ -554,7 +555,8 @@ def test_standard_streams_that_cannot_be_written(redirect, message):
 def test_layers_under_the_estimate_stay_cheap(args, tmp_path, capsys):
     code, _, err, work = run(args + ["-o", str(tmp_path / "out")], capsys)
     assert code == 0 and err == ""
-    # the work stays proportional to the estimate the budget checks (bench_conv.py has the times)
+    # the work stays proportional to the estimate the budget checks: the term tables cost about the
+    # estimate, the text a few dozen calls per term or entry at most (bench_conv.py has the times)
     estimate = spec_of(args).estimated_terms
     assert work.products <= 2 * estimate and work.calls <= 50 * estimate, (work, estimate)
 
