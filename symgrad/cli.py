@@ -157,7 +157,11 @@ def _root(
     """
 
 
+# The sections --show lists in --help. The layer registry (symgrad.layers.KINDS) is what --show accepts;
+# it is not imported here, so that --help and usage errors load no layer, and tests/test_cli_help.py
+# holds the two equal.
 CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities")
+POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
 
 
 @app.command(cls=_Command, short_help="Convolution backprop, every term shown and proved.",
@@ -200,15 +204,12 @@ def conv(
     from . import api
 
     check_format(format, LAYER_FORMATS, fragment)
-    sections = _parse_show(show, CONV_SECTIONS)
+    sections = _parse_show(show, "conv")
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
                                        index, names, max_terms=limit, values=values),
                 sections, format, full, fragment, max_terms, values, output)
-
-
-POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
 
 
 @app.command(cls=_Command, short_help="Max or average pooling backprop, every term shown and proved.",
@@ -245,7 +246,7 @@ def pool(
     from . import api
 
     check_format(format, LAYER_FORMATS, fragment)
-    sections = _parse_show(show, POOL_SECTIONS)
+    sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                        max_terms=limit, values=values),
                 sections, format, full, fragment, max_terms, values, output)
@@ -459,7 +460,10 @@ def _parse_tolerance(text: str) -> float:
     return value
 
 
-def _parse_show(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
+def _parse_show(show: str | None, kind: str) -> frozenset[str]:
+    from .layers import KINDS
+
+    sections = KINDS[kind].sections
     if show is None:
         return frozenset(sections)
     chosen = [part.strip() for part in show.split(",") if part.strip()]

@@ -84,6 +84,15 @@ def test_placeholders_say_what_they_want(capsys):
     assert "\n  --ask LIST " in template and "\n  --student ID " in template
 
 
+@pytest.mark.parametrize("kind", ["conv", "pool"])
+def test_show_help_lists_the_sections_the_layer_has(kind, capsys):
+    from symgrad.layers import KINDS
+
+    _, out, _ = run([kind, "--help"], capsys)
+    listed = re.search(r"--show LIST Sections, comma-separated: (.*?)\. \[default: all\]", " ".join(out.split()))
+    assert listed and tuple(listed.group(1).split(", ")) == KINDS[kind].sections
+
+
 def test_template_pool_help_offers_only_what_pooling_accepts(capsys):
     _, out, _ = run(["template", "pool", "--help"], capsys)
     options = options_of(out)
