@@ -1,13 +1,26 @@
-"""symgrad: derive backpropagation through CNN layers symbolically and show every step."""
+"""symgrad: derive backpropagation through CNN layers symbolically and show every step.
 
-from .api import conv, pool
-from .layers import ConvDerivation, PoolDerivation, derive_conv
+The public names are imported when first used (PEP 562), so that `symgrad --help`, `--version` and a
+usage error load neither numpy nor the layers.
+"""
+
 from .errors import SymgradError
-from .naming import Naming
-from .spec import ConvSpec, PoolSpec
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ConvDerivation", "ConvSpec", "Naming", "PoolDerivation", "PoolSpec", "SymgradError", "conv", "derive_conv", "pool", "__version__",
-]
+_LAZY = {
+    "conv": ".api", "pool": ".api", "ConvDerivation": ".layers", "PoolDerivation": ".layers",
+    "derive_conv": ".layers", "Naming": ".naming", "ConvSpec": ".spec", "PoolSpec": ".spec",
+}
+
+__all__ = ["ConvDerivation", "ConvSpec", "Naming", "PoolDerivation", "PoolSpec", "SymgradError", "conv", "derive_conv", "pool", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

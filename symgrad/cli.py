@@ -12,124 +12,27 @@ import sys
 from typing import Optional
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
+from .cli_parts import (
+    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, FORMAT, FRAGMENT, FULL, Group,
+    INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, MODE, OUTPUT, OUT_CHANNELS, PADDING,
+    POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES,
+    WINDOW, fail, internal_error, is_click, show_option, take_debug, usage_message,
+)
 from .errors import OptionError, SymgradError, TooLargeError, printable
 from .render.formats import CHECK_FORMATS, LAYER_FORMATS, check_format, render_check, render_layer
-from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
-
-
-class _AsGiven:
-    """Coercion of a command-line value that is already what the command takes: text, or a flag's bool.
-
-    typer coerces every value through a pydantic TypeAdapter that it builds on first use, and importing
-    pydantic for that costs about 0.1 s of CPU on every run, a fifth of the seed example. Every option
-    here is a str (the library parses and checks it) or a flag, so `_PlainValues` gives the parameters
-    this coercion in place of the adapter (typer builds one only for a parameter that has none). Were a
-    typer release to stop asking, its own coercion would run again (the same values, only slower), and
-    tests/test_cli_help.py says so.
-    """
-
-    def coerce(self, value, param, ctx):
-        if value is None:
-            return () if param.multiple or param.nargs == -1 else None
-        return list(value) if isinstance(value, (list, tuple)) else value
-
-
-_AS_GIVEN = _AsGiven()
-
-
-class _PlainValues:
-    """Mixin for typer's command and group classes: text and flag parameters coerced by `_AsGiven`."""
-
-    def get_params(self, ctx):
-        params = super().get_params(ctx)
-        for param in params:
-            descriptor = getattr(param, "type_descriptor", None)
-            if descriptor is not None and descriptor.annotation in (str, bool, list[str]):
-                param._runtime_param = _AS_GIVEN
-        return params
-
-
-class _Group(_PlainValues, TyperGroup):
-    """typer's group, its options (--version, --help) coerced by `_AsGiven`."""
-
-
-class _Command(_PlainValues, TyperCommand):
-    """typer's command, its options coerced by `_AsGiven`, and its arguments shown as `FILES...` (not
-    typer's `{files}...` and `files... <list[str]>`)."""
-
-    def collect_usage_pieces(self, ctx):
-        arguments = [param for param in self.get_params(ctx) if param.param_type_name == "argument"]
-        return [self.options_metavar, *map(_placeholder, arguments)]
-
-    def format_options(self, ctx, formatter) -> None:
-        params = [param for param in self.get_params(ctx) if not getattr(param, "hidden", False)]
-        arguments = [(_placeholder(param), param.help or "") for param in params if param.param_type_name == "argument"]
-        options = [record for param in params if param.param_type_name == "option"
-                   for record in [param.get_help_record(ctx)] if record]
-        for title, rows in (("Arguments", arguments), ("Options", options)):
-            if rows:
-                with formatter.section(title):
-                    formatter.write_dl(rows)
-
-
-def _placeholder(argument) -> str:
-    return (argument.metavar or argument.name.upper()) + ("..." if argument.nargs != 1 else "")
+from .spec import DEFAULT_MAX_TERMS
 
 
 _SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings=_SETTINGS,
 )
-
-# Options shared by several commands (defined once, reused).
-INPUT = typer.Option(..., "--input", metavar="SIZE", help="Input size: N, HxW or DxHxW.")
-KERNEL = typer.Option(..., "--kernel", metavar="SIZE", help="Kernel size, with as many axes as --input.")
-STRIDE = typer.Option("1", "--stride", metavar="N", help="Step between outputs: one number, or one per axis (2x1).")
-PADDING = typer.Option("0", "--padding", metavar="N", help="Zeros on both sides: one number, or one per axis.")
-DILATION = typer.Option("1", "--dilation", metavar="N", help="Spacing of kernel taps: one number, or one per axis.")
-IN_CHANNELS = typer.Option("1", "--in-channels", metavar="N", help="Input channels.")
-OUT_CHANNELS = typer.Option("1", "--out-channels", metavar="N", help="Output channels (filters).")
-BIAS = typer.Option(False, "--bias", help="Add a bias b_f to each output channel.")
-LOSS = typer.Option("generic", "--loss", metavar="LOSS",
-                    help="generic (dL/dz stay symbols), sum, or mse (half the squared error).")
-INDEX = typer.Option("matrix", "--index", metavar="STYLE", help="Indices: matrix (x_1_2) or flat (x_7).")
-CONV_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input, kernel, output, e.g. a,w,z.")
-CONV_VALUES = typer.Option(None, "--values", metavar="FILE",
-                           help="JSON numbers for any of input, kernel, bias, grad_output, nested like the tensors.")
-WINDOW = typer.Option(..., "--window", metavar="SIZE", help="Window size, with as many axes as --input.")
-POOL_STRIDE = typer.Option(None, "--stride", metavar="N",
-                           help="Step between windows: one number, or one per axis (2x1).  [default: the window]")
-POOL_PADDING = typer.Option("0", "--padding", metavar="N",
-                            help="Padding on both sides, at most half the window: one number, or one per axis.")
-MODE = typer.Option("max", "--mode", metavar="MODE", help="max or avg.")
-CHANNELS = typer.Option("1", "--channels", metavar="N", help="Channels, each pooled on its own.")
-TIES = typer.Option("first", "--ties", metavar="RULE",
-                    help="With --values, a window's gradient goes to its first maximum (first, PyTorch's choice) "
-                         "or is shared by equal maxima (split).")
-POOL_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input and output, e.g. x,y.")
-POOL_VALUES = typer.Option(None, "--values", metavar="FILE", help="JSON numbers for input and/or grad_output.")
-FORMAT = typer.Option("text", "--format", metavar="FORMAT", help="text, json, latex or markdown (MyST, Jupyter Book).")
-FRAGMENT = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document.")
-FULL = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large.")
-LAYER_MAX_TERMS = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", metavar="N",
-                               help="Refuse layers whose derivation exceeds N product terms.")
-OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (atomically), not to standard output.")
-TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", metavar="N",
-                                  help="Refuse problems whose derivation exceeds N product terms (as check does).")
-STUDENT = typer.Option("", "--student", metavar="ID", help="Fill in the student's id.")
-
-
-def _show_option(sections: tuple[str, ...]):
-    return typer.Option(None, "--show", metavar="LIST",
-                        help=f"Sections, comma-separated: {', '.join(sections)}.  [default: all]")
-
 
 def _print_version(value: bool) -> None:
     if value:
@@ -164,7 +67,7 @@ CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "
 POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
 
 
-@app.command(cls=_Command, short_help="Convolution backprop, every term shown and proved.",
+@app.command(cls=Command, short_help="Convolution backprop, every term shown and proved.",
              options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
 def conv(
     input: str = INPUT,
@@ -178,7 +81,7 @@ def conv(
     loss: str = LOSS,
     index: str = INDEX,
     names: Optional[str] = CONV_NAMES,
-    show: Optional[str] = _show_option(CONV_SECTIONS),
+    show: Optional[str] = show_option(CONV_SECTIONS),
     values: Optional[str] = CONV_VALUES,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
@@ -212,7 +115,7 @@ def conv(
                 sections, format, full, fragment, max_terms, values, output)
 
 
-@app.command(cls=_Command, short_help="Max or average pooling backprop, every term shown and proved.",
+@app.command(cls=Command, short_help="Max or average pooling backprop, every term shown and proved.",
              options_metavar="--input SIZE --window SIZE [OPTIONS]")
 def pool(
     input: str = INPUT,
@@ -224,7 +127,7 @@ def pool(
     ties: str = TIES,
     index: str = INDEX,
     names: Optional[str] = POOL_NAMES,
-    show: Optional[str] = _show_option(POOL_SECTIONS),
+    show: Optional[str] = show_option(POOL_SECTIONS),
     values: Optional[str] = POOL_VALUES,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
@@ -267,7 +170,7 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
 
 
 template_app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -277,7 +180,7 @@ template_app = typer.Typer(
 app.add_typer(template_app, name="template", short_help="Write an empty answer file for a problem, to fill in and check.")
 
 
-@template_app.command("conv", cls=_Command, short_help="An answer file for a convolution problem.",
+@template_app.command("conv", cls=Command, short_help="An answer file for a convolution problem.",
                       options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
 def template_conv(
     input: str = INPUT,
@@ -315,7 +218,7 @@ def template_conv(
                     values, ask, student, max_terms, output)
 
 
-@template_app.command("pool", cls=_Command, short_help="An answer file for a pooling problem.",
+@template_app.command("pool", cls=Command, short_help="An answer file for a pooling problem.",
                       options_metavar="--input SIZE --window SIZE [OPTIONS]")
 def template_pool(
     input: str = INPUT,
@@ -367,7 +270,7 @@ def _write_template(derive, values: str | None, ask: str | None, student: str, m
     _emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
 
 
-@app.command(cls=_Command, short_help="Judge answer files: each entry right or wrong, and why.")
+@app.command(cls=Command, short_help="Judge answer files: each entry right or wrong, and why.")
 def check(
     files: list[str] = typer.Argument(..., help="Answer files (TOML), one student's answers in each."),
     format: str = typer.Option("text", "--format", metavar="FORMAT",
@@ -410,7 +313,7 @@ def check(
         more = len(problems) - 1
         rest = "" if not more else (f" (and {more} more problem{'s' if more > 1 else ''}"
                                     + (f" in {files} files" if files > 1 else "") + "; the report lists them all)")
-        _fail(problems[0][1] + rest)
+        fail(problems[0][1] + rest)
     if any(r.internal for r in reports):
         raise typer.Exit(3)
     if any(r.status == "error" for r in reports):
@@ -490,7 +393,7 @@ def _emit(text: str, output: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every error into one line and an exit code."""
-    args, debug = _take_debug(list(argv if argv is not None else sys.argv[1:]))
+    args, debug = take_debug(list(argv if argv is not None else sys.argv[1:]))
     if not args:
         args = ["--help"]
     for variable in ("COLUMNS", "LINES"):  # rich reads these and fails on anything but ASCII digits
@@ -502,105 +405,31 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=args, prog_name="symgrad", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except SymgradError as error:
-        _fail(str(error))
+        fail(str(error))
         code = error.exit_code
     except typer.Exit as error:
         code = error.exit_code
     except KeyboardInterrupt:
-        _fail("interrupted")
+        fail("interrupted")
         code = 130
     except BrokenPipeError:
         code = 0
     except MemoryError:
-        _fail("out of memory; try a smaller layer or a lower --max-terms")
+        fail("out of memory; try a smaller layer or a lower --max-terms")
         code = 2
     except Exception as error:  # the last guard: never a raw traceback
-        if _is_click(error, "UsageError"):
-            _fail(_usage_message(error, args))
+        if is_click(error, "UsageError"):
+            fail(usage_message(error, args))
             code = 2
-        elif _is_click(error, "Exit"):
+        elif is_click(error, "Exit"):
             code = getattr(error, "exit_code", 0)
-        elif _is_click(error, "Abort"):
-            _fail("aborted")
+        elif is_click(error, "Abort"):
+            fail("aborted")
             code = 130
         else:
-            code = _internal_error(error, debug)
+            code = internal_error(error, debug)
     if argv is None:
         sys.exit(code)
     return code
 
 
-_COMMANDS = ("conv", "pool", "check", "template")
-
-# An option of the other layer kind, given to this one: (command, option) -> what to say instead.
-_OTHER_KIND = {
-    ("pool", "--kernel"): "pooling has a --window, not a --kernel",
-    ("pool", "--in-channels"): "pooling has --channels (each pooled on its own)",
-    ("pool", "--out-channels"): "pooling has --channels (each pooled on its own)",
-    ("conv", "--window"): "a convolution has a --kernel, not a --window",
-    ("conv", "--channels"): "a convolution has --in-channels and --out-channels",
-    ("conv", "--mode"): "--mode is for pooling (symgrad pool)",
-}
-
-
-def _usage_message(error, args: list[str]) -> str:
-    """Click's usage error as one line, with what to use instead when an option belongs to the other
-    layer kind, and where to read more."""
-    ctx = getattr(error, "ctx", None)
-    command = getattr(getattr(ctx, "command", None), "name", None)
-    message = _one_line(error.format_message())
-    instead = _OTHER_KIND.get((command, getattr(error, "option_name", None)))
-    if instead:
-        message = f"No such option: {error.option_name}; {instead}"
-    elif message == "Missing command." and ctx is not None and hasattr(ctx.command, "list_commands"):
-        message = f"Missing command: one of {', '.join(ctx.command.list_commands(ctx))}"
-    if ctx is not None and getattr(ctx, "command_path", ""):
-        where = ctx.command_path
-    else:
-        where = f"symgrad {args[0]}" if args and args[0] in _COMMANDS else "symgrad"
-    return f"{message} (see: {where} --help)"
-
-
-def _is_click(error: BaseException, name: str) -> bool:
-    """Whether `error` is click's (or typer's vendored click's) exception class `name`."""
-    return any(cls.__name__ == name for cls in type(error).__mro__)
-
-
-_FLAGS = {"--bias", "--full", "--fragment", "--help", "--version"}  # options that take no value
-
-
-def _take_debug(args: list[str]) -> tuple[list[str], bool]:
-    """Remove --debug where it is an option of its own: not after `--`, and not the value of an option
-    (`--student --debug` is a student id)."""
-    out, debug = [], False
-    for i, arg in enumerate(args):
-        if arg == "--":
-            return out + args[i:], debug
-        prev = args[i - 1] if i else ""
-        is_value = (prev.startswith("--") or prev == "-o") and "=" not in prev and prev not in _FLAGS | {"--debug"}
-        if arg == "--debug" and not is_value:
-            debug = True
-            continue
-        out.append(arg)
-    return out, debug
-
-
-def _internal_error(error: Exception, debug: bool) -> int:
-    if debug:
-        import traceback
-
-        traceback.print_exc()
-    _fail(f"internal error ({type(error).__name__}: {_one_line(str(error))[:200]}); please report it with the command you ran, or rerun with --debug")
-    return 3
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _fail(message: str) -> None:
-    try:
-        sys.stderr.write(f"Error: {printable(message)}\n")  # one line, whatever a file name or an input holds
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):  # stderr closed or full: the exit code still tells
-        pass

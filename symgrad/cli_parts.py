@@ -1,0 +1,193 @@
+"""What the command line is built from, apart from its commands: typer's command classes made to
+take option values as given (no pydantic at start-up) and to print usage lines that read well, the
+options shared by several commands (defined once), and the process boundary: usage errors as one line
+(with what to use instead when an option belongs to the other layer kind), --debug, and internal errors.
+"""
+
+# No `from __future__ import annotations` here: typer would evaluate every annotation string on every run.
+
+import sys
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from .errors import printable
+from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
+
+
+class _AsGiven:
+    """Coercion of a command-line value that is already what the command takes: text, or a flag's bool.
+
+    typer coerces every value through a pydantic TypeAdapter that it builds on first use, and importing
+    pydantic for that costs about 0.1 s of CPU on every run, a fifth of the seed example. Every option
+    here is a str (the library parses and checks it) or a flag, so `_PlainValues` gives the parameters
+    this coercion in place of the adapter (typer builds one only for a parameter that has none). Were a
+    typer release to stop asking, its own coercion would run again (the same values, only slower), and
+    tests/test_cli_help.py says so.
+    """
+
+    def coerce(self, value, param, ctx):
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+
+_AS_GIVEN = _AsGiven()
+
+
+class _PlainValues:
+    """Mixin for typer's command and group classes: text and flag parameters coerced by `_AsGiven`."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is not None and descriptor.annotation in (str, bool, list[str]):
+                param._runtime_param = _AS_GIVEN
+        return params
+
+
+class Group(_PlainValues, TyperGroup):
+    """typer's group, its options (--version, --help) coerced by `_AsGiven`."""
+
+
+class Command(_PlainValues, TyperCommand):
+    """typer's command, its options coerced by `_AsGiven`, and its arguments shown as `FILES...` (not
+    typer's `{files}...` and `files... <list[str]>`)."""
+
+    def collect_usage_pieces(self, ctx):
+        arguments = [param for param in self.get_params(ctx) if param.param_type_name == "argument"]
+        return [self.options_metavar, *map(_placeholder, arguments)]
+
+    def format_options(self, ctx, formatter) -> None:
+        params = [param for param in self.get_params(ctx) if not getattr(param, "hidden", False)]
+        arguments = [(_placeholder(param), param.help or "") for param in params if param.param_type_name == "argument"]
+        options = [record for param in params if param.param_type_name == "option"
+                   for record in [param.get_help_record(ctx)] if record]
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _placeholder(argument) -> str:
+    return (argument.metavar or argument.name.upper()) + ("..." if argument.nargs != 1 else "")
+
+
+# Options shared by several commands (defined once, reused).
+INPUT = typer.Option(..., "--input", metavar="SIZE", help="Input size: N, HxW or DxHxW.")
+KERNEL = typer.Option(..., "--kernel", metavar="SIZE", help="Kernel size, with as many axes as --input.")
+STRIDE = typer.Option("1", "--stride", metavar="N", help="Step between outputs: one number, or one per axis (2x1).")
+PADDING = typer.Option("0", "--padding", metavar="N", help="Zeros on both sides: one number, or one per axis.")
+DILATION = typer.Option("1", "--dilation", metavar="N", help="Spacing of kernel taps: one number, or one per axis.")
+IN_CHANNELS = typer.Option("1", "--in-channels", metavar="N", help="Input channels.")
+OUT_CHANNELS = typer.Option("1", "--out-channels", metavar="N", help="Output channels (filters).")
+BIAS = typer.Option(False, "--bias", help="Add a bias b_f to each output channel.")
+LOSS = typer.Option("generic", "--loss", metavar="LOSS",
+                    help="generic (dL/dz stay symbols), sum, or mse (half the squared error).")
+INDEX = typer.Option("matrix", "--index", metavar="STYLE", help="Indices: matrix (x_1_2) or flat (x_7).")
+CONV_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input, kernel, output, e.g. a,w,z.")
+CONV_VALUES = typer.Option(None, "--values", metavar="FILE",
+                           help="JSON numbers for any of input, kernel, bias, grad_output, nested like the tensors.")
+WINDOW = typer.Option(..., "--window", metavar="SIZE", help="Window size, with as many axes as --input.")
+POOL_STRIDE = typer.Option(None, "--stride", metavar="N",
+                           help="Step between windows: one number, or one per axis (2x1).  [default: the window]")
+POOL_PADDING = typer.Option("0", "--padding", metavar="N",
+                            help="Padding on both sides, at most half the window: one number, or one per axis.")
+MODE = typer.Option("max", "--mode", metavar="MODE", help="max or avg.")
+CHANNELS = typer.Option("1", "--channels", metavar="N", help="Channels, each pooled on its own.")
+TIES = typer.Option("first", "--ties", metavar="RULE",
+                    help="With --values, a window's gradient goes to its first maximum (first, PyTorch's choice) "
+                         "or is shared by equal maxima (split).")
+POOL_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input and output, e.g. x,y.")
+POOL_VALUES = typer.Option(None, "--values", metavar="FILE", help="JSON numbers for input and/or grad_output.")
+FORMAT = typer.Option("text", "--format", metavar="FORMAT", help="text, json, latex or markdown (MyST, Jupyter Book).")
+FRAGMENT = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\input into your own document.")
+FULL = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large.")
+LAYER_MAX_TERMS = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", metavar="N",
+                               help="Refuse layers whose derivation exceeds N product terms.")
+OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (atomically), not to standard output.")
+TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", metavar="N",
+                                  help="Refuse problems whose derivation exceeds N product terms (as check does).")
+STUDENT = typer.Option("", "--student", metavar="ID", help="Fill in the student's id.")
+
+
+def show_option(sections: tuple[str, ...]):
+    return typer.Option(None, "--show", metavar="LIST",
+                        help=f"Sections, comma-separated: {', '.join(sections)}.  [default: all]")
+
+
+_COMMANDS = ("conv", "pool", "check", "template")
+
+# An option of the other layer kind, given to this one: (command, option) -> what to say instead.
+_OTHER_KIND = {
+    ("pool", "--kernel"): "pooling has a --window, not a --kernel",
+    ("pool", "--in-channels"): "pooling has --channels (each pooled on its own)",
+    ("pool", "--out-channels"): "pooling has --channels (each pooled on its own)",
+    ("conv", "--window"): "a convolution has a --kernel, not a --window",
+    ("conv", "--channels"): "a convolution has --in-channels and --out-channels",
+    ("conv", "--mode"): "--mode is for pooling (symgrad pool)",
+}
+
+
+def usage_message(error, args: list[str]) -> str:
+    """Click's usage error as one line, with what to use instead when an option belongs to the other
+    layer kind, and where to read more."""
+    ctx = getattr(error, "ctx", None)
+    command = getattr(getattr(ctx, "command", None), "name", None)
+    message = one_line(error.format_message())
+    instead = _OTHER_KIND.get((command, getattr(error, "option_name", None)))
+    if instead:
+        message = f"No such option: {error.option_name}; {instead}"
+    elif message == "Missing command." and ctx is not None and hasattr(ctx.command, "list_commands"):
+        message = f"Missing command: one of {', '.join(ctx.command.list_commands(ctx))}"
+    if ctx is not None and getattr(ctx, "command_path", ""):
+        where = ctx.command_path
+    else:
+        where = f"symgrad {args[0]}" if args and args[0] in _COMMANDS else "symgrad"
+    return f"{message} (see: {where} --help)"
+
+
+def is_click(error: BaseException, name: str) -> bool:
+    """Whether `error` is click's (or typer's vendored click's) exception class `name`."""
+    return any(cls.__name__ == name for cls in type(error).__mro__)
+
+
+_FLAGS = {"--bias", "--full", "--fragment", "--help", "--version"}  # options that take no value
+
+
+def take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """Remove --debug where it is an option of its own: not after `--`, and not the value of an option
+    (`--student --debug` is a student id)."""
+    out, debug = [], False
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:], debug
+        prev = args[i - 1] if i else ""
+        is_value = (prev.startswith("--") or prev == "-o") and "=" not in prev and prev not in _FLAGS | {"--debug"}
+        if arg == "--debug" and not is_value:
+            debug = True
+            continue
+        out.append(arg)
+    return out, debug
+
+
+def internal_error(error: Exception, debug: bool) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    fail(f"internal error ({type(error).__name__}: {one_line(str(error))[:200]}); please report it with the command you ran, or rerun with --debug")
+    return 3
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def fail(message: str) -> None:
+    try:
+        sys.stderr.write(f"Error: {printable(message)}\n")  # one line, whatever a file name or an input holds
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # stderr closed or full: the exit code still tells
+        pass
