@@ -277,7 +277,7 @@ def _describe(token: Token) -> str:
 
 
 def parse_answer(text: str, names, budget: Budget | None = None) -> Poly:
-    """Parse one answer into a Poly. `names` resolves names (see `judge.Problem`); raises AnswerError."""
+    """Parse one answer into a Poly. `names` resolves names (see `problem.Problem`); raises AnswerError."""
     if len(text) > MAX_TEXT:
         raise AnswerError(f"the answer has {len(text):,} characters; at most {MAX_TEXT:,} are allowed")
     body = strip_delimiters(text)

@@ -174,6 +174,7 @@ class Problem:
     # --- names (the parser's callbacks)
 
     def name(self, letters: str, groups: tuple[str, ...], text: str) -> Poly:
+        """What a name stands for (letters and index groups as the tokenizer read them); AnswerError if none."""
         if self._outputs_forbidden and letters == self.symbols["output"].letter:
             raise AnswerError(f"{quote(text)} is an output: write what it is, in terms of the inputs")
         key = (letters, groups)
@@ -200,7 +201,6 @@ class Problem:
             if len(self._parsed) < 200_000:
                 self._parsed[(forward, text)] = found
         return found
-
 
     def _symbol_id(self, group, groups: tuple[str, ...], text: str) -> int:
         """The id of the symbol a name of `group` stands for (channel axes of size 1 are not in names)."""
@@ -308,7 +308,6 @@ class Problem:
                 divisor = getattr(self.derivation, "divisor", 1)
                 self._expected[key] = self.expand(table, divisor)
         return self._expected[key]
-
 
     def variants(self, key: str) -> list[tuple[str, object]]:
         """(slip id, entry -> the entry's polynomials under that slip) for each slip that applies (slips.py)."""
