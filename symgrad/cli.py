@@ -256,7 +256,7 @@ def template_pool(
 def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None) -> None:
     """The shared body of `template conv` and `template pool`: derive(limit) builds the layer."""
     from .homework.answers import MAX_STUDENT
-    from .homework.judge import check_judgeable
+    from .homework.problem import check_judgeable
     from .homework.template import answer_template, parse_ask
 
     limit = _parse_limit(max_terms)
@@ -300,6 +300,7 @@ def check(
     be read. The report is written in every case, naming what was unreadable.
     """
     from .homework.judge import Judge
+    from .homework.report import error_line, exit_code
 
     check_format(format, CHECK_FORMATS)
     tol = _parse_tolerance(tolerance)
@@ -307,19 +308,12 @@ def check(
     judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms), reference=problem)
     reports = [judge.judge_file(path) for path in files]
     _emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None), output)
-    problems = [(report.path, line) for report in reports for line in report.errors]
-    if problems:  # one line: the first problem, and how many more the report lists
-        files = len({path for path, _ in problems})
-        more = len(problems) - 1
-        rest = "" if not more else (f" (and {more} more problem{'s' if more > 1 else ''}"
-                                    + (f" in {files} files" if files > 1 else "") + "; the report lists them all)")
-        fail(problems[0][1] + rest)
-    if any(r.internal for r in reports):
-        raise typer.Exit(3)
-    if any(r.status == "error" for r in reports):
-        raise typer.Exit(2)
-    if any(r.status == "wrong" for r in reports):
-        raise typer.Exit(1)
+    line = error_line(reports)
+    if line is not None:  # one line: the first problem, and how many more the report lists
+        fail(line)
+    code = exit_code(reports)
+    if code:
+        raise typer.Exit(code)
 
 
 FULL_MAX_TERMS = 250_000  # --full text/LaTeX/Markdown of 250,000 product terms: about 30 s and 50 MB

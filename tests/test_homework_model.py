@@ -21,7 +21,7 @@ import pytest
 import symgrad
 import symgrad.homework
 from symgrad import cli
-from symgrad.homework.report import SLIPS, EntryVerdict, FileReport, KeyReport, error_line, exit_code, summary
+from symgrad.homework.report import EntryVerdict, FileReport, KeyReport, error_line, exit_code, summary
 from symgrad.naming import Naming
 
 ROOT = Path(symgrad.__file__).parent
@@ -153,20 +153,6 @@ def test_the_judge_names_entries_by_position_of():
 
 
 # --- the split's rules
-
-
-def test_old_import_paths_still_work():
-    from symgrad.homework import judge, parse, problem, report, slips, tokens
-    from symgrad.homework.judge import (GROUP_WORDS, SLIPS as judge_slips, TITLES, EntryVerdict as V, FileReport as F,
-                                        Judge, KeyReport as K, Problem, check_judgeable, per_axis)
-    from symgrad.homework.parse import parse_answer, quote
-    from symgrad.homework.poly import AnswerError, Poly  # noqa: F401
-
-    assert judge_slips is SLIPS is slips.SLIPS and TITLES is report.TITLES
-    assert (V, F, K) == (EntryVerdict, FileReport, KeyReport)
-    assert Problem is problem.Problem and check_judgeable is problem.check_judgeable
-    assert GROUP_WORDS is problem.GROUP_WORDS and per_axis is problem.per_axis and quote is tokens.quote
-    assert callable(parse_answer) and callable(Judge) and parse.tokenize is tokens.tokenize
 
 
 def _imports(path: Path, package: str) -> set[str]:

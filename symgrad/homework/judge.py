@@ -31,9 +31,8 @@ from ..values import ValuesError, flatten, kept_axes
 from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT
 from .poly import MAX_FILE_WORK, AnswerError, Budget, Poly
-from .problem import (  # noqa: F401  (GROUP_WORDS, per_axis, check_judgeable: also imported from here)
-    DEFAULT_TOLERANCE, GROUP_WORDS, Problem, check_judgeable, number_text, ordered_terms, per_axis)
-from .report import SLIPS, TITLES, EntryVerdict, FileReport, KeyReport  # noqa: F401  (the model, also imported from here)
+from .problem import DEFAULT_TOLERANCE, Problem, number_text, ordered_terms
+from .report import EntryVerdict, FileReport, KeyReport
 from .slips import shared_slip
 
 SHOWN_TERMS = 50  # missing / extra terms kept per entry
