@@ -36,7 +36,7 @@ def test_main_command_shows_every_step(capsys):
     assert "✓ dL/dW = conv(X, dilate(dL/dZ))" in out
     assert "✓ dL/dX = full-conv(dilate(dL/dZ), rot180(W))" in out
     assert "⎡ w₃₃  w₃₂  w₃₁ ⎤" in out  # rot180(W)
-    assert "height: floor((5 + 2·0 − 1·(3−1) − 1)/2) + 1 = 2" in out
+    assert "height = floor((5 + 2·0 − 1·(3−1) − 1)/2) + 1 = 2" in out
 
 
 def test_seed_000_naming(capsys):
@@ -116,9 +116,9 @@ def test_json_losses(capsys):
 def test_exit_1_and_cross_when_an_identity_fails(capsys, monkeypatch):
     import numpy as np
 
-    from symgrad import convolution
+    from symgrad.layers import conv
 
-    monkeypatch.setattr(convolution, "rot180", lambda ids: np.array(ids))  # the classic slip: no rotation
+    monkeypatch.setattr(conv, "rot180", lambda ids: np.array(ids))  # the classic slip: no rotation
     code, out, _ = run(MAIN + ["--show", "identities"], capsys)
     assert code == 1
     assert "✗ dL/dX = full-conv(dilate(dL/dZ), rot180(W))" in out and "DIFFERS" in out
@@ -266,7 +266,7 @@ def test_values_on_the_command_line(tmp_path, capsys):
     # dL/dx22 = w22·1 + w21·(−1) + w12·0 + w11·2 = 2 + 0 + 0 + 2
     assert "          = 2·1 + 0·(−1) + (−1/2)·0 + 1·2\n          = 4\n" in out
     assert "⎣ w₂₁  w₂₂ ⎦   ⎣ 0     2 ⎦" in out  # numbers beside the symbols
-    assert "with the values put in, both sides are equal" in out
+    assert "With the values put in, both sides are equal." in out
     code, out, _ = run(["conv", "--input", "3x3", "--kernel", "2x2", "--values", str(path), "--format", "json"], capsys)
     data = json.loads(out)
     assert data["grad_input"][0][1][1] == "4" and data["values"]["kernel"] == [[[[1, "-1/2"], [0, 2]]]]

@@ -478,7 +478,7 @@ def test_latex_text_is_inert(tmp_path):
     import shutil
     import subprocess
 
-    from symgrad.render.document import latex_text
+    from symgrad.render.tex import latex_text
 
     for text in CRAFTED:
         escaped = latex_text(text)
