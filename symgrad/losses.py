@@ -32,11 +32,6 @@ def grad_output_rule(loss: str, z: str, t: str, symbol: str, minus: str = "-", p
     return f"{paren[0]}{z} {minus} {t}{paren[1]}"
 
 
-def given_keys(loss: str) -> dict[str, bool]:
-    """Which values-file keys the loss allows: grad_output only for generic, target only for mse."""
-    return {"grad_output": loss == "generic", "target": loss == "mse"}
-
-
 def fill_grad_output(loss: str, symbols, known: np.ndarray, number: np.ndarray, z_values) -> None:
     """Put in the numbers the loss gives dL/dz (in place): 1 for sum; z − t for mse once the outputs
     `z_values` are numbers (targets not given count as unknown)."""

@@ -330,7 +330,7 @@ class PoolSpec(_Spatial):
         if max_terms is not None and spec.estimated_terms > max_terms:
             raise TooLargeError(
                 f"layer too large: about {spec.estimated_terms:,} terms (input {spec.input_text}, window "
-                f"{spec.window_text}, {spec.channels} channels) exceeds the limit of {max_terms:,}",
+                f"{spec.window_text}, {spec.channels} channel{'s' if spec.channels > 1 else ''}) exceeds the limit of {max_terms:,}",
                 TooLargeError.LAYER_ADVICE,
             )
         return spec

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import AnswerFileError
 from ..files import read_small_text
+from ..layers import KINDS
 from .tokens import quote
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -27,11 +28,6 @@ _LONG_DOTTED_KEY = re.compile(r"(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]++|\"[^\"\n
                               % MAX_DOTTED_KEY)
 MAX_STUDENT = 200
 
-CONV_OPTIONS = ("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss",
-                "index", "names")
-POOL_OPTIONS = ("input", "window", "stride", "padding", "mode", "channels", "ties", "index", "names")
-CONV_ANSWERS = ("forward", "grad_kernel", "grad_input", "grad_bias")
-POOL_ANSWERS = ("forward", "grad_input")
 TOP_KEYS = ("student", "problem", "answer")
 
 
@@ -41,7 +37,7 @@ class AnswerFile:
     path: str
     student: str
     layer: str | None  # conv | pool; None: no usable [problem] (allowed only with a reference)
-    options: dict  # layer options, keys as in CONV_OPTIONS / POOL_OPTIONS (only those given)
+    options: dict  # layer options, keys as in the kind's `options` (only those given)
     values: dict | None  # [problem.values], or None
     answers: dict | None  # key -> nested answers, as written; None: no [answer] table (see require_answers)
 
@@ -96,10 +92,12 @@ def load_answer_file(path: str, reference: AnswerFile | None = None) -> AnswerFi
         return AnswerFile(path, student, layer, options, values, None)
     if not isinstance(answers, dict):
         raise AnswerFileError(f"{path}: answer must be a table ([answer]), got {_kind(answers)}")
-    allowed = CONV_ANSWERS if (layer or reference.layer) == "conv" else POOL_ANSWERS
+    kind = KINDS[layer or reference.layer]
+    allowed = kind.answers
     for key in answers:
         if key not in allowed:
-            hint = " (a pooling layer has only grad_input and forward)" if layer == "pool" and key in CONV_ANSWERS else ""
+            elsewhere = layer is not None and any(key in other.answers for other in KINDS.values())
+            hint = f" (a {kind.noun} layer has only {' and '.join(reversed(allowed))})" if elsewhere else ""
             raise AnswerFileError(f"{path}: [answer] has the unknown key {quote(key)}{hint}; expected {', '.join(allowed)}")
     return AnswerFile(path, student, layer, options, values, answers)
 
@@ -109,7 +107,7 @@ def require_answers(answer_file: AnswerFile) -> None:
     if answer_file.answers is None:
         raise AnswerFileError(f"{answer_file.path}: has no [answer] table; expected answers like grad_kernel = [[\"...\"]]")
     if not answer_file.answers:
-        allowed = CONV_ANSWERS if answer_file.layer == "conv" else POOL_ANSWERS
+        allowed = KINDS[answer_file.layer].answers
         raise AnswerFileError(f"{answer_file.path}: [answer] is empty; expected at least one of {', '.join(allowed)}")
 
 
@@ -120,10 +118,11 @@ def read_problem(problem, path: str) -> tuple[str, dict, dict | None]:
     if not isinstance(problem, dict):
         raise AnswerFileError(f"{path}: problem must be a table ([problem]), got {_kind(problem)}")
     layer = problem.get("layer")
-    if layer not in ("conv", "pool"):
+    if not isinstance(layer, str) or layer not in KINDS:
         got = "nothing" if layer is None else quote(layer) if isinstance(layer, str) else _kind(layer)
-        raise AnswerFileError(f"{path}: [problem] layer must be \"conv\" or \"pool\", got {got}")
-    allowed = CONV_OPTIONS if layer == "conv" else POOL_OPTIONS
+        names = " or ".join(f'"{name}"' for name in KINDS)
+        raise AnswerFileError(f"{path}: [problem] layer must be {names}, got {got}")
+    allowed = KINDS[layer].options
     options: dict = {}
     for key, value in problem.items():
         if key in ("layer", "values"):
@@ -144,7 +143,7 @@ def read_problem(problem, path: str) -> tuple[str, dict, dict | None]:
         elif isinstance(value, int) and abs(value) > 10**9:
             raise AnswerFileError(f"{path}: [problem] {key} is {value if abs(value) < 10**30 else 'huge'}; too large")
         options[name] = value
-    for required in ("input", "kernel" if layer == "conv" else "window"):
+    for required in KINDS[layer].required:
         if required not in options:
             raise AnswerFileError(f"{path}: [problem] has no {required}; expected e.g. {required} = \"3x3\"")
     values = problem.get("values")

@@ -25,12 +25,12 @@ from functools import partial
 
 import numpy as np
 
-from ..errors import SymgradError
+from ..errors import AnswerError, SymgradError
 from ..spec import CHECK_MAX_TERMS
 from ..values import ValuesError, flatten, kept_axes
 from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT
-from .poly import MAX_FILE_WORK, AnswerError, Budget, Poly
+from .poly import MAX_FILE_WORK, Budget, Poly
 from .problem import DEFAULT_TOLERANCE, Problem, number_text, ordered_terms
 from .report import EntryVerdict, FileReport, KeyReport
 from .slips import shared_slip

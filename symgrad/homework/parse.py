@@ -39,7 +39,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from .poly import MAX_DEGREE, MAX_TERMS, AnswerError, Budget, Poly, multiply, power
+from ..errors import AnswerError
+from .poly import MAX_DEGREE, MAX_TERMS, Budget, Poly, multiply, power
 from .tokens import Token, quote, strip_delimiters, tokenize
 
 MAX_TEXT = 100_000  # characters in one answer

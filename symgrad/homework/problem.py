@@ -23,10 +23,11 @@ from functools import cached_property
 
 import numpy as np
 
+from ..errors import AnswerError
 from ..spec import CHECK_MAX_TERMS, ConvSpec, PoolSpec
 from ..tensor import ONE, Terms
 from .parse import parse_answer
-from .poly import AnswerError, Budget, Poly
+from .poly import Budget, Poly
 from .slips import build_variants
 from .tokens import quote
 
@@ -305,7 +306,7 @@ class Problem:
                 self._expected[key] = [self.meaning(out.offset + k) for k in range(out.size)]
             else:
                 table = dict(self.derivation.gradients())[key]
-                divisor = getattr(self.derivation, "divisor", 1)
+                divisor = self.derivation.divisor
                 self._expected[key] = self.expand(table, divisor)
         return self._expected[key]
 

@@ -4,21 +4,24 @@
 A layer kind is one module (conv.py, pool.py) that keeps everything about the kind side by side, as
 micrograd keeps an op's forward and backward together:
 
-- `KIND`: its name (the JSON "layer"), the sections it shows, the symbol group each gradient
-  differentiates by, and its answer keys;
-- `derive(spec, naming, ..., values)`: the forward expansion, the chain rule, the closed-form
-  identities checked against it, and (with values) the numbers (`evaluate`);
-- `content(d, doc)`: its format-neutral content — the sentences, formulas, notes and matrices of
-  each section — written through the document builder's calls (render/document.py), so that every
-  renderer (terminal, LaTeX, Markdown, notebook) lays out the same facts.
+- `derive_<kind>(spec, naming, ..., values, source)`: the forward expansion, the chain rule, the
+  closed-form identities checked against it, and (with values) the numbers (`evaluate`);
+- the derivation dataclass (a `Derivation`): the term tables, `gradients()`, `forward_terms`, the
+  SymPy views, and the kind's size limits (`json_problem`);
+- a `Content` class: the kind's format-neutral content — the title, the sentences, formulas, notes and
+  matrices of each section (`setup`, `forward`, `gradient_intro`, `identities`) — written through the
+  document builder's calls (render/document.py), with any formula of its own given in both notations
+  as `M(text, tex)`; every renderer (terminal, LaTeX, Markdown, notebook) lays out the same facts;
+- `KIND`, the kind's fixed facts (sections, which group each gradient differentiates by, answer keys).
 
-Registering the module in `layers/__init__.py` is all a new kind needs.
+Registering `KIND` in `layers/__init__.py` makes the kind known to the document model and the CLI's
+--show. The spec classes live in spec.py (beside the shared parsing), the JSON builders in
+render/json.py (the contract), and what homework checking needs of a kind in homework/.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 
@@ -35,14 +38,17 @@ class M:
 
 @dataclass(frozen=True)
 class Kind:
-    """A layer kind's fixed facts, read by the renderers instead of testing `layer == "pool"`."""
+    """A layer kind's fixed facts, read by the renderers and the CLI instead of testing `layer == "pool"`."""
 
     name: str  # "conv", "pool": the JSON "layer"
     sections: tuple[str, ...]  # what --show accepts, in document order
     gradient_of: dict[str, str]  # gradient key -> the symbol group it differentiates by
     tensor_of: dict[str, str]  # gradient key -> the tensor's letter (W, X, b)
     answers: tuple[str, ...]  # the keys an answer file may hold
-    content: Callable  # content(derivation, doc): the sections, through the document builder
+    options: tuple[str, ...]  # the options a problem file may give (symgrad.api's keywords), required first
+    required: tuple[str, ...]  # the options it must give
+    noun: str  # "convolution", "pooling": in messages
+    content: type  # the Content class: title, name, setup, forward, gradient_intro, identities
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +86,11 @@ class Derivation:
     @property
     def layer(self) -> str:
         return self.kind.name
+
+    @property
+    def divisor(self) -> int:
+        """What every local derivative is divided by (average pooling: the window size); 1 for most kinds."""
+        return 1
 
     @property
     def all_hold(self) -> bool:

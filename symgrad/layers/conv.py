@@ -340,6 +340,8 @@ class Content:
     """The conv sections, written through the document builder `doc` (render/document.py)."""
 
     channel_labels = {"input": ("c",), "kernel": ("f", "c"), "bias": ("",), "output": ("f",), "grad_output": ("f",)}
+    value_words = {"input": "the input X", "kernel": "the kernel W", "bias": "the bias b", "grad_output": "dL/dZ",
+                   "target": "the targets t"}
     nothing_depends = "no output depends on"
 
     @staticmethod
@@ -367,13 +369,14 @@ class Content:
         for axis, name in enumerate(axis_names(spec.ndim)):
             N, k, s, p, dl = spec.input_size[axis], spec.kernel_size[axis], spec.stride[axis], spec.padding[axis], spec.dilation[axis]
             top_text = (rf"{N} + 2 \cdot {p} - {dl} \cdot ({k} - 1) - 1" if n.tex else f"{N} + 2·{p} − {dl}·({k}−1) − 1")
-            rows.append((name, spec.numerator(axis), top_text, s, spec.output_size[axis]))
+            rows.append((name, top_text, s, spec.output_size[axis]))
         doc.output_size(M("floor((N + 2p − d(k−1) − 1)/s) + 1", r"\left\lfloor \frac{N + 2p - d(k-1) - 1}{s} \right\rfloor + 1"),
-                        rows, "never read")
+                        rows, spec.unused_tail, "no output reads (its gradient is exactly 0)")
         z = latex_letter(d.naming.output) if n.tex else d.naming.output
         dz = n.partial("L", f"{z}_k")
         if d.loss == "generic":
-            doc.para("Loss: generic. The incoming gradients ", doc.math(dz), " are kept as symbols.")
+            given = doc.num is not None and "grad_output" in doc.num.given
+            doc.para("Loss: generic. The incoming gradients ", doc.math(dz), " are " + ("given as numbers." if given else "kept as symbols."))
         elif d.loss == "sum":
             doc.para("Loss: ", doc.math(M(f"L = Σ_k {z}_k", rf"L = \sum_k {z}_k")), ", so every ", doc.math(dz + " = 1"), ".")
         else:
@@ -424,6 +427,9 @@ KIND = Kind(
     gradient_of={"grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"},
     tensor_of={"grad_kernel": "W", "grad_input": "X", "grad_bias": "b"},
     answers=("forward", "grad_kernel", "grad_input", "grad_bias"),
+    options=("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss", "index", "names"),
+    required=("input", "kernel"),
+    noun="convolution",
     content=Content,
 )
 ConvDerivation.kind = KIND

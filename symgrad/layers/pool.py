@@ -331,6 +331,7 @@ class Content:
     """The pooling sections, written through the document builder `doc` (render/document.py)."""
 
     channel_labels = {"input": ("c",), "output": ("c",), "grad_output": ("c",)}
+    value_words = {"input": "the input X", "grad_output": "dL/dY"}
     nothing_depends = "no window holds"
 
     @staticmethod
@@ -366,8 +367,8 @@ class Content:
         for axis, name in enumerate(axis_names(spec.ndim)):
             N, k, p = spec.input_size[axis], spec.window[axis], spec.padding[axis]
             top_text = rf"{N} + 2 \cdot {p} - {k}" if n.tex else f"{N} + 2·{p} − {k}"
-            rows.append((name, spec.numerator(axis), top_text, spec.stride[axis], spec.output_size[axis]))
-        doc.output_size(M("floor((N + 2p − k)/s) + 1", r"\left\lfloor \frac{N + 2p - k}{s} \right\rfloor + 1"), rows, "in no window")
+            rows.append((name, top_text, spec.stride[axis], spec.output_size[axis]))
+        doc.output_size(M("floor((N + 2p − k)/s) + 1", r"\left\lfloor \frac{N + 2p - k}{s} \right\rfloor + 1"), rows, spec.unused_tail, "no window holds")
         if spec.mode == "max":
             doc.para(doc.math(M("y = max(window)", r"y = \max(\text{window})")), "; padding is ",
                      doc.math(M("−∞", r"-\infty")), ", so it is never the maximum.")
@@ -449,9 +450,11 @@ class Content:
                  + ("multiplied by the mask of maxima, " if spec.mode == "max" else f"divided by {spec.window_count}, ")
                  + "shifted to each cell of the window and added up; it is compared with the chain rule term by term.")
         for identity in d.identities:
-            doc.identity(identity, M(identity.statement, STATEMENTS[spec.mode]))
+            # the tie policy is stated with the gradient, and only when numbers decide the maxima
+            notes = tuple(note for note in identity.notes if not note.startswith("ties:"))
+            doc.identity(identity, M(identity.statement, STATEMENTS[spec.mode]), notes)
         if doc.num is not None and doc.num.masks is not None:
-            doc.para(f"Mask: each cell's share of its windows' gradient (ties: {spec.ties}):", level=1)
+            doc.para(f"Each cell's share of its windows' gradient (ties: {spec.ties}):", level=1)
             doc.matrices("", cell_shares(d, doc.num), ("c",), literal=True, level=1)
 
 
@@ -466,6 +469,9 @@ KIND = Kind(
     gradient_of={"grad_input": "input"},
     tensor_of={"grad_input": "X"},
     answers=("forward", "grad_input"),
+    options=("input", "window", "stride", "padding", "mode", "channels", "ties", "index", "names"),
+    required=("input", "window"),
+    noun="pooling",
     content=Content,
 )
 PoolDerivation.kind = KIND

@@ -97,6 +97,11 @@ class Document:
     blocks: tuple
     full_matrices: bool
 
+    @property
+    def title_text(self) -> str:
+        """`symgrad conv: input 5x5, kernel 3x3, ...` (the terminal joins the parts with · instead)."""
+        return f"symgrad {self.title[0]}: " + ", ".join(self.title[1:])
+
 
 @dataclass(frozen=True)
 class DocumentSettings:
@@ -279,7 +284,7 @@ class Builder:
         """Every entry: the chain rule, the local derivatives evaluated, and (with values) the numbers."""
         group = self.sym[self.d.kind.gradient_of[key]]
         numeric = self.num.gradients[key] if self.num is not None else None
-        divisor = getattr(self.d, "divisor", 1)
+        divisor = self.d.divisor
         shown = 0
         for index, a, b, coef in entry_terms(table):
             if self.limited(shown):
@@ -364,8 +369,9 @@ class Builder:
 
     # --- identities
 
-    def identity(self, identity, statement: M | str) -> None:
-        """A closed form: its statement and verdict, the intermediate matrices and the notes."""
+    def identity(self, identity, statement: M | str, notes: tuple[str, ...] | None = None) -> None:
+        """A closed form: its statement and verdict, the intermediate matrices and the notes (the
+        identity's own, unless the kind gives the ones that apply to this document)."""
         self.blocks.append(Statement(self.pick(statement), identity.holds))
         verdict = "Equals the chain rule" if identity.holds else "DIFFERS from the chain rule"
         tail = ""
@@ -378,29 +384,30 @@ class Builder:
             self.para(label + ":", level=1)
             counts = item.kind == "counts"
             self.matrices("", item.ids[None, ...], ("",), literal=counts, cell=str if counts else None, level=1)
-        for text in identity.notes:
+        for text in identity.notes if notes is None else notes:
             self.note(text[0].upper() + text[1:] + ".", level=1)
 
-    def output_size(self, formula: M, rows: list[tuple[str, int, str, int, int]], unread: str) -> None:
-        """The output-size arithmetic per axis: (axis name, numerator, numerator text, stride, output)."""
+    def output_size(self, formula: M, rows: list[tuple[str, str, int, int]], tail: tuple[int, ...], unread: str) -> None:
+        """The output-size arithmetic per axis (axis name, numerator text, stride, output), and the
+        floor-stride tail: per axis, the trailing positions of the padded input that `unread`."""
         self.para("Output size per axis (PyTorch's rule): ", self.math(formula), ".")
         lines = []
-        for axis, top, top_text, s, out in rows:
+        for axis, top_text, s, out in rows:
             if self.n.tex:
                 lhs = rf"O_{{\text{{{axis}}}}}"
                 lines.append(Equation(lhs, ((rf"\left\lfloor \frac{{{top_text}}}{{{s}}} \right\rfloor + 1 = {out}",),)))
             else:
                 lines.append(Equation(f"{axis}", ((f"floor(({top_text})/{s}) + 1 = {out}",),)))
         self.blocks.extend(lines)
-        for axis, top, _, s, _ in rows:
-            if top % s:
-                self.note(f"Along the {axis} the division leaves remainder {top % s}: the last {top % s} padded "
-                          f"{'position is' if top % s == 1 else 'positions are'} {unread}.")
+        for (axis, *_), count in zip(rows, tail):
+            if count:
+                self.note(f"Along the {axis} the division leaves remainder {count}: the last "
+                          f"{'position' if count == 1 else f'{count} positions'} of the padded input {unread}.")
 
     def values_sentence(self) -> None:
         if self.num is not None:
             kind = "exact (integers and fractions)" if self.num.exact else "floating point"
-            given = ", ".join(self.num.given) or "nothing"
+            given = ", ".join(self.content.value_words[key] for key in self.num.given) or "nothing"
             self.note(f"Numbers ({values_phrase(self.num)}) for: {given}; arithmetic is {kind}.")
 
 

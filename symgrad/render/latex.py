@@ -24,7 +24,7 @@ MACROS = r"""\makeatletter
 def render_latex(d, settings: DocumentSettings | None = None, fragment: bool = False) -> str:
     doc = build(d, settings or DocumentSettings.choose(d))
     items, max_cols = tex_blocks(doc, FRAGMENT_ROW_WIDTH if fragment else ROW_WIDTH)
-    title = latex_text("symgrad " + doc.title[0] + ": " + ", ".join(doc.title[1:]))
+    title = latex_text(doc.title_text)
     setup = [MACROS, rf"\setcounter{{MaxMatrixCols}}{{{max_cols}}}"]
     if fragment:
         head = [

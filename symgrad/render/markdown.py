@@ -33,8 +33,7 @@ def markdown_code(text: str) -> str:
 def render_markdown(d, settings: DocumentSettings | None = None) -> str:
     doc = build(d, settings)
     items, _ = tex_blocks(doc)
-    title = "symgrad " + doc.title[0] + ": " + ", ".join(doc.title[1:])
-    return "\n".join([f"# {markdown_text(title)}", ""] + _body(items))
+    return "\n".join([f"# {markdown_text(doc.title_text)}", ""] + _body(items))
 
 
 def _inline(parts) -> str:

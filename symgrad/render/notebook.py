@@ -19,8 +19,7 @@ _TEXT_ESCAPES = {"→": " to ", "\\": r"\backslash ", "{": r"\{", "}": r"\}", "$
 def render_notebook_latex(d) -> str:
     doc = build(d, DocumentSettings.choose(d, budget=NOTEBOOK_TERMS))
     items, _ = tex_blocks(doc)
-    title = "symgrad " + doc.title[0] + ": " + ", ".join(doc.title[1:])
-    out = [_display(_line([("text", title)], bold=True)), ""]
+    out = [_display(_line([("text", doc.title_text)], bold=True)), ""]
     for item in items:
         if item[0] == "heading":
             out.append(_display(_line(item[1], bold=True)))
