@@ -1,4 +1,4 @@
-"""Shared helpers for the tests: evaluate a term table numerically, straight from its arrays; count work (never time it)."""
+"""Shared test helpers: evaluate a term table numerically, straight from its arrays; count work, never time it."""
 
 from __future__ import annotations
 
