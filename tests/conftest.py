@@ -193,3 +193,16 @@ def counting_poly_work(max_products: int):
 
     with patched(Poly, "__init__", counted_init), patched(Poly, "__mul__", counted_mul):
         yield work
+
+
+def run(args, capsys, columns=80):
+    """The CLI in-process at a given width: (exit code, stdout, stderr)."""
+    from symgrad import cli
+
+    os.environ["COLUMNS"] = str(columns)
+    try:
+        code = cli.main(list(args))
+    finally:
+        os.environ.pop("COLUMNS", None)
+    out, err = capsys.readouterr()
+    return code, out, err

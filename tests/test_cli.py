@@ -8,22 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import counting_work
+from conftest import counting_work, run
 from rich.cells import cell_len
 
-from symgrad import cli
 
 MAIN = ["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2"]
-
-
-def run(args, capsys, columns=80):
-    os.environ["COLUMNS"] = str(columns)
-    try:
-        code = cli.main(list(args))
-    finally:
-        os.environ.pop("COLUMNS", None)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_main_command_shows_every_step(capsys):

@@ -12,23 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run
 
 import symgrad
-from symgrad import cli
 
 PACKAGE = Path(symgrad.__file__).resolve().parent
 SEED = ["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2"]
 PAGES = [[], ["conv"], ["pool"], ["template"], ["template", "conv"], ["template", "pool"], ["check"]]
-
-
-def run(args, capsys, columns=80):
-    os.environ["COLUMNS"] = str(columns)
-    try:
-        code = cli.main(list(args))
-    finally:
-        os.environ.pop("COLUMNS", None)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def options_of(page: str) -> str:
