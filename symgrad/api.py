@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import os
 
-from .errors import OptionError
 from .layers import ConvDerivation, PoolDerivation, derive_conv, derive_pool
-from .naming import LETTERS_RE, Naming
+from .naming import Naming
 from .spec import DEFAULT_MAX_TERMS, ConvSpec, PoolSpec
 from .symbols import SymbolTable
 from .values import FROM_PYTHON, byte_limit, load_values
@@ -65,7 +64,7 @@ def pool(
     values: numbers for input and/or grad_output (a dict or the path of a JSON file).
     """
     spec = PoolSpec.build(input, window, stride, padding, mode, channels, ties, max_terms=max_terms)
-    naming = pool_naming(index, names)
+    naming = Naming.for_pool(index, names)
     data, source = read_values(values, SymbolTable.for_pool(spec, naming))
     return derive_pool(spec, naming, data, source)
 
@@ -76,19 +75,3 @@ def read_values(values, symbols: SymbolTable) -> tuple[dict | None, str]:
     if isinstance(values, (str, os.PathLike)):
         return load_values(os.fspath(values), byte_limit(symbols))
     return values, FROM_PYTHON
-
-
-def pool_naming(index: str = "matrix", names: str | None = None) -> Naming:
-    """Naming for pooling: `--names x,y` (input, output); dL/dy is d + the output letter."""
-    if names is None:
-        return Naming.build(index, "x,w,y")
-    parts = [part.strip() for part in str(names).split(",")]
-    if len(parts) != 2 or not all(LETTERS_RE.fullmatch(p) for p in parts):
-        raise OptionError(f"--names for pooling must be two comma-separated letters for input and output, like x,y; got {names!r}")
-    # a pooling layer has no kernel, bias or targets: give them letters that cannot clash
-    spare = [letter for letter in ("w", "k", "v", "u") if letter not in parts]
-    internal = f"{parts[0]},{spare[0]},{parts[1]}"
-    try:
-        return Naming.build(index, internal, reserved=False)
-    except OptionError as error:
-        raise OptionError(str(error).replace(repr(internal), repr(str(names)))) from None

@@ -64,6 +64,22 @@ class Naming:
             )
         return naming
 
+    @classmethod
+    def for_pool(cls, index: str = "matrix", names: str | None = None) -> "Naming":
+        """Naming for pooling: `--names x,y` (input, output); dL/dy is d + the output letter. A pooling
+        layer has no kernel, bias or targets, so they get letters that cannot clash."""
+        if names is None:
+            return cls.build(index, "x,w,y")
+        parts = [part.strip() for part in str(names).split(",")]
+        if len(parts) != 2 or not all(LETTERS_RE.fullmatch(p) for p in parts):
+            raise OptionError(f"--names for pooling must be two comma-separated letters for input and output, like x,y; got {names!r}")
+        spare = [letter for letter in ("w", "k", "v", "u") if letter not in parts]
+        internal = f"{parts[0]},{spare[0]},{parts[1]}"
+        try:
+            return cls.build(index, internal, reserved=False)
+        except OptionError as error:
+            raise OptionError(str(error).replace(repr(internal), repr(str(names)))) from None
+
     @property
     def grad_output(self) -> str:
         return "d" + self.output

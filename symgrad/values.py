@@ -134,11 +134,6 @@ def load_values(path: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[dict, str]:
 # --- checking and laying out
 
 
-def allowed_keys(spec, loss: str) -> tuple[str, ...]:
-    """Keys a values file may have for this layer and loss (the spec knows its kind's rules)."""
-    return spec.value_keys(loss)
-
-
 def parse_values(data, symbols: SymbolTable, spec, loss: str, source: str = FROM_PYTHON) -> Values:
     """Check `data` (a dict of nested lists, arrays or numbers) against the layer and lay it out by symbol id."""
     where = _where(source)
@@ -146,7 +141,7 @@ def parse_values(data, symbols: SymbolTable, spec, loss: str, source: str = FROM
         raise OptionError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     if not isinstance(data, dict):
         raise ValuesError(f'{where} must be an object like {{"kernel": [[1, 2], [3, 4]]}}, got {type(data).__name__}')
-    allowed = allowed_keys(spec, loss)
+    allowed = spec.value_keys(loss)
     wrong = [key for key in data if key not in allowed]
     if wrong:
         problems = "; ".join(spec.value_key_problem(key, loss) or f"unknown key {_quote(key)}" for key in wrong)
