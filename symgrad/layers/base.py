@@ -87,6 +87,10 @@ class Derivation:
     def layer(self) -> str:
         return self.kind.name
 
+    def tensor_name(self, key: str) -> str:
+        """The letter of the tensor a gradient differentiates by (W, X, b), as the documents write it."""
+        return self.kind.tensor_of[key]
+
     @property
     def divisor(self) -> int:
         """What every local derivative is divided by (average pooling: the window size); 1 for most kinds."""

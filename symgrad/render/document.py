@@ -165,7 +165,7 @@ class Builder:
             if key.replace("_", "-") in show:
                 self.content.gradient_intro(self, key)
                 self.gradient_entries(key, table)
-                self.result_matrix(key, self.n.partial("L", self.d.kind.tensor_of[key]))
+                self.result_matrix(key, self.n.partial("L", self.d.tensor_name(key)))
         if "identities" in show:
             self.content.identities(self)
         return Document(tuple(self.content.title(self.d)), tuple(self.blocks), self.s.full_matrices)
@@ -310,7 +310,7 @@ class Builder:
             if numeric is not None:
                 rows += self.numeric_rows(b, a, coef, total, numeric, index, rows[-1], self.cap(plugged, total))
             self.equation(lhs, rows)
-        self.left_out(table.size - shown, f"entries of dL/d{self.d.kind.tensor_of[key]}")
+        self.left_out(table.size - shown, f"entries of dL/d{self.d.tensor_name(key)}")
 
     def numeric_rows(self, a, b, coef, total: int, numeric: Terms, index: int, previous: list[str],
                      plugged: list[str] | None = None) -> list[list[str]]:
