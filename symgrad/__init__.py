@@ -11,9 +11,11 @@ __version__ = "0.1.0"
 _LAZY = {
     "conv": ".api", "pool": ".api", "ConvDerivation": ".layers", "PoolDerivation": ".layers",
     "derive_conv": ".layers", "Naming": ".naming", "ConvSpec": ".spec", "PoolSpec": ".spec",
+    "net": ".api", "NetDerivation": ".layers", "NetSpec": ".netspec",
 }
 
-__all__ = ["ConvDerivation", "ConvSpec", "Naming", "PoolDerivation", "PoolSpec", "SymgradError", "conv", "derive_conv", "pool", "__version__"]
+__all__ = ["ConvDerivation", "ConvSpec", "Naming", "NetDerivation", "NetSpec", "PoolDerivation", "PoolSpec", "SymgradError", "conv",
+           "derive_conv", "net", "pool", "__version__"]
 
 
 def __getattr__(name: str):

@@ -10,13 +10,15 @@ This is where a values path becomes data (the core never reads files).
 
 from __future__ import annotations
 
+import math
 import os
 
-from .layers import ConvDerivation, PoolDerivation, derive_conv, derive_pool
+from .layers import ConvDerivation, NetDerivation, PoolDerivation, derive_conv, derive_net, derive_pool
+from .netspec import NetSpec
 from .naming import Naming
 from .spec import DEFAULT_MAX_TERMS, ConvSpec, PoolSpec
 from .symbols import SymbolTable
-from .values import FROM_PYTHON, byte_limit, load_values
+from .values import FROM_PYTHON, MAX_FILE_BYTES, byte_limit, load_values
 
 
 def conv(
@@ -67,6 +69,43 @@ def pool(
     naming = Naming.for_pool(index, names)
     data, source = read_values(values, SymbolTable.for_pool(spec, naming))
     return derive_pool(spec, naming, data, source)
+
+
+def net(
+    input,
+    layers: str,
+    in_channels=1,
+    values=None,
+    lr=None,
+    index: str = "matrix",
+    names: str | None = None,
+    max_terms: int = DEFAULT_MAX_TERMS,
+) -> NetDerivation:
+    """Derive backpropagation through a small network, stage by stage: `layers` like
+    'conv 3x3 out=2 bias | relu | maxpool 2x2 | flatten | dense 3 bias | softmax-ce'.
+
+    values: {"input": nested, "layers": [{...} per stage]} (a dict or the path of a JSON file);
+    lr: the learning rate α of the update w − α·dL/dw ("0.1" and "1/10" are exact).
+    """
+    spec = NetSpec.build(input, layers, in_channels, index=_index(index), max_terms=max_terms)
+    if isinstance(values, (str, os.PathLike)):
+        values, source = load_values(os.fspath(values), net_byte_limit(spec))
+    else:
+        source = FROM_PYTHON
+    return derive_net(spec, values, lr, names, source)
+
+
+def _index(index: str) -> str:
+    Naming.build(index)  # the one check of --index
+    return index
+
+
+def net_byte_limit(spec: NetSpec) -> int:
+    """The largest values file a network can need (as byte_limit for a layer)."""
+    entries = sum(math.prod(stage.input_shape) + math.prod(stage.output_shape) for stage in spec.stages)
+    entries += sum(stage.layer.estimated_terms for stage in spec.stages if stage.kind == "conv")
+    entries += sum(math.prod(stage.input_shape) * math.prod(stage.output_shape) for stage in spec.stages if stage.kind == "dense")
+    return min(MAX_FILE_BYTES, 1024 * 1024 + 200 * entries)
 
 
 def read_values(values, symbols: SymbolTable) -> tuple[dict | None, str]:

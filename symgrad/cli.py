@@ -53,6 +53,7 @@ def _root(
     Examples:
       symgrad conv --input 5x5 --kernel 3x3 --stride 2
       symgrad pool --input 4x4 --window 2x2 --mode avg
+      symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 | softmax-ce'
       symgrad template conv --input 3x3 --kernel 2x2 > hw.toml
       symgrad check hw.toml
 
@@ -152,6 +153,52 @@ def pool(
     sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                        max_terms=limit, values=values),
+                sections, format, full, fragment, max_terms, values, output)
+
+
+NET_SECTIONS = ("setup", "forward", "backward", "identities", "update")
+NET_LAYERS = typer.Option(..., "--layers", metavar="STAGES",
+                          help="Stages separated by |: conv SIZE [out=F stride=S padding=P dilation=D bias], "
+                               "maxpool|avgpool SIZE [stride=S padding=P ties=first|split], relu, sigmoid, tanh, "
+                               "flatten, dense N [bias], and last a loss: softmax-ce, mse or sum.")
+LR = typer.Option(None, "--lr", metavar="NUMBER", help="Learning rate α: show the update w − α·∂L/∂w (0.1 and 1/10 are exact).")
+
+
+@app.command(cls=Command, short_help="Backprop through a small CNN, stage by stage, with the update.",
+             options_metavar="--input SIZE --layers STAGES [OPTIONS]")
+def net(
+    input: str = INPUT,
+    layers: str = NET_LAYERS,
+    in_channels: str = IN_CHANNELS,
+    values: Optional[str] = typer.Option(None, "--values", metavar="FILE",
+                                         help='JSON numbers: {"input": ..., "layers": [{...} per stage]}.'),
+    lr: Optional[str] = LR,
+    index: str = INDEX,
+    names: Optional[str] = typer.Option(None, "--names", metavar="LETTERS",
+                                        help="Letters for the input and each stage's output, e.g. a,z (blank keeps a default)."),
+    show: Optional[str] = show_option(NET_SECTIONS),
+    format: str = FORMAT,
+    fragment: bool = FRAGMENT,
+    full: bool = FULL,
+    max_terms: str = LAYER_MAX_TERMS,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """Backprop through a small network: every stage's forward and chain rule, the links, the update.
+
+    \b
+    Examples:
+      symgrad net --input 6x6 --layers 'conv 3x3 out=2 bias | relu | maxpool 2x2 | flatten | dense 3 bias | softmax-ce'
+      symgrad net --input 4x4 --layers 'conv 3x3 | flatten | dense 1 | mse' --values net.json --lr 0.1
+      symgrad net --input 5x5 --layers 'conv 3x3 stride=2 | flatten | dense 1 | mse' --index flat --names a,z
+      symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 | softmax-ce' --format json -o net.json
+
+    Exit codes: 0 every identity holds; 1 an identity failed; 2 bad input.
+    """
+    from . import api
+
+    check_format(format, LAYER_FORMATS, fragment)
+    sections = _parse_sections(show, NET_SECTIONS)
+    _show_layer(lambda limit: api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit),
                 sections, format, full, fragment, max_terms, values, output)
 
 
@@ -360,7 +407,10 @@ def _parse_tolerance(text: str) -> float:
 def _parse_show(show: str | None, kind: str) -> frozenset[str]:
     from .layers import KINDS
 
-    sections = KINDS[kind].sections
+    return _parse_sections(show, KINDS[kind].sections)
+
+
+def _parse_sections(show: str | None, sections: tuple[str, ...]) -> frozenset[str]:
     if show is None:
         return frozenset(sections)
     chosen = [part.strip() for part in show.split(",") if part.strip()]

@@ -117,7 +117,7 @@ def show_option(sections: tuple[str, ...]):
                         help=f"Sections, comma-separated: {', '.join(sections)}.  [default: all]")
 
 
-_COMMANDS = ("conv", "pool", "check", "template")
+_COMMANDS = ("conv", "pool", "net", "check", "template")
 
 # An option of the other layer kind, given to this one: (command, option) -> what to say instead.
 _OTHER_KIND = {

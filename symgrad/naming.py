@@ -152,8 +152,15 @@ class Naming:
         return channels, tuple(rest)
 
 
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_NUMBERED = re.compile(r"([A-Za-z]+)([0-9]+)")  # a network's numbered letters: z1 is the first conv's z
+
+
 def unicode_name(letter: str, subscript: str) -> str:
-    """`x₁₂` from ("x", "12")."""
+    """`x₁₂` from ("x", "12"); a numbered letter of a network is z⁽¹⁾₁₂."""
+    numbered = _NUMBERED.fullmatch(letter)
+    if numbered:
+        letter = f"{numbered.group(1)}⁽{numbered.group(2).translate(_SUP)}⁾"
     return letter + subscript.translate(_SUB)
 
 
@@ -164,5 +171,9 @@ def latex_name(letter: str, subscript: str) -> str:
 
 
 def latex_letter(letter: str) -> str:
-    """A symbol's letter(s) for LaTeX math: `x`, or `\\mathit{inp}` so it does not read as i*n*p."""
+    """A symbol's letter(s) for LaTeX math: `x`, or `\\mathit{inp}` so it does not read as i*n*p; a
+    network's numbered letter z1 is `z^{(1)}`."""
+    numbered = _NUMBERED.fullmatch(letter)
+    if numbered:
+        return f"{latex_letter(numbered.group(1))}^{{({numbered.group(2)})}}"
     return letter if len(letter) == 1 else f"\\mathit{{{letter}}}"

@@ -13,4 +13,12 @@ from .pool import KIND as POOL, PoolDerivation, derive_pool
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (CONV, POOL)}
 
-__all__ = ["ConvDerivation", "Derivation", "Identity", "Intermediate", "KINDS", "Kind", "PoolDerivation", "derive_conv", "derive_pool"]
+# The kinds a network's stages are made of (symgrad net): conv and pool, and these
+from .activation import KIND as ACTIVATION, ActivationDerivation, derive_activation  # noqa: E402
+from .dense import DENSE, FLATTEN, LinearDerivation, derive_dense, derive_flatten  # noqa: E402
+from .loss import KIND as LOSS, LossDerivation, derive_loss  # noqa: E402
+from .net import NET, NetDerivation, derive_net  # noqa: E402
+
+STAGE_KINDS: dict[str, Kind] = {kind.name: kind for kind in (CONV, POOL, ACTIVATION, DENSE, FLATTEN, LOSS)}
+
+__all__ = ["ActivationDerivation", "LinearDerivation", "LossDerivation", "NET", "NetDerivation", "STAGE_KINDS", "derive_activation", "derive_dense", "derive_flatten", "derive_loss", "derive_net", "ConvDerivation", "Derivation", "Identity", "Intermediate", "KINDS", "Kind", "PoolDerivation", "derive_conv", "derive_pool"]

@@ -374,7 +374,9 @@ class Content:
                         rows, spec.unused_tail, "no output reads (its gradient is exactly 0)")
         z = latex_letter(d.naming.output) if n.tex else d.naming.output
         dz = n.partial("L", f"{z}_k")
-        if d.loss == "generic":
+        if doc.in_net:  # a network's stage: dL/dz comes from the next stage (the network's document says so)
+            pass
+        elif d.loss == "generic":
             given = doc.num is not None and "grad_output" in doc.num.given
             doc.para("Loss: generic. The incoming gradients ", doc.math(dz), " are " + ("given as numbers." if given else "kept as symbols."))
         elif d.loss == "sum":
@@ -382,12 +384,13 @@ class Content:
         else:
             doc.para("Loss: ", doc.math(M(f"L = ½ Σ_k ({z}_k − t_k)²", rf"L = \tfrac12 \sum_k ({z}_k - t_k)^2")),
                      ", so ", doc.math(dz + (f" = {z}_k - t_k" if n.tex else f" = {z}_k − t_k")), ".")
-        doc.values_sentence()
+        if not doc.in_net:
+            doc.values_sentence()
         doc.matrices("X", doc.sym["input"].ids, ("c",))
         doc.matrices("W", doc.sym["kernel"].ids, ("f", "c"))
         if spec.bias:
             doc.matrices("b", doc.sym["bias"].ids.reshape(1, -1), ("",))
-        if doc.num is not None and d.loss == "generic" and "grad_output" in doc.num.given:
+        if doc.num is not None and d.loss == "generic" and "grad_output" in doc.num.given and not doc.in_net:
             doc.matrices(n.partial("L", "Z"), doc.sym["grad_output"].ids, ("f",))
 
     @staticmethod

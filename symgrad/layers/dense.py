@@ -125,7 +125,7 @@ def derive_flatten(shape: tuple[int, ...], naming: Naming) -> LinearDerivation:
 
 
 class DenseContent:
-    channel_labels = {"input": ("",), "kernel": ("",), "bias": ("",), "output": ("",), "grad_output": ("",)}
+    channel_labels = {"input": (), "kernel": (), "bias": (), "output": (), "grad_output": ()}  # vectors and V: no channels
     value_words = {"input": "the input", "kernel": "the weights V", "bias": "the bias c", "grad_output": "dL/dy"}
     nothing_depends = "no output depends on"
 
@@ -147,7 +147,7 @@ class DenseContent:
         formula = M(f"{y} = V·{a}" + (" + c" if d.bias else ""), f"{y} = V {a}" + (" + c" if d.bias else ""))
         doc.para("Dense layer (torch.nn.Linear): ", doc.math(formula), ", with ", doc.math("V"), " of shape ",
                  doc.math(n.shape((out, inp))), f" (entries {v}).")
-        doc.matrices("V", doc.sym["kernel"].ids[None], ("",))
+        doc.matrices("V", doc.sym["kernel"].ids, ())
 
     @staticmethod
     def forward(doc) -> None:
@@ -172,6 +172,8 @@ class DenseContent:
 
 
 class FlattenContent(DenseContent):
+    channel_labels = {"input": ("c",), "output": (), "grad_output": ()}
+
     @staticmethod
     def title(d) -> list[str]:
         return ["flatten", "x".join(map(str, d.symbols["input"].shape)) + f" → {d.symbols['output'].size}"]

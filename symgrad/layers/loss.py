@@ -223,14 +223,13 @@ class Content:
         if value is not None:
             rows.append([n.number(value)])
         doc.equation("L", rows)
-        Content.loss_gradient(doc)
 
     @staticmethod
     def loss_gradient(doc) -> None:
         d, n = doc.d, doc.n
         _, derivative = FORMULAS[d.function]
         letter = d.naming.input
-        doc.heading("Where the backward pass starts: ", doc.math(n.partial("L", letter)))
+        doc.heading("The loss's gradient ", doc.math(n.partial("L", letter)), ": where the backward pass starts")
         doc.para(doc.math(M(derivative.text.replace("y", letter), derivative.tex.replace("y", letter))),
                  (", with p = softmax(" + letter + ")" if d.function == "softmax-ce" else "") + ".")
         grads = d.grad

@@ -31,6 +31,7 @@ from ..numeric import Numeric, _refuse_huge_denominators, substitute
 from ..tensor import ONE, Terms
 from ..values import FROM_PYTHON, _number, _where, flatten
 from . import activation, conv, dense, loss, pool
+from .base import Kind
 
 if TYPE_CHECKING:
     import sympy
@@ -69,6 +70,8 @@ class NetDerivation:
     float_stages: tuple[int, ...] = ()  # stages whose functions make floats (sigmoid, tanh, softmax-ce)
 
     layer = "net"
+    kind = None  # set below: NET
+
 
     @property
     def loss_stage(self) -> NetStage | None:
@@ -484,3 +487,25 @@ def _with_update(stage: NetStage, lr, numeric: Numeric | None) -> NetStage:
             new[j] = value
         out[param] = (both, new)
     return dataclasses.replace(stage, update=out)
+
+
+class _NetContent:
+    """A network's document is assembled from its stages' (render/net_document.py)."""
+
+    @staticmethod
+    def title(net) -> list[str]:
+        return ["net", "input " + "x".join(map(str, net.spec.input_shape)), " | ".join(s.spec.text for s in net.stages)]
+
+
+NET = Kind(
+    name="net",
+    sections=("setup", "forward", "backward", "identities", "update"),
+    gradient_of={},
+    tensor_of={},
+    answers=(),
+    options=("input", "layers", "in_channels", "lr", "index", "names"),
+    required=("input", "layers"),
+    noun="network",
+    content=_NetContent,
+)
+NetDerivation.kind = NET

@@ -375,9 +375,10 @@ class Content:
         else:
             doc.para(doc.math(M(f"y = (sum of the window)/{spec.window_count}", rf"y = \tfrac{{1}}{{{spec.window_count}}} \sum \text{{window}}")),
                      "; padded cells count as 0 (PyTorch's count_include_pad).")
-        doc.values_sentence()
+        if not doc.in_net:
+            doc.values_sentence()
         doc.matrices("X", doc.sym["input"].ids, ("c",))
-        if doc.num is not None and "grad_output" in doc.num.given:
+        if doc.num is not None and "grad_output" in doc.num.given and not doc.in_net:
             doc.matrices(n.partial("L", "Y"), doc.sym["grad_output"].ids, ("c",))
 
     @staticmethod

@@ -32,6 +32,7 @@ HOW_TO_SEE_ALL = "use --full for every entry and term, or --format json"
 @dataclass(frozen=True)
 class Heading:
     parts: tuple[tuple[str, str], ...]  # ("text", s) or ("math", s)
+    level: int = 2  # 2: a section of a layer; a network has parts (1), stages (2) and their sections (3)
 
 
 @dataclass(frozen=True)
@@ -118,15 +119,26 @@ class DocumentSettings:
         12 terms per sum and 3 slices per tensor."""
         if full:
             return cls(show, None, None, True, None)
-        entries = d.symbols["output"].size + sum(table.size for _, table in d.gradients())  # a zero entry is a row too
-        size = d.forward_terms + sum(len(table) for _, table in d.gradients()) + entries
-        if size <= budget:
+        if document_size(d) <= budget:
             return cls(show, max_slices=None)
         return cls(show, max_entries=25, max_terms=12)
 
 
+def document_size(d) -> int:
+    """Product terms and entries a document of `d` would show in full (a network: all its stages)."""
+    if hasattr(d, "stages"):
+        return sum(document_size(stage.d) for stage in d.stages)
+    entries = d.symbols["output"].size + sum(table.size for _, table in d.gradients())  # a zero entry is a row too
+    return d.forward_terms + sum(len(table) for _, table in d.gradients()) + entries
+
+
 def build(d, settings: DocumentSettings | None = None, notation: Notation = LATEX) -> Document:
-    return Builder(d, settings or DocumentSettings.choose(d), notation).document()
+    settings = settings or DocumentSettings.choose(d)
+    if hasattr(d, "stages"):  # a network: its stages' documents, linked (net_document.py)
+        from .net_document import build_net
+
+        return build_net(d, settings, notation)
+    return Builder(d, settings, notation).document()
 
 
 def values_phrase(numeric) -> str:
@@ -145,8 +157,9 @@ class Builder:
     """Writes the blocks. The layer kind's content calls it section by section (kind.content); the
     sums, gradients, matrices and identities that every kind has are written here."""
 
-    def __init__(self, d, settings: DocumentSettings, notation: Notation):
+    def __init__(self, d, settings: DocumentSettings, notation: Notation, level: int = 2, in_net: bool = False):
         self.d, self.s, self.n = d, settings, notation
+        self.level, self.in_net = level, in_net  # heading level of the sections; a stage of a network
         self.sym, self.num = d.symbols, d.numeric
         self.content = d.kind.content
         g = self.sym["grad_output"]
@@ -161,14 +174,18 @@ class Builder:
             self.content.setup(self)
         if "forward" in show:
             self.content.forward(self)
+        self.gradients(show)
+        if "identities" in show:
+            self.content.identities(self)
+        return Document(tuple(self.content.title(self.d)), tuple(self.blocks), self.s.full_matrices)
+
+    def gradients(self, show) -> None:
+        """Each gradient section shown: the kind's introduction, every entry, the result as a matrix."""
         for key, table in self.d.gradients():
             if key.replace("_", "-") in show:
                 self.content.gradient_intro(self, key)
                 self.gradient_entries(key, table)
                 self.result_matrix(key, self.n.partial("L", self.d.tensor_name(key)))
-        if "identities" in show:
-            self.content.identities(self)
-        return Document(tuple(self.content.title(self.d)), tuple(self.blocks), self.s.full_matrices)
 
     # --- names, in this notation
 
@@ -224,7 +241,7 @@ class Builder:
     # --- blocks
 
     def heading(self, *parts) -> None:
-        self.blocks.append(Heading(_parts(parts)))
+        self.blocks.append(Heading(_parts(parts), self.level))
 
     def para(self, *parts, small: bool = False, level: int = 0) -> None:
         self.blocks.append(Para(_parts(parts), small, level))

@@ -221,4 +221,10 @@ def pool_data(d) -> dict:
     return data
 
 
-DATA = {"conv": conv_data, "pool": pool_data}  # each kind's JSON builder
+def _net_data(d) -> dict:
+    from .net_json import net_data
+
+    return net_data(d)
+
+
+DATA = {"conv": conv_data, "pool": pool_data, "net": _net_data}  # each kind's JSON builder

@@ -54,7 +54,8 @@ def _body(items: list[tuple]) -> list[str]:
     out: list[str] = []
     for item in items:
         if item[0] == "heading":
-            out += [rf"\subsection*{{{_inline(item[1])}}}", ""]
+            command = {1: "section", 2: "subsection"}.get(item[2], "subsubsection")
+            out += [rf"\{command}*{{{_inline(item[1])}}}", ""]
         elif item[0] == "para":
             text = _inline(item[1])
             out += [r"{\small " + text + "}" if item[2] else text, ""]

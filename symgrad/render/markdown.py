@@ -44,7 +44,7 @@ def _body(items: list[tuple]) -> list[str]:
     out: list[str] = []
     for item in items:
         if item[0] == "heading":
-            out += [f"## {_inline(item[1])}", ""]
+            out += [f"{'#' * item[2]} {_inline(item[1])}", ""]
         elif item[0] == "para":
             text = _inline(item[1])
             out += [f"*{text}*" if item[2] else text, ""]

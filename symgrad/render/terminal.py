@@ -44,7 +44,13 @@ def lay_out(doc, width: int) -> list[Text]:
     for block in doc.blocks:
         indent = "  " * (1 + getattr(block, "level", 0))
         if isinstance(block, Heading):
-            out += [Text(""), Text(_plain(block.parts), style="bold cyan")]
+            text = _plain(block.parts)
+            if block.level == 1:  # a part of a network's story
+                out += [Text(""), Text(text.upper(), style="bold magenta"), Text("═" * min(width, len(text)), style="magenta")]
+            elif block.level == 3:  # a stage's section
+                out += [Text(""), Text("  " + text, style="cyan")]
+            else:
+                out += [Text(""), Text(text, style="bold cyan")]
         elif isinstance(block, Para):
             out += [Text(indent + piece, style="dim" if block.small else "") for piece in wrap_words(_plain(block.parts), width - len(indent))]
         elif isinstance(block, Equation):

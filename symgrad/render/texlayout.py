@@ -20,7 +20,7 @@ def tex_blocks(doc: Document, row_width: float = ROW_WIDTH) -> tuple[list[tuple]
     max_cols = 10
     for block in doc.blocks:
         if isinstance(block, Heading):
-            out.append(("heading", block.parts))
+            out.append(("heading", block.parts, block.level))
         elif isinstance(block, Para):
             out.append(("para", block.parts, block.small))
         elif isinstance(block, Equation):
