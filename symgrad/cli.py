@@ -53,7 +53,7 @@ def _root(
     Examples:
       symgrad conv --input 5x5 --kernel 3x3 --stride 2
       symgrad pool --input 4x4 --window 2x2 --mode avg
-      symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 | softmax-ce'
+      symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 | mse'
       symgrad template conv --input 3x3 --kernel 2x2 > hw.toml
       symgrad check hw.toml
 
@@ -160,7 +160,7 @@ NET_SECTIONS = ("setup", "forward", "backward", "identities", "update")
 NET_LAYERS = typer.Option(..., "--layers", metavar="STAGES",
                           help="Stages separated by |: conv SIZE [out=F stride=S padding=P dilation=D bias], "
                                "maxpool|avgpool SIZE [stride=S padding=P ties=first|split], relu, sigmoid, tanh, "
-                               "flatten, dense N [bias], and last a loss: softmax-ce, mse or sum.")
+                               "flatten, dense N [bias]; last, a loss: mse, sum or softmax-ce.")
 LR = typer.Option(None, "--lr", metavar="NUMBER", help="Learning rate α: show the update w − α·∂L/∂w (0.1 and 1/10 are exact).")
 
 
@@ -171,7 +171,7 @@ def net(
     layers: str = NET_LAYERS,
     in_channels: str = IN_CHANNELS,
     values: Optional[str] = typer.Option(None, "--values", metavar="FILE",
-                                         help='JSON numbers: {"input": ..., "layers": [{...} per stage]}.'),
+                                         help='JSON numbers for "input" and, in "layers", each stage (README).'),
     lr: Optional[str] = LR,
     index: str = INDEX,
     names: Optional[str] = typer.Option(None, "--names", metavar="LETTERS",
@@ -187,10 +187,14 @@ def net(
 
     \b
     Examples:
-      symgrad net --input 6x6 --layers 'conv 3x3 out=2 bias | relu | maxpool 2x2 | flatten | dense 3 bias | softmax-ce'
-      symgrad net --input 4x4 --layers 'conv 3x3 | flatten | dense 1 | mse' --values net.json --lr 0.1
-      symgrad net --input 5x5 --layers 'conv 3x3 stride=2 | flatten | dense 1 | mse' --index flat --names a,z
-      symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 | softmax-ce' --format json -o net.json
+      symgrad net --input 6x6 --layers 'conv 3x3 out=2 bias | relu |
+                  maxpool 2x2 | flatten | dense 3 bias | softmax-ce'
+      symgrad net --input 4x4 --layers 'conv 3x3 | flatten | dense 1 | mse' \\
+                  --values net.json --lr 0.1
+      symgrad net --input 5x5 --layers 'conv 3x3 stride=2 | flatten |
+                  dense 1 | mse' --index flat --names a,z
+      symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 |
+                  softmax-ce' --format json -o net.json
 
     Exit codes: 0 every identity holds; 1 an identity failed; 2 bad input.
     """

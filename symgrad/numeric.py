@@ -28,7 +28,13 @@ from .values import _where
 
 
 def substitute(table: Terms, known: np.ndarray, number: np.ndarray, exact: bool) -> Terms:
-    """Replace every known factor by its number (folded into the coefficient), then merge equal products."""
+    """Replace every known factor by its number (folded into the coefficient), then merge equal products.
+
+    Exact numbers are worked as integers over their common denominator D (every product scaled to
+    D²), in int64 when the sizes allow it, and made Fractions only once merged: a network's fractions
+    then cost little more than integers."""
+    if exact and len(table):
+        return _substitute_scaled(table, known, number)
     coef = table.coef.astype(object if exact else np.float64)
     a, b = table.a.copy(), table.b.copy()
     for factor in (a, b):
@@ -40,6 +46,47 @@ def substitute(table: Terms, known: np.ndarray, number: np.ndarray, exact: bool)
     # a*b == b*a: put the two factors in a fixed order so that equal products merge
     low, high = np.minimum(a, b), np.maximum(a, b)
     return merge(Terms(table.shape, table.entry, low, high, coef))
+
+
+def _substitute_scaled(table: Terms, known: np.ndarray, number: np.ndarray) -> Terms:
+    """substitute() for exact numbers: numerators over the common denominator D, merged, then divided by D²."""
+    used = np.zeros(known.size, dtype=bool)
+    for factor in (table.a, table.b):
+        real = factor[factor >= 0]
+        used[real[known[real]]] = True
+    ids = np.flatnonzero(used)
+    values = number[ids].tolist()
+    common = 1
+    for den in {v.denominator for v in values if isinstance(v, Fraction)}:
+        common = common * den // math.gcd(common, den)
+    numerators = [int(v * common) if isinstance(v, Fraction) else int(v) * common for v in values]
+    biggest = max([common] + [abs(v) for v in numerators])
+    scale = max([1] + [abs(int(c)) for c in (table.coef.min(), table.coef.max())])
+    small = scale * biggest * biggest * max(1, len(table)) < 2**62
+    dtype = np.int64 if small else object
+    scaled = np.zeros(known.size, dtype=dtype)
+    scaled[ids] = numerators if small else np.array(numerators + [None], dtype=object)[:-1]
+    coef = table.coef.astype(dtype)
+    a, b = table.a.copy(), table.b.copy()
+    for factor in (a, b):
+        hit = factor >= 0
+        hit[hit] = used[factor[hit]]
+        coef = coef * np.where(hit, scaled[np.where(hit, factor, 0)], common)
+        factor[hit] = ONE
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    merged = merge(Terms(table.shape, table.entry, low, high, coef))
+    whole = common * common
+    if whole == 1:
+        out = np.empty(len(merged), dtype=object)
+        out[:] = merged.coef.tolist()
+    else:
+        out = np.array([_fraction(int(c), whole) for c in merged.coef.tolist()] + [None], dtype=object)[:-1]
+    return Terms(merged.shape, merged.entry, merged.a, merged.b, out)
+
+
+def _fraction(numerator: int, denominator: int):
+    q = Fraction(numerator, denominator)
+    return q.numerator if q.denominator == 1 else q
 
 
 def merge(table: Terms) -> Terms:

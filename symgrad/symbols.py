@@ -134,6 +134,19 @@ class SymbolTable:
         return latex_name(self.letter(symbol_id), self.subscript(symbol_id))
 
     def nested_identifiers(self, key: str) -> list:
-        """Identifiers of a group, nested like its shape (for JSON)."""
+        """Identifiers of a group, nested like its shape (for JSON); made a whole group at a time (the
+        same names as `identifier`, as tests/test_net.py checks)."""
         group = self.groups[key]
-        return np.vectorize(lambda i: self.identifier(int(i)), otypes=[object])(group.ids).tolist() if group.size else []
+        if not group.size:
+            return []
+        index = [axis.ravel() + 1 for axis in np.indices(group.shape)]
+        channels = [axis for axis, shown in zip(index[: group.channel_axes], group.shown_channels) if shown]
+        spatial = index[group.channel_axes:]
+        if self.naming.index == "flat" and spatial:
+            spatial = [np.ravel_multi_index([axis - 1 for axis in spatial], group.spatial) + 1]
+        columns = [axis.astype(str).tolist() for axis in channels + spatial]
+        if not columns:
+            names = [group.letter] * group.size
+        else:
+            names = [group.letter + "_" + "_".join(parts) for parts in zip(*columns)]
+        return np.array(names, dtype=object).reshape(group.shape).tolist()

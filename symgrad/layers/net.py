@@ -463,6 +463,10 @@ def _given(d, known) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _whole(value):
+    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
 def _with_update(stage: NetStage, lr, numeric: Numeric | None) -> NetStage:
     """w − α·∂L/∂w for every parameter of the stage, where w and its gradient are numbers."""
     if lr is None or not stage.spec.params:
@@ -479,12 +483,11 @@ def _with_update(stage: NetStage, lr, numeric: Numeric | None) -> NetStage:
         w_known = numeric.known[group.offset: group.offset + group.size]
         w = numeric.number[group.offset: group.offset + group.size]
         both = g_known & w_known
-        new = np.zeros(group.size, dtype=object if (exact and numeric.exact) else np.float64)
-        for j in np.flatnonzero(both):
-            value = w[j] - lr * g_values[j]
-            if isinstance(value, Fraction) and value.denominator == 1:
-                value = value.numerator
-            new[j] = value
+        if exact and numeric.exact:
+            new = np.zeros(group.size, dtype=object)
+            new[both] = [_whole(v) for v in (w[both] - lr * g_values[both]).tolist()]
+        else:
+            new = np.where(both, w.astype(np.float64) - float(lr) * g_values.astype(np.float64), 0.0)
         out[param] = (both, new)
     return dataclasses.replace(stage, update=out)
 

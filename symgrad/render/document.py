@@ -133,12 +133,8 @@ def document_size(d) -> int:
 
 
 def build(d, settings: DocumentSettings | None = None, notation: Notation = LATEX) -> Document:
-    settings = settings or DocumentSettings.choose(d)
-    if hasattr(d, "stages"):  # a network: its stages' documents, linked (net_document.py)
-        from .net_document import build_net
-
-        return build_net(d, settings, notation)
-    return Builder(d, settings, notation).document()
+    """A layer's document (compose.build also takes a network)."""
+    return Builder(d, settings or DocumentSettings.choose(d), notation).document()
 
 
 def values_phrase(numeric) -> str:

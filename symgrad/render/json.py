@@ -25,7 +25,7 @@ def conv_data(d) -> dict:
     spec, symbols = d.spec, d.symbols
     ident = symbols.identifier
     factor = symbol_or_one(ident)
-    forward = sum_texts(d.forward, factor, factor, "*")
+    forward = _Lazy(lambda: sum_texts(d.forward, factor, factor, "*"))  # the symbolic sums, made only if used
 
     g0 = symbols["grad_output"].offset
     t0 = symbols["target"].offset
@@ -35,7 +35,7 @@ def conv_data(d) -> dict:
         grad_output_text = lambda g: "1"  # noqa: E731
     else:
         t0 = symbols["target"].offset
-        grad_output_text = lambda g: f"({forward[g - g0]} - {ident(t0 + g - g0)})"  # noqa: E731
+        grad_output_text = lambda g: f"({forward.value[g - g0]} - {ident(t0 + g - g0)})"  # noqa: E731
 
     def symbolic_gradient(key):
         table = getattr(d, key)
@@ -46,7 +46,7 @@ def conv_data(d) -> dict:
     def mse_text(k: int) -> str:
         """dL/dz_k = z_k - t_k with whatever --values made known put in."""
         z, t = numeric.output_value(k), numeric.value(t0 + k)
-        z_text = format_number(z, "json") if z is not None else f"({forward[k]})"
+        z_text = format_number(z, "json") if z is not None else f"({forward.value[k]})"
         t_text = format_number(t, "json") if t is not None else ident(t0 + k)
         return f"({z_text} - {t_text})"
 
@@ -69,7 +69,7 @@ def conv_data(d) -> dict:
         forward_data = substituted(numeric.forward)
         gradient = lambda key: substituted(numeric.gradients[key])  # noqa: E731
     else:
-        forward_data = nest(forward, spec.output_shape)
+        forward_data = nest(forward.value, spec.output_shape)
         gradient = symbolic_gradient
 
     symbol_data = {
@@ -113,6 +113,19 @@ def conv_data(d) -> dict:
         "identities": _identities_data(d),
         **({"values": _values_data(d)} if numeric is not None else {}),
     }
+
+
+class _Lazy:
+    """A value computed on first use."""
+
+    def __init__(self, make):
+        self._make, self._value = make, None
+
+    @property
+    def value(self):
+        if self._value is None:
+            self._value = self._make()
+        return self._value
 
 
 def _identities_data(d) -> list[dict]:
@@ -224,7 +237,7 @@ def pool_data(d) -> dict:
 def _net_data(d) -> dict:
     from .net_json import net_data
 
-    return net_data(d)
+    return net_data(d, DATA, JSON)
 
 
 DATA = {"conv": conv_data, "pool": pool_data, "net": _net_data}  # each kind's JSON builder

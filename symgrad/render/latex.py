@@ -7,7 +7,8 @@ scaled down to fit it.
 
 from __future__ import annotations
 
-from .document import DocumentSettings, build
+from .compose import build
+from .document import DocumentSettings
 from .tex import FRAGMENT_ROW_WIDTH, ROW_WIDTH, latex_text
 from .texlayout import aligned, tex_blocks
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 from ..errors import printable
-from .document import DocumentSettings, build
+from .compose import build
+from .document import DocumentSettings
 from .texlayout import aligned, tex_blocks
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|$~&#!{}])")

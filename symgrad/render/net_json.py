@@ -21,9 +21,10 @@ def _number(x) -> str:
     return format_number(x, "json")
 
 
-def net_data(net) -> dict:
-    from .json import JSON, conv_data, pool_data
-
+def net_data(net, layer_data: dict, JSON) -> dict:
+    """The network's data; `layer_data` are the layer builders (render/json.DATA) that conv and pool
+    stages reuse, `JSON` the JSON number style."""
+    conv_data, pool_data = layer_data["conv"], layer_data["pool"]
     stages = []
     for stage in net.stages:
         d, spec = stage.d, stage.spec

@@ -7,7 +7,8 @@ equations are the same `aligned` blocks as the Markdown renderer's. Large layers
 
 from __future__ import annotations
 
-from .document import DocumentSettings, build
+from .compose import build
+from .document import DocumentSettings
 from .texlayout import aligned, tex_blocks
 
 NOTEBOOK_TERMS = 2_000  # show everything up to this many product terms, else the terminal's summary

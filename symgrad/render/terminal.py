@@ -13,7 +13,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
 from .common import gap_at, keep_columns
-from .document import DocumentSettings, Equation, Grid, Heading, Matrix, Para, Statement, build
+from .compose import build
+from .document import DocumentSettings, Equation, Grid, Heading, Matrix, Para, Statement
 from .notation import TEXT
 
 
