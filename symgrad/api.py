@@ -35,16 +35,18 @@ def conv(
     names: str | None = None,
     max_terms: int = DEFAULT_MAX_TERMS,
     values=None,
+    lr=None,
 ) -> ConvDerivation:
     """Derive backpropagation through a convolution layer. Raises SymgradError on bad options.
 
     values: numbers for any of input, kernel, bias, grad_output (a dict nested like the tensors,
-    or the path of a JSON file with that content), as `--values` takes them.
+    or the path of a JSON file with that content), as `--values` takes them; lr: the learning rate α
+    of the update w − α·dL/dw ("0.1" and "1/10" are exact).
     """
     spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms)
     naming = Naming.build(index, names)
     data, source = read_values(values, SymbolTable.for_conv(spec, naming))
-    return derive_conv(spec, naming, loss, data, source)
+    return derive_conv(spec, naming, loss, data, source, lr)
 
 
 def pool(

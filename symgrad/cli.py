@@ -64,8 +64,9 @@ def _root(
 # The sections --show lists in --help. The layer registry (symgrad.layers.KINDS) is what --show accepts;
 # it is not imported here, so that --help and usage errors load no layer, and tests/test_cli_help.py
 # holds the two equal.
-CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities")
+CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "update")
 POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
+LR = typer.Option(None, "--lr", metavar="NUMBER", help="Learning rate α: show the update w − α·∂L/∂w (0.1 and 1/10 are exact).")
 
 
 @app.command(cls=Command, short_help="Convolution backprop, every term shown and proved.",
@@ -84,6 +85,7 @@ def conv(
     names: Optional[str] = CONV_NAMES,
     show: Optional[str] = show_option(CONV_SECTIONS),
     values: Optional[str] = CONV_VALUES,
+    lr: Optional[str] = LR,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
     full: bool = FULL,
@@ -98,7 +100,8 @@ def conv(
       symgrad conv --input 5x5 --kernel 3x3 --stride 2 \\
                    --index flat --names a,w,z
       symgrad conv --input 3x3 --kernel 2x2 --names x,w,o --show identities
-      symgrad conv --input 3x3 --kernel 2x2 --values numbers.json
+      symgrad conv --input 3x3 --kernel 2x2 --values numbers.json \\
+                   --lr 0.1
       symgrad conv --input 5x5 --kernel 3x3 --format latex -o conv.tex
       symgrad conv --input 32x32 --kernel 5x5 --in-channels 3 \\
                    --out-channels 6 --format json -o lenet.json
@@ -111,8 +114,10 @@ def conv(
     sections = _parse_show(show, "conv")
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
+    if show is not None and "update" in sections and lr is None:
+        raise OptionError("--show update needs --lr (the learning rate of the update)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
-                                       index, names, max_terms=limit, values=values),
+                                       index, names, max_terms=limit, values=values, lr=lr),
                 sections, format, full, fragment, max_terms, values, output)
 
 
@@ -161,7 +166,6 @@ NET_LAYERS = typer.Option(..., "--layers", metavar="STAGES",
                           help="Stages separated by |: conv SIZE [out=F stride=S padding=P dilation=D bias], "
                                "maxpool|avgpool SIZE [stride=S padding=P ties=first|split], relu, sigmoid, tanh, "
                                "flatten, dense N [bias]; last, a loss: mse, sum or softmax-ce.")
-LR = typer.Option(None, "--lr", metavar="NUMBER", help="Learning rate α: show the update w − α·∂L/∂w (0.1 and 1/10 are exact).")
 
 
 @app.command(cls=Command, short_help="Backprop through a small CNN, stage by stage, with the update.",

@@ -114,7 +114,7 @@ STUDENT = typer.Option("", "--student", metavar="ID", help="Fill in the student'
 
 def show_option(sections: tuple[str, ...]):
     return typer.Option(None, "--show", metavar="LIST",
-                        help=f"Sections, comma-separated: {', '.join(sections)}.  [default: all]")
+                        help=f"Sections to show (all by default), comma-separated: {', '.join(sections)}.")
 
 
 _COMMANDS = ("conv", "pool", "net", "check", "template")

@@ -241,3 +241,45 @@ def finite(evaluate_function):
         return numeric
 
     return checked
+
+
+def descend(numeric: "Numeric | None", group, gradient: str, lr) -> tuple[np.ndarray, np.ndarray]:
+    """The update w − α·dL/dw of one parameter group: (which entries are numbers, their values).
+    An entry is a number when both w and its gradient are; exact when both and α are."""
+    size = group.size
+    if numeric is None:
+        return np.zeros(size, dtype=bool), np.zeros(size, dtype=object)
+    table = numeric.gradients[gradient]
+    symbolic = (table.a != ONE) | (table.b != ONE)
+    g_known = np.ones(size, dtype=bool)
+    g_known[table.entry[symbolic]] = False
+    g = np.zeros(size, dtype=object if numeric.exact else np.float64)
+    if numeric.exact:
+        g[:] = 0
+    g[table.entry[~symbolic]] = table.coef[~symbolic]
+    w_known = numeric.known[group.offset: group.offset + size]
+    w = numeric.number[group.offset: group.offset + size]
+    both = g_known & w_known
+    if numeric.exact and not isinstance(lr, float):
+        new = np.zeros(size, dtype=object)
+        values = (w[both] - lr * g[both]).tolist()
+        new[both] = [v.numerator if isinstance(v, Fraction) and v.denominator == 1 else v for v in values]
+    else:
+        new = np.where(both, w.astype(np.float64) - float(lr) * g.astype(np.float64), 0.0)
+    return both, new
+
+
+def learning_rate(lr):
+    """α as given: a string like "0.1" or "1/10" is exact (int or Fraction); a Python float stays a float.
+    Anything else, or α <= 0, is one OptionError line."""
+    from .errors import OptionError
+    from .values import _number
+
+    problem = OptionError(f"--lr must be a positive number like 0.1 or 1/10, got {lr!r}")
+    try:
+        value = _number(lr, "--lr", "--lr")
+    except ValuesError:
+        raise problem from None
+    if value <= 0:
+        raise problem
+    return value

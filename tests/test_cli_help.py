@@ -79,7 +79,7 @@ def test_show_help_lists_the_sections_the_layer_has(kind, capsys):
     from symgrad.layers import KINDS
 
     _, out, _ = run([kind, "--help"], capsys)
-    listed = re.search(r"--show LIST Sections, comma-separated: (.*?)\. \[default: all\]", " ".join(out.split()))
+    listed = re.search(r"--show LIST Sections to show \(all by default\), comma-separated: (.*?)\.", " ".join(out.split()))
     assert listed and tuple(listed.group(1).split(", ")) == KINDS[kind].sections
 
 

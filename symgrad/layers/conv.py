@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from .. import losses
 from ..naming import Naming, latex_letter
-from ..numeric import Numeric, constants, equal_numbers, finite, substitute
+from ..numeric import Numeric, constants, descend, equal_numbers, finite, learning_rate, substitute
 from ..spec import ConvSpec, axis_names, axis_text
 from ..symbols import SymbolTable
 from ..tensor import ONE, Terms, concat, correlate, crop, dilate, embed, pad, rot180, stack, take, windows
@@ -50,6 +51,8 @@ class ConvDerivation(Derivation):
     grad_bias: Terms | None
     identities: tuple[Identity, ...] = field(default=())
     numeric: Numeric | None = None
+    lr: object = None  # the learning rate α of --lr (int / Fraction / float), or None
+    update: dict | None = None  # with lr: param ("kernel", "bias") -> (which entries are numbers, w − α·dL/dw)
 
     def gradients(self) -> list[tuple[str, Terms]]:
         """(key, table) for each gradient that exists, in display order."""
@@ -109,12 +112,26 @@ class ConvDerivation(Derivation):
 
 
 def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "generic", values: dict | None = None,
-                source: str = FROM_PYTHON) -> ConvDerivation:
+                source: str = FROM_PYTHON, lr=None) -> ConvDerivation:
     """Expand every output, differentiate by the chain rule, and check the closed forms.
 
     `values`: numbers for some symbols (the contract's dict; `source` names the file it came from); the
     sums are then also evaluated with them, and the identities checked again on the numbers.
+    `lr`: the learning rate α (a number, or a string like "0.1" or "1/10", which stay exact); the update
+    w − α·dL/dw of the kernel and bias is then worked out too.
     """
+    d = _derive_conv(spec, naming, loss, values, source)
+    if lr is None:
+        return d
+    rate = learning_rate(lr)
+    if isinstance(rate, Fraction) or isinstance(rate, int):
+        rate = rate if d.numeric is None or d.numeric.exact else float(rate)
+    params = {"kernel": "grad_kernel", **({"bias": "grad_bias"} if spec.bias else {})}
+    update = {param: descend(d.numeric, d.symbols[param], key, rate) for param, key in params.items()}
+    return dataclasses.replace(d, lr=rate, update=update)
+
+
+def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict | None, source: str) -> ConvDerivation:
     losses.check_loss(loss)
     naming = naming or Naming()
     symbols = SymbolTable.for_conv(spec, naming)
@@ -424,9 +441,22 @@ class Content:
             doc.identity(identity, M(identity.statement, STATEMENTS[identity.name]))
 
 
+    @staticmethod
+    def update(doc) -> None:
+        d = doc.d
+        if d.update is None:
+            return
+        alpha = r"\alpha" if doc.n.tex else "α"
+        doc.heading("The update: ", doc.math(M("w ← w − α·∂L/∂w", r"w \leftarrow w - \alpha \frac{\partial L}{\partial w}")))
+        doc.para("Every parameter moves against its gradient, with learning rate ", doc.math(f"{alpha} = {doc.n.number(d.lr)}"), ".")
+        for param, (known, new) in d.update.items():
+            doc.update_entries(doc.sym[param], "grad_kernel" if param == "kernel" else "grad_bias", known, new, d.lr,
+                               ("f", "c") if param == "kernel" else ())
+
+
 KIND = Kind(
     name="conv",
-    sections=("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities"),
+    sections=("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "update"),
     gradient_of={"grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"},
     tensor_of={"grad_kernel": "W", "grad_input": "X", "grad_bias": "b"},
     answers=("forward", "grad_kernel", "grad_input", "grad_bias"),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,9 +26,9 @@ import numpy as np
 from ..errors import OptionError, ValuesError
 from ..naming import LETTERS_RE, RESERVED_WORDS, Naming
 from ..netspec import OUTPUT_LETTERS, PARAM_LETTERS, NetSpec, Stage
-from ..numeric import Numeric, _refuse_huge_denominators, substitute
+from ..numeric import Numeric, _refuse_huge_denominators, descend, learning_rate, substitute
 from ..tensor import ONE, Terms
-from ..values import FROM_PYTHON, _number, _where, flatten
+from ..values import FROM_PYTHON, _where, flatten
 from . import activation, conv, dense, loss, pool
 from .base import Kind
 
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     import sympy
 
 PARAM_GROUP = {"kernel": "kernel", "weight": "kernel", "bias": "bias"}  # values/JSON key -> symbol group
+GRADIENT_OF = {"kernel": "grad_kernel", "weight": "grad_weight", "bias": "grad_bias"}  # param -> its gradient key
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,8 +53,7 @@ class NetStage:
 
     def gradient_table(self, param: str) -> Terms:
         """The chain-rule table of dL/d(param) (symbolic)."""
-        key = {"kernel": "grad_kernel", "weight": "grad_weight", "bias": "grad_bias"}[param]
-        return dict(self.d.gradients())[key]
+        return dict(self.d.gradients())[GRADIENT_OF[param]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,7 +219,7 @@ def derive_net(spec: NetSpec, values: dict | None = None, lr=None, names: str | 
     parsed = NetValues.parse(values, spec, namings, source) if values is not None else None
     float_stages = tuple(s.index for s in spec.stages if s.kind in ("sigmoid", "tanh", "softmax-ce"))
     exact = (parsed is None or parsed.exact) and not float_stages
-    rate = _learning_rate(lr)
+    rate = learning_rate(lr) if lr is not None else None
     if isinstance(rate, float):
         exact = False
     elif rate is not None and not exact:
@@ -233,20 +232,6 @@ def derive_net(spec: NetSpec, values: dict | None = None, lr=None, names: str | 
     if parsed is None:
         return dataclasses.replace(net, stages=tuple(_with_update(stage, rate, None) for stage in net.stages)) if rate is not None else net
     return _evaluate(net, parsed)
-
-
-def _learning_rate(lr):
-    """α as given: "0.1" and "1/10" are exact (a Fraction), a Python float stays a float."""
-    if lr is None:
-        return None
-    problem = OptionError(f"--lr must be a positive number like 0.1 or 1/10, got {lr!r}")
-    try:
-        value = _number(lr, "--lr", "--lr")
-    except ValuesError:
-        raise problem from None
-    if value <= 0:
-        raise problem
-    return value
 
 
 # --- values
@@ -463,34 +448,12 @@ def _given(d, known) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _whole(value):
-    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
-
-
 def _with_update(stage: NetStage, lr, numeric: Numeric | None) -> NetStage:
-    """w − α·∂L/∂w for every parameter of the stage, where w and its gradient are numbers."""
+    """w − α·∂L/∂w for every parameter of the stage (numbers where w and its gradient are numbers)."""
     if lr is None or not stage.spec.params:
         return stage
-    exact = not isinstance(lr, float)
-    out = {}
-    for param in stage.spec.params:
-        group = stage.d.symbols[PARAM_GROUP[param]]
-        key = {"kernel": "grad_kernel", "weight": "grad_weight", "bias": "grad_bias"}[param]
-        if numeric is None:
-            out[param] = (np.zeros(group.size, dtype=bool), np.zeros(group.size, dtype=object))
-            continue
-        g_known, g_values = entry_numbers(numeric.gradients[key], numeric.exact)
-        w_known = numeric.known[group.offset: group.offset + group.size]
-        w = numeric.number[group.offset: group.offset + group.size]
-        both = g_known & w_known
-        if exact and numeric.exact:
-            new = np.zeros(group.size, dtype=object)
-            new[both] = [_whole(v) for v in (w[both] - lr * g_values[both]).tolist()]
-        else:
-            new = np.where(both, w.astype(np.float64) - float(lr) * g_values.astype(np.float64), 0.0)
-        out[param] = (both, new)
+    out = {param: descend(numeric, stage.d.symbols[PARAM_GROUP[param]], GRADIENT_OF[param], lr) for param in stage.spec.params}
     return dataclasses.replace(stage, update=out)
-
 
 class _NetContent:
     """A network's document is assembled from its stages' (render/net_document.py)."""

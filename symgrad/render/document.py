@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import printable
 from ..losses import grad_output_rule
+from ..naming import latex_letter, unicode_name
 from ..tensor import ONE, ZERO, Terms
 from .common import entry_terms, matrix_slices, signed_terms
 from .notation import LATEX, M, Notation
@@ -173,6 +174,8 @@ class Builder:
         self.gradients(show)
         if "identities" in show:
             self.content.identities(self)
+        if "update" in show and hasattr(self.content, "update"):
+            self.content.update(self)
         return Document(tuple(self.content.title(self.d)), tuple(self.blocks), self.s.full_matrices)
 
     def gradients(self, show) -> None:
@@ -379,6 +382,42 @@ class Builder:
             values, channel_labels = values.reshape(1, -1), ("",)
         self.para("With the values:")
         self.matrices(label, values, channel_labels, literal=True)
+
+    # --- the update w − α·∂L/∂w
+
+    def update_entries(self, group, gradient: str, known: np.ndarray, new: np.ndarray, lr, channel_labels) -> None:
+        """Per entry of a parameter group: its new value w − α·∂L/∂w, with the numbers when known; then
+        the new values as a matrix when every one is a number."""
+        n, numeric = self.n, self.num
+        alpha = r"\alpha" if n.tex else "α"
+        values = numeric.result(gradient) if numeric is not None else None
+        flat_grad = values.ravel() if values is not None else None
+        shown = 0
+        for j in range(group.size):
+            if self.limited(shown):
+                break
+            w = n.symbol(self.sym, group.offset + j)
+            rows = [[f"{w} {n.style.minus} {alpha}{n.style.times}{n.partial('L', w)}"]]
+            rate = n.number(lr)
+            if not n.tex and "/" in rate:
+                rate = f"({rate})"
+            w_value = numeric.value(group.offset + j) if numeric is not None else None
+            if w_value is None or flat_grad is None:
+                rows.append([f"{w} {n.style.minus} {rate}{n.style.times}{n.partial('L', w)}"])
+            else:
+                g_text = n.number(flat_grad[j])
+                if g_text.startswith(("-", "−")):
+                    g_text = n.style.paren[0] + g_text + n.style.paren[1]
+                rows.append([f"{n.number(w_value)} {n.style.minus} {rate}{n.style.times_numbers}{g_text}"])
+            if known[j]:
+                rows.append([n.number(new[j])])
+            self.equation(rf"{w}^{{\text{{new}}}}" if n.tex else f"new {w}", rows)
+            shown += 1
+        self.left_out(group.size - shown, "entries")
+        if known.all():
+            self.para("The updated values:")
+            label = latex_letter(group.letter) + r"^{\text{new}}" if n.tex else unicode_name(group.letter, "") + " new"
+            self.matrices(label, np.asarray(new, dtype=object).reshape(group.shape), channel_labels, literal=True)
 
     # --- identities
 

@@ -91,7 +91,7 @@ def conv_data(d) -> dict:
             return mse_text(k) if d.loss == "mse" else grad_output_text(g0 + k)
 
         loss["grad_output"] = nest([loss_gradient(k) for k in range(d.forward.size)], spec.output_shape)
-    return {
+    data = {
         "layer": "conv",
         "input_shape": list(spec.input_shape),
         "kernel_shape": list(spec.kernel_shape),
@@ -113,6 +113,13 @@ def conv_data(d) -> dict:
         "identities": _identities_data(d),
         **({"values": _values_data(d)} if numeric is not None else {}),
     }
+    if d.update is not None:
+        from .net_json import update_data
+
+        result = {"lr": format_number(d.lr, "json")}
+        result.update(update_data(d.update, {param: param for param in d.update}, symbols, numeric, data, d.lr))
+        data["update"] = result
+    return data
 
 
 class _Lazy:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from ..layers.loss import Content as LossContent
-from .document import Builder, Document, DocumentSettings, Equation, Heading, Para, values_phrase
+from ..layers.net import GRADIENT_OF
+from .document import Builder, Document, DocumentSettings, Heading, Para, values_phrase
 from .notation import Notation
 
 SECTIONS = ("setup", "forward", "backward", "identities", "update")
@@ -35,7 +34,6 @@ def build_net(net, settings: DocumentSettings, n: Notation) -> Document:
         return builder.blocks
 
     letter = lambda stage: stage.d.symbols["output"].letter  # noqa: E731
-    symbol_of = lambda stage, group, k=0: n.symbol(stage.d.symbols, stage.d.symbols[group].offset + k)  # noqa: E731
     delta = lambda name: n.partial("L", name)  # noqa: E731
     tensor = lambda name: _tensor_name(name, n)  # noqa: E731
     stages = net.stages
@@ -123,37 +121,8 @@ def _tensor_name(letter: str, n: Notation) -> str:
 def _update_blocks(stage, lr, settings: DocumentSettings, n: Notation) -> list:
     """Per parameter entry: new w = w − α·∂L/∂w, with the numbers when they are known."""
     builder = Builder(stage.d, settings, n, level=3, in_net=True)
-    symbols, numeric = stage.d.symbols, stage.d.numeric
-    alpha = r"\alpha" if n.tex else "α"
-    times = n.style.times
-    minus = n.style.minus
     for param, (known, new) in stage.update.items():
-        group = symbols["kernel" if param in ("kernel", "weight") else "bias"]
-        key = {"kernel": "grad_kernel", "weight": "grad_weight", "bias": "grad_bias"}[param]
-        values = numeric.result(key) if numeric is not None else None
-        flat_grad = values.ravel() if values is not None else None
-        shown = 0
-        for j in range(group.size):
-            if builder.limited(shown):
-                break
-            w = n.symbol(symbols, group.offset + j)
-            lhs = rf"{w}^{{\text{{new}}}}" if n.tex else f"new {w}"
-            rows = [[f"{w} {minus} {alpha}{times}{n.partial('L', w)}"]]
-            w_value = numeric.value(group.offset + j) if numeric is not None else None
-            g_value = flat_grad[j] if flat_grad is not None else None
-            if w_value is not None and g_value is not None:
-                g_text = n.number(g_value)
-                if g_text.startswith(("-", "−")):
-                    g_text = n.style.paren[0] + g_text + n.style.paren[1]
-                rows.append([f"{n.number(w_value)} {minus} {n.number(lr)}{n.style.times_numbers}{g_text}"])
-            if known[j]:
-                rows.append([n.number(new[j])])
-            builder.equation(lhs, rows)
-            shown += 1
-        builder.left_out(group.size - shown, f"entries of {param}")
-        if known.all():
-            builder.para("The updated values:")
-            array = np.asarray(new, dtype=object).reshape(group.shape)
-            labels = ("f", "c") if param == "kernel" else ()
-            builder.matrices(_tensor_name(group.letter, n) + (r"^{\text{new}}" if n.tex else " new"), array, labels, literal=True)
+        group = stage.d.symbols["kernel" if param in ("kernel", "weight") else "bias"]
+        labels = ("f", "c") if stage.kind == "conv" and param == "kernel" else ()
+        builder.update_entries(group, GRADIENT_OF[param], known, new, lr, labels)
     return builder.blocks

@@ -182,13 +182,19 @@ def _loss(d) -> dict:
 
 
 def _update(stage, data: dict, lr) -> dict:
-    """w − α·dL/dw for each parameter: the number when both are known, else the expression."""
+    """w − α·dL/dw for each parameter of a stage."""
     if stage.update is None:
         return {}
+    groups = {param: "kernel" if param in ("kernel", "weight") else "bias" for param in stage.update}
+    return update_data(stage.update, groups, stage.d.symbols, stage.d.numeric, data, lr)
+
+
+def update_data(update: dict, groups: dict, symbols, numeric, data: dict, lr) -> dict:
+    """Each parameter's new values w − α·dL/dw: the number when both are known, else the expression
+    (with the gradient's text from `data`, the layer's JSON)."""
     out = {}
-    symbols, numeric = stage.d.symbols, stage.d.numeric
-    for param, (known, new) in stage.update.items():
-        group = symbols["kernel" if param in ("kernel", "weight") else "bias"]
+    for param, (known, new) in update.items():
+        group = symbols[groups[param]]
         grads = np.array(data[PARAM_KEYS[param]], dtype=object).ravel()
         texts = []
         for j in range(group.size):
@@ -200,4 +206,3 @@ def _update(stage, data: dict, lr) -> dict:
             texts.append(f"{w} - {_number(lr)}*({grads[j]})")
         out[param] = nest(texts, group.shape)
     return out
-
