@@ -222,8 +222,8 @@ def derive_net(spec: NetSpec, values: dict | None = None, lr=None, names: str | 
     rate = learning_rate(lr) if lr is not None else None
     if isinstance(rate, float):
         exact = False
-    elif rate is not None and not exact:
-        rate = float(rate)
+    elif rate is not None and parsed is not None and not exact:
+        rate = float(rate)  # the numbers are floats: so is the update
     target_class = parsed.target_class if parsed is not None else None
     derivations = [derive_stage(stage, naming, target_class if stage.kind == "softmax-ce" else None)
                    for stage, naming in zip(spec.stages, namings)]

@@ -411,12 +411,12 @@ class Builder:
                 rows.append([f"{n.number(w_value)} {n.style.minus} {rate}{n.style.times_numbers}{g_text}"])
             if known[j]:
                 rows.append([n.number(new[j])])
-            self.equation(rf"{w}^{{\text{{new}}}}" if n.tex else f"new {w}", rows)
+            self.equation(rf"{{{w}}}^{{\text{{new}}}}" if n.tex else f"new {w}", rows)
             shown += 1
         self.left_out(group.size - shown, "entries")
         if known.all():
             self.para("The updated values:")
-            label = latex_letter(group.letter) + r"^{\text{new}}" if n.tex else unicode_name(group.letter, "") + " new"
+            label = "{" + latex_letter(group.letter) + r"_{\text{new}}}" if n.tex else unicode_name(group.letter, "") + " new"
             self.matrices(label, np.asarray(new, dtype=object).reshape(group.shape), channel_labels, literal=True)
 
     # --- identities
