@@ -9,11 +9,15 @@ the loss and the update w − α·dL/dw are compared.
 
 from __future__ import annotations
 
+import io
+import json
 import random
 from fractions import Fraction
 
 import numpy as np
 import pytest
+
+from rich.console import Console
 
 from symgrad.layers.net import derive_net
 from symgrad.netspec import NetSpec
@@ -212,6 +216,11 @@ def test_random_net_matches_torch(seed):
             close(new.reshape(tensor.shape), updates[i][param], f"{label} update of {param}")
         assert all(numeric.identities.values()), label
     assert d.all_hold
+    # every format renders it (the documents are checked for content in test_net.py)
+    data = json.loads(d.to_json())
+    assert [stage["kind"] for stage in data["stages"]] == [stage.kind for stage in spec.stages]
+    assert d.to_markdown().count("\n## Stage ") == 2 * len(spec.stages) + sum(1 for stage in spec.stages if stage.params)
+    Console(file=io.StringIO(), width=100).print(d)
     if kind != "float" and not d.float_stages:
         assert d.exact
         assert all(not isinstance(v, float) for v in [d.loss_value] if v is not None)

@@ -347,6 +347,8 @@ class Builder:
                  cell: Callable | None = None, level: int = 0) -> None:
         """A channel-first tensor as labelled 2-D matrices (1-D as a row, 3-D by depth); with values the
         numbers stand beside the symbols. `literal`: the array holds what to print (numbers, counts)."""
+        if ids.ndim <= len(channel_labels):  # a vector (a network's dense or flattened stage): one row
+            channel_labels = channel_labels[: max(0, ids.ndim - 1)]
         depth = (lambda k: rf"\text{{depth }}{k}") if self.n.tex else (lambda k: f"depth={k}")
         slices = matrix_slices(ids, channel_labels, depth)
         limit = self.s.max_slices if self.s.max_slices is not None else len(slices)

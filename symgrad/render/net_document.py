@@ -46,10 +46,11 @@ def build_net(net, settings: DocumentSettings, n: Notation) -> Document:
              "stage receives (∂L/∂ of its output) is the gradient with respect to the input of the stage after it.")
         for stage in stages:
             spec = stage.spec
-            out = "the loss L" if spec.is_loss else tensor(letter(stage))
-            para(f"{spec.index}. {spec.text}: ", ("math", n.shape(spec.input_shape)), " → ",
-                 ("math", out if spec.is_loss else n.shape(spec.output_shape)),
-                 "" if spec.is_loss else "; output ", *(() if spec.is_loss else (("math", out),)), ".")
+            if spec.is_loss:
+                para(f"{spec.index}. {spec.text}: ", ("math", n.shape(spec.input_shape)), " → the loss ", ("math", "L"), ".")
+            else:
+                para(f"{spec.index}. {spec.text}: ", ("math", n.shape(spec.input_shape)), " → ", ("math", n.shape(spec.output_shape)),
+                     "; output ", ("math", tensor(letter(stage))), ".")
         if net.values_given:
             kind = "exact (integers and fractions)" if net.exact else "floating point"
             why = ""
