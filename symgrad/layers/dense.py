@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..naming import Naming
+from ..naming import Naming, latex_letter
 from ..numeric import Numeric
 from ..symbols import SymbolTable
 from ..tensor import ONE, Terms, concat
@@ -94,12 +94,13 @@ def derive_dense(inputs: int, outputs: int, bias: bool, naming: Naming) -> Linea
     # closed forms, from the matrix algebra alone: δ·aᵀ, Vᵀ·δ, δ
     outer = Terms.make((outputs, inputs), n * inputs + i, g[n], a[i])
     transposed = Terms.make((inputs,), i, g[n], v)
-    identities = [Identity("grad_weight", "dL/dV = dL/dy · aᵀ", False, len(outer), outer).checked(tables[0][1]),
-                  Identity("grad_input", "dL/da = Vᵀ · dL/dy", False, len(transposed), transposed).checked(tables[1][1])]
+    x, y = naming.input, naming.output
+    identities = [Identity("grad_weight", f"dL/dV = dL/d{y} · {x}ᵀ", False, len(outer), outer).checked(tables[0][1]),
+                  Identity("grad_input", f"dL/d{x} = Vᵀ · dL/d{y}", False, len(transposed), transposed).checked(tables[1][1])]
     if bias:
         tables.append(("grad_bias", chain_rule(forward, c, g)))
         plain = Terms.make((outputs,), np.arange(outputs), g, np.full(outputs, ONE))
-        identities.append(Identity("grad_bias", "dL/dc = dL/dy", False, len(plain), plain).checked(tables[2][1]))
+        identities.append(Identity("grad_bias", f"dL/dc = dL/d{y}", False, len(plain), plain).checked(tables[2][1]))
     return LinearDerivation(naming, symbols, forward, tuple(tables), tuple(identities), bias=bias, kind=DENSE)
 
 
@@ -117,7 +118,8 @@ def derive_flatten(shape: tuple[int, ...], naming: Naming) -> LinearDerivation:
     forward = Terms.make((size,), k, symbols["input"].ids.ravel(), np.full(size, ONE))
     grad = chain_rule(forward, symbols["input"].ids, symbols["grad_output"].ids)
     reshaped = Terms.make(shape, k, symbols["grad_output"].ids, np.full(size, ONE))
-    identity = Identity("grad_input", "dL/da = reshape(dL/df)", False, len(reshaped), reshaped).checked(grad)
+    statement = f"dL/d{naming.input} = reshape(dL/d{naming.output})"
+    identity = Identity("grad_input", statement, False, len(reshaped), reshaped).checked(grad)
     return LinearDerivation(naming, symbols, forward, (("grad_input", grad),), (identity,), kind=FLATTEN)
 
 
@@ -164,9 +166,10 @@ class DenseContent:
     def identities(doc) -> None:
         doc.heading("Identities: the matrix forms")
         doc.para("Each matrix form is computed from the matrix algebra alone and compared with the chain rule term by term.")
-        tex = {"grad_weight": r"\frac{\partial L}{\partial V} = \frac{\partial L}{\partial y}\, a^{\mathsf T}",
-               "grad_input": r"\frac{\partial L}{\partial a} = V^{\mathsf T} \frac{\partial L}{\partial y}",
-               "grad_bias": r"\frac{\partial L}{\partial c} = \frac{\partial L}{\partial y}"}
+        x, y = (latex_letter(letter) for letter in (doc.d.naming.input, doc.d.naming.output))
+        tex = {"grad_weight": rf"\frac{{\partial L}}{{\partial V}} = \frac{{\partial L}}{{\partial {y}}}\, {{{x}}}^{{\mathsf T}}",
+               "grad_input": rf"\frac{{\partial L}}{{\partial {x}}} = V^{{\mathsf T}} \frac{{\partial L}}{{\partial {y}}}",
+               "grad_bias": rf"\frac{{\partial L}}{{\partial c}} = \frac{{\partial L}}{{\partial {y}}}"}
         for identity in doc.d.identities:
             doc.identity(identity, M(identity.statement, tex[identity.name]))
 
@@ -192,7 +195,8 @@ class FlattenContent(DenseContent):
     def identities(doc) -> None:
         doc.heading("Identity")
         for identity in doc.d.identities:
-            doc.identity(identity, M(identity.statement, r"\frac{\partial L}{\partial a} = \operatorname{reshape}\Bigl(\frac{\partial L}{\partial f}\Bigr)"))
+            x, f = (latex_letter(letter) for letter in (doc.d.naming.input, doc.d.naming.output))
+            doc.identity(identity, M(identity.statement, rf"\frac{{\partial L}}{{\partial {x}}} = \operatorname{{reshape}}\Bigl(\frac{{\partial L}}{{\partial {f}}}\Bigr)"))
 
 
 DENSE = Kind(

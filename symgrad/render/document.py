@@ -339,6 +339,10 @@ class Builder:
         ma, mb, mc = self.head(numeric.a[lo:hi], numeric.b[lo:hi], numeric.coef[lo:hi])
         merged = self.cap(self.signed([(c, [self.plugged(ai), self.plugged(bi)]) for ai, bi, c in zip(ma.tolist(), mb.tolist(), mc.tolist())]), int(hi - lo)) or ["0"]
         rows = [] if plugged == previous else [plugged]
+        open_, close = self.n.style.paren
+        if len(plugged) == 1 and len(merged) == 1 and plugged[0] == open_ + merged[0] + close:
+            rows = [] if merged == previous else [merged]  # (−6) = −6: a single number is not written twice
+            return rows
         return rows + ([] if merged == plugged else [merged])
 
     # --- matrices
@@ -408,7 +412,7 @@ class Builder:
                 rows.append([f"{w} {n.style.minus} {rate}{n.style.times}{n.partial('L', w)}"])
             else:
                 g_text = n.number(flat_grad[j])
-                if g_text.startswith(("-", "−")):
+                if g_text.startswith(("-", "−")) or (not n.tex and "/" in g_text):
                     g_text = n.style.paren[0] + g_text + n.style.paren[1]
                 rows.append([f"{n.number(w_value)} {n.style.minus} {rate}{n.style.times_numbers}{g_text}"])
             if known[j]:
