@@ -230,7 +230,7 @@ template_app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings=_SETTINGS,
-    help="Write an empty answer file (TOML) for a conv or pool problem, to fill in and `symgrad check`.",
+    help="Write an empty answer file (TOML) for a conv, pool or net problem, to fill in and `symgrad check`.",
 )
 app.add_typer(template_app, name="template", short_help="Write an empty answer file for a problem, to fill in and check.")
 
@@ -306,6 +306,50 @@ def template_pool(
     _write_template(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                            max_terms=limit, values=values),
                     values, ask, student, max_terms, output)
+
+
+@template_app.command("net", cls=Command, short_help="An answer file for a network problem.",
+                      options_metavar="--input SIZE --layers STAGES [OPTIONS]")
+def template_net(
+    input: str = INPUT,
+    layers: str = NET_LAYERS,
+    in_channels: str = IN_CHANNELS,
+    values: Optional[str] = typer.Option(None, "--values", metavar="FILE",
+                                         help='JSON numbers for "input" and, in "layers", each stage (README).'),
+    lr: Optional[str] = LR,
+    index: str = INDEX,
+    names: Optional[str] = typer.Option(None, "--names", metavar="LETTERS",
+                                        help="Letters for the input and each stage's output, e.g. a,z."),
+    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
+                                      help="Answers to ask for: forward, gradients, update (needs --lr), comma-separated.  "
+                                           "[default: gradients and the update]"),
+    student: str = STUDENT,
+    max_terms: str = TEMPLATE_MAX_TERMS,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """An answer file for a network problem: one [answer.stageK] table per stage, every answer ''.
+
+    \b
+    Examples:
+      symgrad template net --input 3x3 --layers 'conv 2x2 | relu | flatten |
+                           dense 1 | mse' --lr 0.1 > net.toml
+      symgrad template net --input 4x4 --layers 'conv 3x3 | flatten | dense 2 |
+                           softmax-ce' --values net.json --lr 0.1 -o net.toml
+    """
+    from . import api
+    from .homework.answers import MAX_STUDENT
+    from .homework.problem import check_judgeable
+    from .homework.template import net_answer_template
+
+    limit = _parse_limit(max_terms)
+    output = _check_output(output, {"the --values file": values})
+    if len(student) > MAX_STUDENT or any(not ch.isprintable() for ch in student):
+        raise OptionError(f"--student \"{printable(student[:40])}\" is not a plain id of at most {MAX_STUDENT} characters")
+    derivation = api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit)
+    for stage in derivation.stages:  # handed out only for a problem check can judge
+        if stage.kind in ("conv", "maxpool", "avgpool"):
+            check_judgeable(stage.d, limit)
+    _emit(net_answer_template(derivation, ask, student), output)
 
 
 def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None) -> None:

@@ -193,7 +193,7 @@ def test_no_import_cycles_among_homework_modules():
 def test_render_check_reads_the_model_from_report_only():
     imported = _imports(ROOT / "render" / "check.py", "symgrad.render")
     assert {m for m in imported if m.startswith("symgrad.homework")} <= {"symgrad.homework.report"} | {
-        f"symgrad.homework.report.{name}" for name in ("SLIPS", "TITLES", "EntryVerdict", "FileReport", "KeyReport", "summary")}
+        f"symgrad.homework.report.{name}" for name in ("SLIPS", "TITLES", "title", "EntryVerdict", "FileReport", "KeyReport", "summary")}
 
 
 def test_homework_imports_no_rich():

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 
 from ..errors import AnswerFileError
 from ..files import read_small_text
-from ..layers import KINDS
+from ..layers import KINDS as LAYER_KINDS, NET
+
+KINDS = {**LAYER_KINDS, "net": NET}  # what a [problem] layer may be
+NET_ANSWERS = ("forward", "grad_input", "grad_kernel", "grad_weight", "grad_bias", "new_kernel", "new_weight", "new_bias")
+_STAGE_TABLE = re.compile(r"stage[1-9][0-9]{0,2}")
 from .tokens import quote
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -93,6 +97,8 @@ def load_answer_file(path: str, reference: AnswerFile | None = None) -> AnswerFi
     if not isinstance(answers, dict):
         raise AnswerFileError(f"{path}: answer must be a table ([answer]), got {_kind(answers)}")
     kind = KINDS[layer or reference.layer]
+    if kind.name == "net":
+        return AnswerFile(path, student, layer, options, values, _net_answers(answers, path))
     allowed = kind.answers
     for key in answers:
         if key not in allowed:
@@ -102,10 +108,27 @@ def load_answer_file(path: str, reference: AnswerFile | None = None) -> AnswerFi
     return AnswerFile(path, student, layer, options, values, answers)
 
 
+def _net_answers(answers: dict, path: str) -> dict:
+    """A network's [answer.stageK] tables as flat keys `stageK.key`, every key checked."""
+    flat = {}
+    for table, inner in answers.items():
+        if not _STAGE_TABLE.fullmatch(table) or not isinstance(inner, dict):
+            raise AnswerFileError(f"{path}: [answer] has {quote(table)}; a network's answers go in tables "
+                                  f"[answer.stage1], [answer.stage2], ... (one per stage)")
+        for key, value in inner.items():
+            if key not in NET_ANSWERS:
+                raise AnswerFileError(f"{path}: [answer.{table}] has the unknown key {quote(key)}; expected "
+                                      f"{', '.join(NET_ANSWERS)}")
+            flat[f"{table}.{key}"] = value
+    return flat
+
+
 def require_answers(answer_file: AnswerFile) -> None:
     """Refuse a file with no answers; checked after its problem is built, so a bad problem is named first."""
     if answer_file.answers is None:
         raise AnswerFileError(f"{answer_file.path}: has no [answer] table; expected answers like grad_kernel = [[\"...\"]]")
+    if not answer_file.answers and answer_file.layer == "net":
+        raise AnswerFileError(f"{answer_file.path}: [answer] is empty; expected tables like [answer.stage1] with grad_input = [...]")
     if not answer_file.answers:
         allowed = KINDS[answer_file.layer].answers
         raise AnswerFileError(f"{answer_file.path}: [answer] is empty; expected at least one of {', '.join(allowed)}")
@@ -120,7 +143,8 @@ def read_problem(problem, path: str) -> tuple[str, dict, dict | None]:
     layer = problem.get("layer")
     if not isinstance(layer, str) or layer not in KINDS:
         got = "nothing" if layer is None else quote(layer) if isinstance(layer, str) else _kind(layer)
-        names = " or ".join(f'"{name}"' for name in KINDS)
+        quoted = [f'"{name}"' for name in KINDS]
+        names = ", ".join(quoted[:-1]) + " or " + quoted[-1]
         raise AnswerFileError(f"{path}: [problem] layer must be {names}, got {got}")
     allowed = KINDS[layer].options
     options: dict = {}
@@ -138,7 +162,7 @@ def read_problem(problem, path: str) -> tuple[str, dict, dict | None]:
                 raise AnswerFileError(f"{path}: [problem] bias must be true or false, got {_kind(value)}")
         elif isinstance(value, bool) or not isinstance(value, (str, int)):
             raise AnswerFileError(f"{path}: [problem] {key} must be a string or a whole number, got {_kind(value)}")
-        elif isinstance(value, str) and len(value) > 100:
+        elif isinstance(value, str) and len(value) > (1000 if name == "layers" else 100):
             raise AnswerFileError(f"{path}: [problem] {key} is too long ({len(value)} characters)")
         elif isinstance(value, int) and abs(value) > 10**9:
             raise AnswerFileError(f"{path}: [problem] {key} is {value if abs(value) < 10**30 else 'huge'}; too large")

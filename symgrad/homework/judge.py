@@ -158,6 +158,16 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
     return report(verdicts, note=shared_slip(verdicts), kept=kept)
 
 
+def _judge_any_key(problem, path: str, key: str, value, budget: Budget) -> KeyReport:
+    """judge_key for a layer's problem, or for a network's `stageK.key` by that stage's problem."""
+    if problem.layer != "net":
+        return judge_key(problem, path, key, value, budget)
+    stage, inner = problem.stage_problem(key)
+    report = judge_key(stage, path, inner, value, budget)
+    verdicts = tuple(dataclasses.replace(v, key=key) for v in report.verdicts)
+    return dataclasses.replace(report, key=key, verdicts=verdicts, error=report.error.replace(f"[answer]: \"{inner}\"", f"[answer.{key.split('.')[0]}]: \"{inner}\""))
+
+
 def _padded_answer(problem: Problem, key: str, value, group, where: str):
     """The entries of a grad_input given in the padded shape (the interior, row-major), else None."""
     spec = problem.spec
@@ -215,7 +225,12 @@ class Judge:
         key = json.dumps([answer_file.layer, answer_file.options, answer_file.values], sort_keys=True, default=str)
         if key not in self._problems:
             try:
-                problem = Problem.build(answer_file.layer, answer_file.options, answer_file.values, self.tolerance, self.max_terms)
+                if answer_file.layer == "net":
+                    from .net import NetProblem
+
+                    problem = NetProblem.build(answer_file.options, answer_file.values, self.tolerance, self.max_terms)
+                else:
+                    problem = Problem.build(answer_file.layer, answer_file.options, answer_file.values, self.tolerance, self.max_terms)
             except SymgradError as error:
                 where = "[problem.values]" if isinstance(error, ValuesError) else "[problem]"
                 message = str(error).removeprefix("values: ").removeprefix("values ")
@@ -252,12 +267,16 @@ class Judge:
                 answer_file = dataclasses.replace(ref, path=path, student=answer_file.student, answers=answers)
             problem = self.problem(answer_file)
             described = problem.describe()
-            if any(k not in problem.answer_keys() for k in answer_file.answers):
+            unknown = [k for k in answer_file.answers if k not in problem.answer_keys()]
+            if unknown and problem.layer == "net":
+                raise AnswerFileError(f"{path}: [answer] has {unknown[0]}, which this network's stages do not have (or "
+                                      f"cannot be judged without values); expected some of {', '.join(problem.answer_keys())}")
+            if unknown:
                 raise AnswerFileError(f"{path}: [answer] has grad_bias, but the layer has no bias (add bias = true to [problem])")
             budget = Budget(MAX_FILE_WORK)
             for key in problem.answer_keys():
                 if key in answer_file.answers:
-                    keys.append(judge_key(problem, path, key, answer_file.answers[key], budget))
+                    keys.append(_judge_any_key(problem, path, key, answer_file.answers[key], budget))
         except SymgradError as error:
             return FileReport(path, student, described, error=str(error), notes=tuple(notes))
         except RecursionError:

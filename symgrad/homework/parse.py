@@ -240,6 +240,10 @@ class Parser:
         self.depth -= 1
         if function == "max":
             return self.names.maximum(args, token.text)
+        if len(args) == 2 and args[1].is_constant() and args[1].constant() == 0:
+            args = args[:1]  # Heaviside(z, 0): SymPy's H with H(0) = 0, as the JSON writes ReLU's derivative
+            if args[0].is_constant():
+                return Poly.const(Fraction(1) if args[0].constant() > 0 else Fraction(0))
         if len(args) != 1:
             raise AnswerError(f"{token.text}(...) takes one argument, got {len(args)}")
         return self.names.heaviside(args[0], token.text)

@@ -57,7 +57,7 @@ class Problem:
         self._outputs_forbidden = False
         self._expected: dict[str, list[Poly]] = {}  # answer key -> every entry's expected polynomial
         self._variants: dict[str, list] = {}  # answer key -> the slips that apply, see variants()
-        spec = derivation.spec
+        spec = getattr(derivation, "spec", None)  # a network's dense, activation and loss stages have none
         accepted = ["input", "grad_output", "output"]
         if derivation.layer == "conv":
             accepted += ["kernel"] + (["bias"] if spec.bias else []) + (["target"] if derivation.loss == "mse" else [])
@@ -74,6 +74,10 @@ class Problem:
         derivation = build(**options, max_terms=max_terms, values=values)
         check_judgeable(derivation, max_terms)
         return cls(derivation, tolerance)
+
+    @property
+    def layer(self) -> str:
+        return self.derivation.layer
 
     @property
     def spec(self) -> ConvSpec | PoolSpec:

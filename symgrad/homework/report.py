@@ -31,8 +31,23 @@ SLIPS = {  # the slips a wrong entry may show (slips.py computes them), and how 
     "every_cell": "the max-pool gradient given to every cell of the window, not only to its maximum",
     "averaged": "the max-pool gradient averaged over the window, as for average pooling",
     "not_divided": "the average-pool gradient not divided by the window size",
+    "activation_derivative_left_out": "the activation's derivative left out (dL/dz written as dL/da)",
+    "relu_slope_one_at_zero": "ReLU's derivative at 0 taken as 1 (it is 0, as in PyTorch)",
+    "loss_gradient_sign": "the loss gradient's sign flipped (softmax-ce: t − p instead of p − t)",
+    "update_added": "the update added: w + α·dL/dw instead of w − α·dL/dw",
+    "lr_not_applied": "the learning rate not applied: w − dL/dw instead of w − α·dL/dw",
 }
 TITLES = {"forward": "forward", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
+STAGE_TITLES = {"forward": "forward", "grad_input": "dL/d(input)", "grad_kernel": "dL/dW", "grad_weight": "dL/dV",
+                "grad_bias": "dL/db", "new_kernel": "updated W", "new_weight": "updated V", "new_bias": "updated b"}
+
+
+def title(key: str) -> str:
+    """How reports name an answer key: dL/dW, or `stage 2 dL/d(input)` for a network's stage2.grad_input."""
+    if "." in key:
+        stage, inner = key.split(".", 1)
+        return f"stage {stage.removeprefix('stage')} {STAGE_TITLES.get(inner, inner)}"
+    return TITLES[key]
 
 
 

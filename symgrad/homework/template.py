@@ -30,6 +30,7 @@ from ..errors import OptionError
 from ..spec import ConvSpec
 from ..values import json_number
 from .problem import GROUP_WORDS, Problem, per_axis
+from .report import STAGE_TITLES
 
 ASK = {"forward": "forward", "grad-kernel": "grad_kernel", "grad-input": "grad_input", "grad-bias": "grad_bias"}
 
@@ -104,6 +105,94 @@ def answer_template(derivation, ask: tuple[str, ...] | None = None, student: str
     return "\n".join(lines) + "\n"
 
 
+NET_ASK = ("forward", "gradients", "update")
+
+
+def net_answer_template(net, ask: str | None = None, student: str = "") -> str:
+    """The TOML text of an empty answer file for a network problem: [answer.stageK] per stage."""
+    from ..values import format_number
+    from .net import NetProblem
+
+    problem = NetProblem(net, None)
+    chosen = _net_ask(ask, net)
+    lines = [
+        "# symgrad answer file",
+        f"# Problem: {problem.describe()}",
+        "#",
+        "# Fill in every '' in the [answer.stageK] tables, then check it:  symgrad check THIS_FILE.toml",
+        "#",
+        "# Each stage is answered in its own names (as `symgrad net ... --format json` writes them); the",
+        "# gradient a stage receives is d + its output's name (dz_1_1 is dL/dz_1_1, from the stage after it).",
+    ]
+    for stage_problem in problem.stages:
+        stage = stage_problem.stage
+        names = ", ".join(f"{stage_problem.name_range(g)}" for g in stage_problem.groups.values())
+        lines.append(f"#   stage {stage.spec.index} {stage.spec.text}: {names}")
+        if stage.kind == "relu" and net.values_data is None:
+            lines.append(f"#     ReLU's derivative H(z) (0 at z <= 0) is written Heaviside({stage_problem.name_range(stage.d.symbols['input']).split(' ')[0]})")
+        if stage.kind in ("sigmoid", "tanh", "softmax-ce") and not stage_problem.answer_keys():
+            lines.append("#     (needs exp: asked only when the problem has values)")
+    if net.lr is not None:
+        lines.append(f"# new_kernel, new_weight, new_bias: each parameter after the update w - lr*dL/dw (lr = {format_number(net.lr)}).")
+    if net.values_given:
+        lines.append("# The problem has values: answers may be numbers (or sums with numbers put in).")
+    lines += ["", f"student = {json.dumps(student)}", "", "[problem]", 'layer = "net"',
+              f"input = {_toml_value('x'.join(map(str, net.spec.input_shape[1:])))}",
+              f"layers = {_toml_value(' | '.join(s.spec.text for s in net.stages))}"]
+    if net.spec.input_shape[0] > 1:
+        lines.append(f"in_channels = {net.spec.input_shape[0]}")
+    if net.lr is not None:
+        lines.append(f"lr = {_toml_value(format_number(net.lr))}")
+    if net.spec.index != "matrix":
+        lines.append(f"index = {_toml_value(net.spec.index)}")
+    letters = [net.stages[0].d.symbols["input"].letter] + [s.d.symbols["output"].letter for s in net.stages if not s.spec.is_loss]
+    from ..layers.net import stage_namings
+
+    default = [stage_namings(net.spec)[0].input] + [n.output for n, s in zip(stage_namings(net.spec), net.stages) if not s.spec.is_loss]
+    if letters != default:
+        lines.append(f"names = {_toml_value(','.join(letters))}")
+    if net.values_data is not None:
+        lines += ["", "[problem.values]"]
+        lines += [f"{key} = {_toml_value(_plain(value))}" for key, value in net.values_data.items()]
+    for i, stage_problem in enumerate(problem.stages, 1):
+        keys = [key for key in stage_problem.answer_keys() if _asked(key, chosen)]
+        if not keys:
+            continue
+        lines += ["", f"[answer.stage{i}]  # {stage_problem.stage.spec.text}"]
+        for key in keys:
+            lines += _answer_block(stage_problem, key)
+    return "\n".join(lines) + "\n"
+
+
+def _net_ask(ask: str | None, net) -> set[str]:
+    if ask is None:
+        return {"gradients"} | ({"update"} if net.lr is not None else set())
+    chosen = {part.strip() for part in ask.split(",") if part.strip()}
+    allowed = NET_ASK if net.lr is not None else NET_ASK[:2]
+    if not chosen or not chosen <= set(allowed):
+        raise OptionError(f"--ask got {ask!r}; expected a comma-separated list of: {', '.join(allowed)}")
+    return chosen
+
+
+def _asked(key: str, chosen: set[str]) -> bool:
+    if key == "forward":
+        return "forward" in chosen
+    if key.startswith("new_"):
+        return "update" in chosen
+    return "gradients" in chosen
+
+
+def _plain(value):
+    """Values as given (lists, numbers, strings; numpy arrays and Fractions too) as TOML-ready data."""
+    if isinstance(value, dict):
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    return json_number(value) if not isinstance(value, (str, bool, float)) else value
+
+
 def _example(symbols) -> tuple[str, str]:
     """A plain and a LaTeX example of the syntax, from the first names (not from any answer)."""
     x, g = symbols["input"], symbols["grad_output"]
@@ -155,6 +244,8 @@ def _toml_value(value) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table
+        return "{" + ", ".join(f"{key} = {_toml_value(v)}" for key, v in value.items()) + "}"
     return json.dumps(str(value))  # a TOML basic string (JSON escapes are valid TOML escapes)
 
 
@@ -164,8 +255,9 @@ def _answer_block(problem, key: str) -> list[str]:
     symbols = problem.symbols
     kept = [axis for axis in range(len(group.shape)) if axis >= group.channel_axes or group.shape[axis] > 1]
     shape = tuple(group.shape[axis] for axis in kept)
-    title = {"forward": "the outputs", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}[key]
-    prefix = "" if key == "forward" else "dL/d"
+    layer_titles = {"forward": "the outputs", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
+    title = STAGE_TITLES[key] if hasattr(problem, "stage") else layer_titles[key]
+    prefix = "" if key == "forward" or key.startswith("new_") else "dL/d"
     channel_letters = ("f", "c") if group.key == "kernel" else ("f",) if group.channel_axes and group.key != "input" and problem.derivation.layer == "conv" else ("c",)
     letters = [channel_letters[axis] if axis < group.channel_axes else "ijk"[axis - group.channel_axes] for axis in kept]
     if symbols.naming.index == "matrix" and shape:

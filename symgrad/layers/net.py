@@ -67,6 +67,7 @@ class NetDerivation:
     values_given: bool = False
     source: str = FROM_PYTHON
     float_stages: tuple[int, ...] = ()  # stages whose functions make floats (sigmoid, tanh, softmax-ce)
+    values_data: dict | None = None  # the values as given (for an answer template)
 
     layer = "net"
     kind = None  # set below: NET
@@ -228,7 +229,7 @@ def derive_net(spec: NetSpec, values: dict | None = None, lr=None, names: str | 
     derivations = [derive_stage(stage, naming, target_class if stage.kind == "softmax-ce" else None)
                    for stage, naming in zip(spec.stages, namings)]
     net = NetDerivation(spec, tuple(NetStage(s, d) for s, d in zip(spec.stages, derivations)), rate, exact,
-                        parsed is not None, source, float_stages)
+                        parsed is not None, source, float_stages, values)
     if parsed is None:
         return dataclasses.replace(net, stages=tuple(_with_update(stage, rate, None) for stage in net.stages)) if rate is not None else net
     return _evaluate(net, parsed)

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import printable
-from ..homework.report import SLIPS, TITLES, EntryVerdict, FileReport, KeyReport, summary
+from ..homework.report import SLIPS, EntryVerdict, FileReport, KeyReport, summary, title
 
 GRID_LIMIT = 16  # ✓/✗ grids are drawn for tensors up to this many columns and rows
 SHOWN_WRONG = 12  # wrong entries explained per tensor in text (all of them with --full)
@@ -87,9 +87,9 @@ def _entry_line(v: EntryVerdict) -> str:
 
 
 def gradescope_result(r: FileReport, prefix: str = "") -> dict:
-    title = printable(f"{r.student} ({r.path})" if r.student else r.path)
+    who = printable(f"{r.student} ({r.path})" if r.student else r.path)
     if r.error:
-        return {"score": 0, "output": f"{title}: the answer file could not be used: {r.error}",
+        return {"score": 0, "output": f"{who}: the answer file could not be used: {r.error}",
                 "tests": [{"name": f"{prefix}answer file", "score": 0, "max_score": 0, "status": "failed", "output": r.error}]}
     tests = []
     for k in r.keys:
@@ -100,13 +100,13 @@ def gradescope_result(r: FileReport, prefix: str = "") -> dict:
         if not lines:
             lines = [f"✓ all {k.max_score} entries right"]
         tests.append({
-            "name": f"{prefix}{TITLES[k.key]} ({k.key})",
+            "name": f"{prefix}{title(k.key)} ({k.key})",
             "score": k.score,
             "max_score": k.max_score,
             "status": "passed" if k.score == k.max_score and not k.error else "failed",
             "output": "\n".join(lines),
         })
-    output = "\n".join([f"{title}: {r.problem}: {r.score}/{r.max_score} entries right", *r.notes])
+    output = "\n".join([f"{who}: {r.problem}: {r.score}/{r.max_score} entries right", *r.notes])
     return {"score": r.score, "output": output, "tests": tests}
 
 
@@ -150,7 +150,7 @@ def render_check_markdown(reports: list[FileReport], full: bool = False) -> str:
 
 
 def _key_markdown(k: KeyReport, full: bool, md, code) -> list[str]:
-    head = f"### {md(TITLES[k.key])} ({md(k.key)}): "
+    head = f"### {md(title(k.key))} ({md(k.key)}): "
     if k.error:
         return [head + f"unreadable: {md(k.error)}", ""]
     if k.score == k.max_score:
@@ -227,15 +227,15 @@ def _file_view(r: FileReport, full: bool):
 
 def _key_view(k: KeyReport, full: bool) -> list:
     shape = [n for n in k.shape[:-2] if n > 1] + list(k.shape[-2:]) if len(k.shape) > 1 else list(k.shape)
-    title = Text(f"  {TITLES[k.key]} ({k.key}, {'x'.join(map(str, shape))}): ", style="bold")
+    head = Text(f"  {title(k.key)} ({k.key}, {'x'.join(map(str, shape))}): ", style="bold")
     if k.error:
-        title.append(f"unreadable: {k.error}", style="bold red")
-        return [title]
+        head.append(f"unreadable: {k.error}", style="bold red")
+        return [head]
     if k.score == k.max_score:
-        title.append(f"✓ all {k.max_score} right", style="green")
-        return [title]
-    title.append(f"{k.score}/{k.max_score} right", style="red")
-    out = [title]
+        head.append(f"✓ all {k.max_score} right", style="green")
+        return [head]
+    head.append(f"{k.score}/{k.max_score} right", style="red")
+    out = [head]
     out += _grid(k)
     unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
     if unanswered:
