@@ -216,3 +216,15 @@ def _values_toml(values: dict) -> str:
         return json.dumps(v)
 
     return "\n".join(f"{key} = {value(v)}" for key, v in values.items()) + "\n"
+
+
+def test_numbered_letters_are_read_as_the_json_writes_them(tmp_path, capsys):
+    """Two conv stages: their kernels are w1 and w2; answers name them w2_1_1 and dz2_1_1."""
+    layers = "conv 2x2 | conv 2x2 | flatten | sum"
+    net = symgrad.net("4x4", layers)
+    code, template, _ = run(["template", "net", "--input", "4x4", "--layers", layers], capsys)
+    assert code == 0 and "w2_1_1 .. w2_2_2" in template
+    answers = stage_answers(net, asked_keys(template))
+    assert answers["stage2"]["grad_kernel"][0][0][0][0].startswith("z1_1_1*dz2_1_1")
+    code, data, err = check(tmp_path, capsys, fill(template, answers))
+    assert code == 0 and err == "", data

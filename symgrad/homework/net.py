@@ -66,6 +66,12 @@ class StageProblem(Problem):
     def describe(self) -> str:
         return f"stage {self.stage.spec.index} {self.stage.spec.text}"
 
+    def name(self, letters: str, groups: tuple[str, ...], text: str) -> Poly:
+        """A stage's name; a numbered letter (w1_1_1, the first conv's kernel) is read as the JSON writes it."""
+        if letters not in self.groups and groups and letters + groups[0] in self.groups and text.startswith(letters + groups[0]):
+            letters, groups = letters + groups[0], groups[1:]
+        return super().name(letters, groups, text)
+
     # --- meanings of the stage kinds' symbols
 
     def _compute_meaning(self, symbol_id: int) -> Poly:
