@@ -67,6 +67,9 @@ def _root(
 CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "update")
 POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
 LR = typer.Option(None, "--lr", metavar="NUMBER", help="Learning rate α: show the update w − α·∂L/∂w (0.1 and 1/10 are exact).")
+NET_VALUES = typer.Option(None, "--values", metavar="FILE", help='JSON numbers for "input" and, in "layers", each stage (README).')
+NET_NAMES = typer.Option(None, "--names", metavar="LETTERS",
+                         help="Letters for the input and each stage's output, e.g. a,z (blank keeps a default).")
 
 
 @app.command(cls=Command, short_help="Convolution backprop, every term shown and proved.",
@@ -174,12 +177,10 @@ def net(
     input: str = INPUT,
     layers: str = NET_LAYERS,
     in_channels: str = IN_CHANNELS,
-    values: Optional[str] = typer.Option(None, "--values", metavar="FILE",
-                                         help='JSON numbers for "input" and, in "layers", each stage (README).'),
+    values: Optional[str] = NET_VALUES,
     lr: Optional[str] = LR,
     index: str = INDEX,
-    names: Optional[str] = typer.Option(None, "--names", metavar="LETTERS",
-                                        help="Letters for the input and each stage's output, e.g. a,z (blank keeps a default)."),
+    names: Optional[str] = NET_NAMES,
     show: Optional[str] = show_option(NET_SECTIONS),
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
@@ -314,12 +315,10 @@ def template_net(
     input: str = INPUT,
     layers: str = NET_LAYERS,
     in_channels: str = IN_CHANNELS,
-    values: Optional[str] = typer.Option(None, "--values", metavar="FILE",
-                                         help='JSON numbers for "input" and, in "layers", each stage (README).'),
+    values: Optional[str] = NET_VALUES,
     lr: Optional[str] = LR,
     index: str = INDEX,
-    names: Optional[str] = typer.Option(None, "--names", metavar="LETTERS",
-                                        help="Letters for the input and each stage's output, e.g. a,z."),
+    names: Optional[str] = NET_NAMES,
     ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
                                       help="Answers to ask for: forward, gradients, update (needs --lr), comma-separated.  "
                                            "[default: gradients and the update]"),
@@ -337,14 +336,12 @@ def template_net(
                            softmax-ce' --values net.json --lr 0.1 -o net.toml
     """
     from . import api
-    from .homework.answers import MAX_STUDENT
     from .homework.problem import check_judgeable
     from .homework.template import net_answer_template
 
     limit = _parse_limit(max_terms)
     output = _check_output(output, {"the --values file": values})
-    if len(student) > MAX_STUDENT or any(not ch.isprintable() for ch in student):
-        raise OptionError(f"--student \"{printable(student[:40])}\" is not a plain id of at most {MAX_STUDENT} characters")
+    _check_student(student)
     derivation = api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit)
     for stage in derivation.stages:  # handed out only for a problem check can judge
         if stage.kind in ("conv", "maxpool", "avgpool"):
@@ -352,19 +349,24 @@ def template_net(
     _emit(net_answer_template(derivation, ask, student), output)
 
 
+def _check_student(student: str) -> None:
+    from .homework.answers import MAX_STUDENT
+
+    if len(student) > MAX_STUDENT:
+        raise OptionError(f"--student is {len(student)} characters long; expected a plain id of at most {MAX_STUDENT}")
+    if any(not ch.isprintable() for ch in student):
+        raise OptionError(f"--student \"{printable(student)}\" contains a control character; expected a plain id")
+
+
 def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None) -> None:
     """The shared body of `template conv` and `template pool`: derive(limit) builds the layer."""
-    from .homework.answers import MAX_STUDENT
     from .homework.problem import check_judgeable
     from .homework.template import answer_template, parse_ask
 
     limit = _parse_limit(max_terms)
     output = _check_output(output, {"the --values file": values})
     derivation = derive(limit)
-    if len(student) > MAX_STUDENT:
-        raise OptionError(f"--student is {len(student)} characters long; expected a plain id of at most {MAX_STUDENT}")
-    if any(not ch.isprintable() for ch in student):
-        raise OptionError(f"--student \"{printable(student)}\" contains a control character; expected a plain id")
+    _check_student(student)
     check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
     _emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
 

@@ -78,27 +78,14 @@ class Identity:
         return replace(self, holds=self.computed.same_sums(chain))
 
 
-class Derivation:
-    """The display hooks every derivation shares: each hands off to a renderer."""
+class Displayable:
+    """The display hooks of a derivation (a layer's or a network's): each hands off to a renderer."""
 
     kind: Kind
 
     @property
     def layer(self) -> str:
         return self.kind.name
-
-    def tensor_name(self, key: str) -> str:
-        """The letter of the tensor a gradient differentiates by (W, X, b), as the documents write it."""
-        return self.kind.tensor_of[key]
-
-    @property
-    def divisor(self) -> int:
-        """What every local derivative is divided by (average pooling: the window size); 1 for most kinds."""
-        return 1
-
-    @property
-    def all_hold(self) -> bool:
-        return all(identity.holds for identity in self.identities)
 
     def __rich__(self):
         from ..render.terminal import render_rich
@@ -130,6 +117,23 @@ class Derivation:
         from ..render.json import render_json
 
         return render_json(self)
+
+
+class Derivation(Displayable):
+    """What every layer kind's derivation shares."""
+
+    def tensor_name(self, key: str) -> str:
+        """The letter of the tensor a gradient differentiates by (W, X, b), as the documents write it."""
+        return self.kind.tensor_of[key]
+
+    @property
+    def divisor(self) -> int:
+        """What every local derivative is divided by (average pooling: the window size); 1 for most kinds."""
+        return 1
+
+    @property
+    def all_hold(self) -> bool:
+        return all(identity.holds for identity in self.identities)
 
 
 def sum_of_products(table: Terms, flat_index: int, first, second):

@@ -30,7 +30,7 @@ from ..numeric import Numeric, _refuse_huge_denominators, descend, learning_rate
 from ..tensor import ONE, Terms
 from ..values import FROM_PYTHON, _where, flatten
 from . import activation, conv, dense, loss, pool
-from .base import Kind
+from .base import Displayable, Kind
 
 if TYPE_CHECKING:
     import sympy
@@ -57,7 +57,7 @@ class NetStage:
 
 
 @dataclass(frozen=True, eq=False)
-class NetDerivation:
+class NetDerivation(Displayable):
     """Everything `symgrad net` derives: the stages, the loss value, the update."""
 
     spec: NetSpec
@@ -69,7 +69,6 @@ class NetDerivation:
     float_stages: tuple[int, ...] = ()  # stages whose functions make floats (sigmoid, tanh, softmax-ce)
     values_data: dict | None = None  # the values as given (for an answer template)
 
-    layer = "net"
     kind = None  # set below: NET
 
 
@@ -104,33 +103,6 @@ class NetDerivation:
             current = [d.forward_expr(k).xreplace(mapping) for k in range(d.symbols["output"].size)]
         last = self.stages[-1].d.symbols
         return sympy.Add(*[last.sympy_symbol(g) * y for g, y in zip(last["grad_output"].ids.ravel(), current)])
-
-    def to_json(self) -> str:
-        from ..render.json import render_json
-
-        return render_json(self)
-
-    def __rich__(self):
-        from ..render.terminal import render_rich
-
-        return render_rich(self)
-
-    def _repr_latex_(self) -> str:
-        from ..render.notebook import render_notebook_latex
-
-        return render_notebook_latex(self)
-
-    def to_latex(self, fragment: bool = False, full: bool = False) -> str:
-        from ..render.document import DocumentSettings
-        from ..render.latex import render_latex
-
-        return render_latex(self, DocumentSettings.choose(self, full=full), fragment=fragment)
-
-    def to_markdown(self, full: bool = False) -> str:
-        from ..render.document import DocumentSettings
-        from ..render.markdown import render_markdown
-
-        return render_markdown(self, DocumentSettings.choose(self, full=full))
 
     def json_problem(self, max_terms: int) -> str | None:
         for stage in self.stages:
