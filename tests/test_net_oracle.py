@@ -219,7 +219,7 @@ def test_random_net_matches_torch(seed):
     # every format renders it (the documents are checked for content in test_net.py)
     data = json.loads(d.to_json())
     assert [stage["kind"] for stage in data["stages"]] == [stage.kind for stage in spec.stages]
-    assert d.to_markdown().count("\n## Stage ") == 2 * len(spec.stages) + sum(1 for stage in spec.stages if stage.params)
+    assert d.to_markdown().count("\n### Stage ") == 2 * len(spec.stages) + sum(1 for stage in spec.stages if stage.params)
     Console(file=io.StringIO(), width=100).print(d)
     if kind != "float" and not d.float_stages:
         assert d.exact

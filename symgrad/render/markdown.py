@@ -34,18 +34,20 @@ def markdown_code(text: str) -> str:
 def render_markdown(d, settings: DocumentSettings | None = None) -> str:
     doc = build(d, settings)
     items, _ = tex_blocks(doc)
-    return "\n".join([f"# {markdown_text(doc.title_text)}", ""] + _body(items))
+    # the page title is the one "#": a network's parts (level 1) go one level below it
+    shift = 1 if any(item[0] == "heading" and item[2] == 1 for item in items) else 0
+    return "\n".join([f"# {markdown_text(doc.title_text)}", ""] + _body(items, shift))
 
 
 def _inline(parts) -> str:
     return "".join(markdown_text(text) if kind == "text" else f"${text}$" for kind, text in parts)
 
 
-def _body(items: list[tuple]) -> list[str]:
+def _body(items: list[tuple], shift: int = 0) -> list[str]:
     out: list[str] = []
     for item in items:
         if item[0] == "heading":
-            out += [f"{'#' * item[2]} {_inline(item[1])}", ""]
+            out += [f"{'#' * (item[2] + shift)} {_inline(item[1])}", ""]
         elif item[0] == "para":
             text = _inline(item[1])
             out += [f"*{text}*" if item[2] else text, ""]
