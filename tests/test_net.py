@@ -406,3 +406,11 @@ def test_notebook_display_of_a_net():
     for part in ("Forward pass", "Backward pass", "Stage 1: conv 2x2", "Stage 3: mse", "The update"):
         assert part in tex, part
     assert r"w_{11}" in tex and "$$" in tex
+
+
+def test_maxpool_stage_ties_split_shares_the_gradient():
+    """A tie of three cells under ties=split: each gets 1/3 of dL/dp = 1 (sum loss)."""
+    d = symgrad.net("2x2", "maxpool 2x2 ties=split | flatten | sum", values={"input": [[1, 1], [0, 1]], "layers": [{}, {}, {}]})
+    third = Fraction(1, 3)
+    assert d.stages[0].d.numeric.result("grad_input").ravel().tolist() == [third, third, 0, third]
+    assert json.loads(d.to_json())["stages"][0]["masks"] == [[[[["1/3", "1/3"], [0, "1/3"]]]]]
