@@ -14,13 +14,13 @@ from typing import Optional
 import typer
 
 from .cli_parts import (
-    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, FORMAT, FRAGMENT, FULL, Group,
+    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FORMAT, FRAGMENT, FULL, Group,
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, MODE, OUTPUT, OUT_CHANNELS, PADDING,
     POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES,
     WINDOW, fail, internal_error, is_click, show_option, take_debug, usage_message,
 )
 from .errors import OptionError, SymgradError, TooLargeError, printable
-from .render.formats import CHECK_FORMATS, LAYER_FORMATS, check_format, render_check, render_layer
+from .render.formats import CHECK_FORMATS, LAYER_FORMATS, check_format, render_check, render_entry, render_layer
 from .spec import DEFAULT_MAX_TERMS
 
 
@@ -89,6 +89,7 @@ def conv(
     show: Optional[str] = show_option(CONV_SECTIONS),
     values: Optional[str] = CONV_VALUES,
     lr: Optional[str] = LR,
+    entry: Optional[str] = ENTRY,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
     full: bool = FULL,
@@ -103,6 +104,7 @@ def conv(
       symgrad conv --input 5x5 --kernel 3x3 --stride 2 \\
                    --index flat --names a,w,z
       symgrad conv --input 3x3 --kernel 2x2 --names x,w,o --show identities
+      symgrad conv --input 5x5 --kernel 3x3 --stride 2 --entry x_3_3
       symgrad conv --input 3x3 --kernel 2x2 --values numbers.json \\
                    --lr 0.1
       symgrad conv --input 5x5 --kernel 3x3 --format latex -o conv.tex
@@ -121,7 +123,7 @@ def conv(
         raise OptionError("--show update needs --lr (the learning rate of the update)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
                                        index, names, max_terms=limit, values=values, lr=lr),
-                sections, format, full, fragment, max_terms, values, output)
+                sections, format, full, fragment, max_terms, values, output, entry)
 
 
 @app.command(cls=Command, short_help="Max or average pooling backprop, every term shown and proved.",
@@ -138,6 +140,7 @@ def pool(
     names: Optional[str] = POOL_NAMES,
     show: Optional[str] = show_option(POOL_SECTIONS),
     values: Optional[str] = POOL_VALUES,
+    entry: Optional[str] = ENTRY,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
     full: bool = FULL,
@@ -150,6 +153,7 @@ def pool(
     Examples:
       symgrad pool --input 4x4 --window 2x2
       symgrad pool --input 4x4 --window 2x2 --values numbers.json
+      symgrad pool --input 5x5 --window 3x3 --stride 2 --entry x_3_3
       symgrad pool --input 5x5 --window 3x3 --stride 2 --padding 1 --mode avg
       symgrad pool --input 4x4 --window 2x2 --format latex -o pool.tex
 
@@ -161,7 +165,7 @@ def pool(
     sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                        max_terms=limit, values=values),
-                sections, format, full, fragment, max_terms, values, output)
+                sections, format, full, fragment, max_terms, values, output, entry)
 
 
 NET_SECTIONS = ("setup", "forward", "backward", "identities", "update")
@@ -212,15 +216,20 @@ def net(
 
 
 def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_terms: str, values: str | None,
-                output: str | None) -> None:
-    """The shared body of `conv` and `pool`: derive(limit) builds the layer, which is rendered and
-    written; exit 1 if an identity fails."""
+                output: str | None, entry: str | None = None) -> None:
+    """The shared body of `conv`, `pool` and `net`: derive(limit) builds the layer, which is rendered
+    (or one `entry` of it) and written; exit 1 if an identity fails."""
+    if entry is not None and format != "text":
+        raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
     limit = _parse_limit(max_terms)
     output = _check_output(output, {"the --values file": values})
     with _full_limit(full and format != "json", max_terms) as build_limit:
         derivation = derive(build_limit or limit)
-    _emit(render_layer(derivation, format, show=sections, full=full, fragment=fragment, max_terms=limit,
-                       to_file=output is not None), output)
+    if entry is not None:
+        _emit(render_entry(derivation, entry, format, full=full, to_file=output is not None), output)
+    else:
+        _emit(render_layer(derivation, format, show=sections, full=full, fragment=fragment, max_terms=limit,
+                           to_file=output is not None), output)
     if not derivation.all_hold:
         raise typer.Exit(1)
 

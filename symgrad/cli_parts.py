@@ -106,6 +106,8 @@ FRAGMENT = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\in
 FULL = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large.")
 LAYER_MAX_TERMS = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", metavar="N",
                                help="Refuse layers whose derivation exceeds N product terms.")
+ENTRY = typer.Option(None, "--entry", metavar="NAME",
+                     help="Show one entry (x_3_3, w_1_2, z_2_1, ...): its chain rule and the cells involved, as grids.")
 OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (atomically), not to standard output.")
 TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", metavar="N",
                                   help="Refuse problems whose derivation exceeds N product terms (as check does).")

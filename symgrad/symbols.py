@@ -13,12 +13,15 @@ Ids are contiguous per group, so "is this id a kernel symbol" is a range test.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
 
 from .naming import Naming, latex_name, unicode_name
+
+_SUBSCRIPT = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 from .spec import ConvSpec, PoolSpec
 
 
@@ -132,6 +135,28 @@ class SymbolTable:
     def latex(self, symbol_id: int) -> str:
         """`x_{12}` (LaTeX display)."""
         return latex_name(self.letter(symbol_id), self.subscript(symbol_id))
+
+    def lookup(self, text: str, keys: tuple[str, ...]) -> int | None:
+        """The id a name stands for (`x_3_3`, `x33`, `x₃₃`, `dz_1_1`, `b`), among the groups `keys`; None if none."""
+        match = re.fullmatch(r"\s*([A-Za-z]+)((?:_[0-9]{1,9})*|[0-9]{1,9}|[₀-₉,]+)\s*", str(text))
+        if match is None:
+            return None
+        letters, rest = match.groups()
+        groups = tuple(rest[1:].split("_")) if rest.startswith("_") else ((rest.translate(_SUBSCRIPT),) if rest else ())
+        for key in keys:
+            group = self.groups.get(key)
+            if group is None or group.letter != letters or not group.size:
+                continue
+            shown = [axis for axis, s in enumerate(group.shown_channels) if s]
+            found = self.naming.position_of(groups, tuple(group.shape[axis] for axis in shown), group.spatial)
+            if found is None:
+                return None
+            channels, position = found
+            index = [0] * group.channel_axes
+            for axis, value in zip(shown, channels):
+                index[axis] = value
+            return group.offset + int(np.ravel_multi_index(tuple(index) + position, group.shape))
+        return None
 
     def nested_identifiers(self, key: str) -> list:
         """Identifiers of a group, nested like its shape (for JSON); made a whole group at a time (the

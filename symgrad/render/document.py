@@ -281,10 +281,13 @@ class Builder:
     def signed(self, items) -> list[str]:
         return signed_terms(items, self.n.style)
 
-    def sum_entries(self, table: Terms, lhs_of: Callable[[int], str], numeric: Terms | None, what: str) -> None:
-        """Every entry of a table of products: the sum, and (with values) the numbers put in."""
+    def sum_entries(self, table: Terms, lhs_of: Callable[[int], str], numeric: Terms | None, what: str,
+                    only: int | None = None) -> None:
+        """Every entry of a table of products (or the one `only`): the sum, and (with values) the numbers put in."""
         shown = 0
         for k, a, b, coef in entry_terms(table):
+            if only is not None and k != only:
+                continue
             if self.limited(shown):
                 break
             total = len(a)
@@ -294,15 +297,19 @@ class Builder:
                 rows += self.numeric_rows(a, b, coef, total, numeric, k, rows[-1])
             self.equation(lhs_of(k), rows)
             shown += 1
-        self.left_out(table.size - shown, what)
+        if only is None:
+            self.left_out(table.size - shown, what)
 
-    def gradient_entries(self, key: str, table: Terms) -> None:
-        """Every entry: the chain rule, the local derivatives evaluated, and (with values) the numbers."""
+    def gradient_entries(self, key: str, table: Terms, only: int | None = None) -> None:
+        """Every entry (or the one `only`): the chain rule, the local derivatives evaluated, and (with
+        values) the numbers."""
         group = self.sym[self.d.kind.gradient_of[key]]
         numeric = self.num.gradients[key] if self.num is not None else None
         divisor = self.d.divisor
         shown = 0
         for index, a, b, coef in entry_terms(table):
+            if only is not None and index != only:
+                continue
             if self.limited(shown):
                 break
             theta = group.offset + index
@@ -326,7 +333,8 @@ class Builder:
             if numeric is not None:
                 rows += self.numeric_rows(b, a, coef, total, numeric, index, rows[-1], self.cap(plugged, total))
             self.equation(lhs, rows)
-        self.left_out(table.size - shown, f"entries of dL/d{self.d.tensor_name(key)}")
+        if only is None:
+            self.left_out(table.size - shown, f"entries of dL/d{self.d.tensor_name(key)}")
 
     def numeric_rows(self, a, b, coef, total: int, numeric: Terms, index: int, previous: list[str],
                      plugged: list[str] | None = None) -> list[list[str]]:

@@ -30,6 +30,16 @@ def check_format(format: str, formats: tuple[str, ...], fragment: bool = False) 
         raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
 
 
+def render_entry(derivation, name: str, format: str, *, full: bool = False, to_file: bool = True) -> str:
+    """`--entry NAME`: one entry's equation and the cells involved, in the terminal (text only)."""
+    if format != "text":
+        raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
+    from .entry import find_entry
+    from .terminal import EntryView
+
+    return print_rich(EntryView(derivation, find_entry(derivation, name), full), to_file)
+
+
 def render_layer(derivation, format: str, *, show, full: bool = False, fragment: bool = False, max_terms: int,
                  to_file: bool = True) -> str:
     """The derivation in `format` (one of LAYER_FORMATS): its text, or "" when the text view was printed

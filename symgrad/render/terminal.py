@@ -40,6 +40,22 @@ def render_rich(derivation, settings: TextSettings | None = None) -> TerminalVie
     return TerminalView(derivation, settings)
 
 
+class EntryView:
+    """One entry of a layer (--entry): its equation and the grids of the cells involved, marks coloured."""
+
+    def __init__(self, derivation, symbol: int, full: bool = False):
+        self.d, self.symbol, self.full = derivation, symbol, full
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from .entry import entry_document
+
+        lines = lay_out(entry_document(self.d, self.symbol, self.full, TEXT), max(40, options.max_width))
+        for line in lines:
+            line.highlight_regex(r"◆[^\s⎤⎥⎦\]]+", "bold magenta")
+            line.highlight_regex(r"●[^\s⎤⎥⎦\]]*", "bold yellow")
+        yield Group(*lines)
+
+
 def lay_out(doc, width: int) -> list[Text]:
     out = [Text(piece, style="bold") for piece in wrap_words("symgrad " + " · ".join(doc.title), width)]
     for block in doc.blocks:
