@@ -54,6 +54,7 @@ def _root(
       symgrad conv --input 5x5 --kernel 3x3 --stride 2
       symgrad pool --input 4x4 --window 2x2 --mode avg
       symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 | mse'
+      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 --pass forward -o a.gif
       symgrad template conv --input 3x3 --kernel 2x2 > hw.toml
       symgrad check hw.toml
 
@@ -232,6 +233,111 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
                            to_file=output is not None), output)
     if not derivation.all_hold:
         raise typer.Exit(1)
+
+
+animate_app = typer.Typer(
+    cls=Group,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings=_SETTINGS,
+    help="Draw a pass of a conv or pool layer, one step a frame: an animated GIF or SVG, or a PNG sheet of frames.",
+)
+app.add_typer(animate_app, name="animate", short_help="Animate a pass: GIF, SVG or a PNG sheet of frames.")
+
+PASS = typer.Option(None, "--pass", metavar="PASS", help="forward, grad-kernel or grad-input (conv); routing (pool).")
+FRAMES = typer.Option(None, "--frames", metavar="N", help="At most N frames (the first N steps).  [default: 36]")
+ANIMATION_OUTPUT = typer.Option(..., "-o", "--output", metavar="FILE", help="FILE.gif, FILE.svg or FILE.png (written atomically).")
+
+
+@animate_app.command("conv", cls=Command, short_help="Animate a convolution: forward, grad-kernel or grad-input.",
+                     options_metavar="--input SIZE --kernel SIZE --pass PASS -o FILE [OPTIONS]")
+def animate_conv(
+    input: str = INPUT,
+    kernel: str = KERNEL,
+    stride: str = STRIDE,
+    padding: str = PADDING,
+    dilation: str = DILATION,
+    in_channels: str = IN_CHANNELS,
+    out_channels: str = OUT_CHANNELS,
+    bias: bool = BIAS,
+    index: str = INDEX,
+    names: Optional[str] = CONV_NAMES,
+    values: Optional[str] = CONV_VALUES,
+    pass_: Optional[str] = PASS,
+    frames: Optional[str] = FRAMES,
+    channel: str = typer.Option("1", "--channel", metavar="N", help="The input channel drawn."),
+    filter: str = typer.Option("1", "--filter", metavar="N", help="The output channel (filter) drawn."),
+    output: str = ANIMATION_OUTPUT,
+) -> None:
+    """Animate a convolution pass, one step a frame, with the sum each step writes.
+
+    \b
+    Examples:
+      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 --pass forward -o fwd.gif
+      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 --padding 1 \\
+                           --pass grad-input -o grad-input.svg
+      symgrad animate conv --input 6x6 --kernel 3x3 --pass grad-kernel -o sheet.png
+    """
+    from . import api
+
+    _animate(lambda: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, "generic",
+                              index, names, values=values),
+             pass_, frames, channel, filter, values, output)
+
+
+@animate_app.command("pool", cls=Command, short_help="Animate pooling: each window and where its gradient goes.",
+                     options_metavar="--input SIZE --window SIZE -o FILE [OPTIONS]")
+def animate_pool(
+    input: str = INPUT,
+    window: str = WINDOW,
+    stride: Optional[str] = POOL_STRIDE,
+    padding: str = POOL_PADDING,
+    mode: str = MODE,
+    channels: str = CHANNELS,
+    ties: str = TIES,
+    index: str = INDEX,
+    names: Optional[str] = POOL_NAMES,
+    values: Optional[str] = POOL_VALUES,
+    pass_: Optional[str] = PASS,
+    frames: Optional[str] = FRAMES,
+    channel: str = typer.Option("1", "--channel", metavar="N", help="The channel drawn."),
+    output: str = ANIMATION_OUTPUT,
+) -> None:
+    """Animate pooling's routing: each window, its maximum (or average share), where its gradient goes.
+
+    \b
+    Examples:
+      symgrad animate pool --input 4x4 --window 2x2 --values numbers.json -o routing.gif
+      symgrad animate pool --input 5x5 --window 3x3 --stride 2 --mode avg -o avg.svg
+    """
+    from . import api
+
+    _animate(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, values=values),
+             pass_ or "routing", frames, channel, "1", values, output)
+
+
+def _animate(derive, pass_: str | None, frames: str | None, channel: str, filter: str, values: str | None, output: str) -> None:
+    from .render.draw import FORMATS, render
+    from .render.frames import DEFAULT_FRAMES, animation
+
+    fmt = os.path.splitext(output)[1].lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise OptionError(f"-o {output!r}: an animation is written as .gif, .svg or .png; got {'.' + fmt if fmt else 'no extension'}")
+    if pass_ is None:
+        raise OptionError("--pass is needed: forward, grad-kernel or grad-input")
+    count = _parse_count(frames, "--frames") if frames is not None else DEFAULT_FRAMES
+    path = _check_output(output, {"the --values file": values})
+    if path is None:
+        raise OptionError("-o - cannot take a picture; give a file name ending in .gif, .svg or .png")
+    d = derive()
+    _emit(render(animation(d, pass_, count, _parse_count(channel, "--channel"), _parse_count(filter, "--filter")), fmt), path)
+
+
+def _parse_count(text: str, option: str) -> int:
+    if not re.fullmatch(r"\s*[0-9]{1,6}\s*", str(text)) or int(text) < 1:
+        raise OptionError(f"{option} must be a positive integer, got {text!r}")
+    return int(text)
 
 
 template_app = typer.Typer(

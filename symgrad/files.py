@@ -122,8 +122,8 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` (see the module doc for how each kind of target is treated)."""
+def write_atomic(path: str, text: str | bytes) -> None:
+    """Write `text` (or bytes: a GIF, a PNG) to `path` (see the module doc for how each kind of target is treated)."""
     check_target(path)
     try:
         info = os.stat(path)  # follows symlinks
@@ -143,7 +143,7 @@ def write_atomic(path: str, text: str) -> None:
     except OSError as error:
         raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -157,9 +157,9 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
-def _write_directly(path: str, text: str) -> None:
+def _write_directly(path: str, text: str | bytes) -> None:
     try:
-        with open(path, "w", encoding="utf-8") as handle:
+        with (open(path, "wb") if isinstance(text, bytes) else open(path, "w", encoding="utf-8")) as handle:
             handle.write(text)
     except OSError as error:
         raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
