@@ -54,7 +54,7 @@ def _root(
       symgrad conv --input 5x5 --kernel 3x3 --stride 2
       symgrad pool --input 4x4 --window 2x2 --mode avg
       symgrad net --input 6x6 --layers 'conv 3x3 | relu | flatten | dense 2 | mse'
-      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 --pass forward -o a.gif
+      symgrad animate conv --input 5x5 --kernel 3x3 --pass forward -o a.gif
       symgrad template conv --input 3x3 --kernel 2x2 > hw.toml
       symgrad check hw.toml
 
@@ -241,7 +241,7 @@ animate_app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings=_SETTINGS,
-    help="Draw a pass of a conv or pool layer, one step a frame: an animated GIF or SVG, or a PNG sheet of frames.",
+    help="Draw a pass of a conv or pool layer (or a network's stage), one step a frame: an animated GIF or SVG, or a PNG sheet.",
 )
 app.add_typer(animate_app, name="animate", short_help="Animate a pass: GIF, SVG or a PNG sheet of frames.")
 
@@ -274,10 +274,12 @@ def animate_conv(
 
     \b
     Examples:
-      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 --pass forward -o fwd.gif
+      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 \\
+                           --pass forward -o fwd.gif
       symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 --padding 1 \\
                            --pass grad-input -o grad-input.svg
-      symgrad animate conv --input 6x6 --kernel 3x3 --pass grad-kernel -o sheet.png
+      symgrad animate conv --input 6x6 --kernel 3x3 --pass grad-kernel \\
+                           -o sheet.png
     """
     from . import api
 
@@ -308,13 +310,52 @@ def animate_pool(
 
     \b
     Examples:
-      symgrad animate pool --input 4x4 --window 2x2 --values numbers.json -o routing.gif
-      symgrad animate pool --input 5x5 --window 3x3 --stride 2 --mode avg -o avg.svg
+      symgrad animate pool --input 4x4 --window 2x2 --values numbers.json \\
+                           -o routing.gif
+      symgrad animate pool --input 5x5 --window 3x3 --stride 2 --mode avg \\
+                           -o avg.svg
     """
     from . import api
 
     _animate(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, values=values),
              pass_ or "routing", frames, channel, "1", values, output)
+
+
+@animate_app.command("net", cls=Command, short_help="Animate one conv or pool stage of a network.",
+                     options_metavar="--input SIZE --layers STAGES --stage K --pass PASS -o FILE [OPTIONS]")
+def animate_net(
+    input: str = INPUT,
+    layers: str = NET_LAYERS,
+    in_channels: str = IN_CHANNELS,
+    values: Optional[str] = NET_VALUES,
+    index: str = INDEX,
+    names: Optional[str] = NET_NAMES,
+    stage: str = typer.Option(..., "--stage", metavar="K", help="The stage drawn (a conv or pool stage), numbered from 1."),
+    pass_: Optional[str] = PASS,
+    frames: Optional[str] = FRAMES,
+    channel: str = typer.Option("1", "--channel", metavar="N", help="The input channel drawn."),
+    filter: str = typer.Option("1", "--filter", metavar="N", help="The output channel (filter) drawn."),
+    output: str = ANIMATION_OUTPUT,
+) -> None:
+    """Animate a pass of one conv or pool stage of a network, in the stage's own names and numbers.
+
+    \b
+    Examples:
+      symgrad animate net --input 6x6 --layers 'conv 3x3 | relu | maxpool 2x2 |
+                          flatten | dense 2 | mse' --stage 1 --pass grad-kernel \\
+                          -o s1.gif
+    """
+    from . import api
+
+    def derive():
+        net = api.net(input, layers, in_channels, values, None, index, names)
+        k = _parse_count(stage, "--stage")
+        if k > len(net.stages) or net.stages[k - 1].kind not in ("conv", "maxpool", "avgpool"):
+            drawable = ", ".join(str(s.spec.index) for s in net.stages if s.kind in ("conv", "maxpool", "avgpool")) or "none"
+            raise OptionError(f"--stage {k} is not a conv or pool stage of this network; these are: {drawable}")
+        return net.stages[k - 1].d
+
+    _animate(derive, pass_, frames, channel, filter, values, output)
 
 
 def _animate(derive, pass_: str | None, frames: str | None, channel: str, filter: str, values: str | None, output: str) -> None:
@@ -324,13 +365,15 @@ def _animate(derive, pass_: str | None, frames: str | None, channel: str, filter
     fmt = os.path.splitext(output)[1].lower().lstrip(".")
     if fmt not in FORMATS:
         raise OptionError(f"-o {output!r}: an animation is written as .gif, .svg or .png; got {'.' + fmt if fmt else 'no extension'}")
-    if pass_ is None:
-        raise OptionError("--pass is needed: forward, grad-kernel or grad-input")
     count = _parse_count(frames, "--frames") if frames is not None else DEFAULT_FRAMES
     path = _check_output(output, {"the --values file": values})
     if path is None:
         raise OptionError("-o - cannot take a picture; give a file name ending in .gif, .svg or .png")
     d = derive()
+    if pass_ is None and d.kind.name == "pool":
+        pass_ = "routing"
+    if pass_ is None:
+        raise OptionError("--pass is needed: forward, grad-kernel or grad-input")
     _emit(render(animation(d, pass_, count, _parse_count(channel, "--channel"), _parse_count(filter, "--filter")), fmt), path)
 
 

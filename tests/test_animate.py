@@ -163,3 +163,21 @@ def test_bad_animation_options_are_one_line(args, message, tmp_path, capsys, mon
     code, out, err = run(["animate", *args], capsys)
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert not list(tmp_path.iterdir())
+
+
+def test_animate_a_network_stage(tmp_path, capsys):
+    layers = "conv 3x3 | relu | maxpool 2x2 | flatten | dense 2 | mse"
+    values = tmp_path / "v.json"
+    values.write_text('{"input": [[1, 2, 0, 1, 3, 1], [0, 1, 3, 2, 1, 0], [2, 1, 1, 0, 2, 1], [1, 0, 2, 1, 1, 3], '
+                      '[3, 1, 0, 2, 1, 1], [0, 2, 1, 1, 0, 2]], "layers": [{"kernel": [[1, 0, -1], [1, 0, -1], [1, 0, -1]]}, {}, {}, {}, {}, {}]}')
+    code, _, err = run(["animate", "net", "--input", "6x6", "--layers", layers, "--values", str(values), "--stage", "3",
+                        "-o", str(tmp_path / "s3.gif")], capsys)
+    assert code == 0 and err == "" and PIL.open(tmp_path / "s3.gif").n_frames == 4
+    from symgrad.render.frames import animation as frames_of
+
+    net = symgrad.net("6x6", layers, values=str(values))
+    a = frames_of(net.stages[2].d, "routing")
+    assert "max(a₁₁, a₁₂, a₂₁, a₂₂)" in a.frames[0].caption  # the stage's own names, and its numbers
+    code, _, err = run(["animate", "net", "--input", "6x6", "--layers", layers, "--stage", "2", "--pass", "forward",
+                        "-o", str(tmp_path / "x.gif")], capsys)
+    assert code == 2 and "--stage 2 is not a conv or pool stage of this network; these are: 1, 3" in err

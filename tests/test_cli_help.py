@@ -18,7 +18,7 @@ import symgrad
 
 PACKAGE = Path(symgrad.__file__).resolve().parent
 SEED = ["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2"]
-PAGES = [[], ["conv"], ["pool"], ["net"], ["template"], ["template", "conv"], ["template", "pool"], ["template", "net"], ["check"]]
+PAGES = [[], ["conv"], ["pool"], ["net"], ["animate"], ["animate", "conv"], ["animate", "pool"], ["animate", "net"], ["template"], ["template", "conv"], ["template", "pool"], ["template", "net"], ["check"]]
 
 
 def options_of(page: str) -> str:
