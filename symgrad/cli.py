@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from .cli_parts import (
-    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FORMAT, FRAGMENT, FULL, Group,
+    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, FRAGMENT, FULL, Group,
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, MODE, OUTPUT, OUT_CHANNELS, PADDING,
     POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES,
     WINDOW, fail, internal_error, is_click, show_option, take_debug, usage_message,
@@ -91,6 +91,7 @@ def conv(
     values: Optional[str] = CONV_VALUES,
     lr: Optional[str] = LR,
     entry: Optional[str] = ENTRY,
+    figures: Optional[str] = FIGURES,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
     full: bool = FULL,
@@ -124,7 +125,7 @@ def conv(
         raise OptionError("--show update needs --lr (the learning rate of the update)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
                                        index, names, max_terms=limit, values=values, lr=lr),
-                sections, format, full, fragment, max_terms, values, output, entry)
+                sections, format, full, fragment, max_terms, values, output, entry, figures)
 
 
 @app.command(cls=Command, short_help="Max or average pooling backprop, every term shown and proved.",
@@ -142,6 +143,7 @@ def pool(
     show: Optional[str] = show_option(POOL_SECTIONS),
     values: Optional[str] = POOL_VALUES,
     entry: Optional[str] = ENTRY,
+    figures: Optional[str] = FIGURES,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
     full: bool = FULL,
@@ -166,7 +168,7 @@ def pool(
     sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                        max_terms=limit, values=values),
-                sections, format, full, fragment, max_terms, values, output, entry)
+                sections, format, full, fragment, max_terms, values, output, entry, figures)
 
 
 NET_SECTIONS = ("setup", "forward", "backward", "identities", "update")
@@ -217,11 +219,13 @@ def net(
 
 
 def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_terms: str, values: str | None,
-                output: str | None, entry: str | None = None) -> None:
+                output: str | None, entry: str | None = None, figures: str | None = None) -> None:
     """The shared body of `conv`, `pool` and `net`: derive(limit) builds the layer, which is rendered
     (or one `entry` of it) and written; exit 1 if an identity fails."""
     if entry is not None and format != "text":
         raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
+    if figures is not None and format not in ("latex", "markdown"):
+        raise OptionError(f"--figures puts pictures into a document: it works with --format markdown or latex, not {format}")
     limit = _parse_limit(max_terms)
     output = _check_output(output, {"the --values file": values})
     with _full_limit(full and format != "json", max_terms) as build_limit:
@@ -230,7 +234,7 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
         _emit(render_entry(derivation, entry, format, full=full, to_file=output is not None), output)
     else:
         _emit(render_layer(derivation, format, show=sections, full=full, fragment=fragment, max_terms=limit,
-                           to_file=output is not None), output)
+                           to_file=output is not None, figures=figures), output)
     if not derivation.all_hold:
         raise typer.Exit(1)
 

@@ -108,6 +108,8 @@ LAYER_MAX_TERMS = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", metavar="N
                                help="Refuse layers whose derivation exceeds N product terms.")
 ENTRY = typer.Option(None, "--entry", metavar="NAME",
                      help="Show one entry (x_3_3, w_1_2, z_2_1, ...): its chain rule and the cells involved, as grids.")
+FIGURES = typer.Option(None, "--figures", metavar="DIR",
+                       help="With --format markdown or latex: draw each pass into DIR and embed it (GIF / PNG sheet).")
 OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (atomically), not to standard output.")
 TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", metavar="N",
                                   help="Refuse problems whose derivation exceeds N product terms (as check does).")

@@ -181,3 +181,23 @@ def test_animate_a_network_stage(tmp_path, capsys):
     code, _, err = run(["animate", "net", "--input", "6x6", "--layers", layers, "--stage", "2", "--pass", "forward",
                         "-o", str(tmp_path / "x.gif")], capsys)
     assert code == 2 and "--stage 2 is not a conv or pool stage of this network; these are: 1, 3" in err
+
+
+def test_figures_in_markdown_and_latex(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, md, err = run(["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2", "--format", "markdown", "--figures", "figs"], capsys)
+    assert code == 0 and err == ""
+    assert md.count("```{figure} figs/") == 3 and "figs/grad-input.gif" in md
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["forward.gif", "grad-input.gif", "grad-kernel.gif"]
+    assert PIL.open(tmp_path / "figs" / "grad-kernel.gif").n_frames == 9
+    code, md, _ = run(["pool", "--input", "4x4", "--window", "2x2", "--format", "markdown", "--figures", "p", "--show", "forward"], capsys)
+    assert code == 0 and "{figure}" not in md  # the routing picture belongs to the gradient section
+    code, _, err = run(["conv", "--input", "5x5", "--kernel", "3x3", "--format", "json", "--figures", "figs"], capsys)
+    assert code == 2 and "--figures puts pictures into a document" in err
+    if shutil.which("pdflatex"):
+        code, _, _ = run(["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2", "--padding", "1", "--format", "latex",
+                          "--figures", "tex-figs", "-o", "doc.tex"], capsys)
+        assert code == 0 and (tmp_path / "tex-figs" / "grad-input.png").exists()
+        result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-1500:]

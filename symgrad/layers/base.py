@@ -49,6 +49,7 @@ class Kind:
     required: tuple[str, ...]  # the options it must give
     noun: str  # "convolution", "pooling": in messages
     content: type  # the Content class: title, name, setup, forward, gradient_intro, identities
+    figures: tuple[tuple[str, str], ...] = ()  # (section key, animation pass) drawn with --figures
 
 
 @dataclass(frozen=True, eq=False)

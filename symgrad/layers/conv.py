@@ -464,5 +464,6 @@ KIND = Kind(
     required=("input", "kernel"),
     noun="convolution",
     content=Content,
+    figures=(("forward", "forward"), ("grad_kernel", "grad-kernel"), ("grad_input", "grad-input")),
 )
 ConvDerivation.kind = KIND

@@ -474,5 +474,6 @@ KIND = Kind(
     required=("input", "window"),
     noun="pooling",
     content=Content,
+    figures=(("grad_input", "routing"),),
 )
 PoolDerivation.kind = KIND

@@ -94,6 +94,14 @@ class Matrix:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A picture of one pass (--figures): the file it is in, and what it shows."""
+
+    path: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class Document:
     title: tuple[str, ...]  # the layer in a few parts: "conv", "input 5x5", ...
     blocks: tuple
@@ -112,6 +120,7 @@ class DocumentSettings:
     max_terms: int | None = None  # None: every term of every sum
     full_matrices: bool = False
     max_slices: int | None = 3
+    figures: tuple[str, str] | None = None  # (folder, file extension) of the pictures to embed, or None
 
     @classmethod
     def choose(cls, d, show: frozenset[str] | None = None, full: bool = False, budget: int = DOCUMENT_TERMS) -> "DocumentSettings":
@@ -171,6 +180,7 @@ class Builder:
             self.content.setup(self)
         if "forward" in show:
             self.content.forward(self)
+            self.figure("forward")
         self.gradients(show)
         if "identities" in show:
             self.content.identities(self)
@@ -185,6 +195,18 @@ class Builder:
                 self.content.gradient_intro(self, key)
                 self.gradient_entries(key, table)
                 self.result_matrix(key, self.n.partial("L", self.d.tensor_name(key)))
+                self.figure(key)
+
+    def figure(self, section: str) -> None:
+        """With --figures: the picture of the pass this section shows (the kind says which)."""
+        if self.s.figures is None or self.in_net:
+            return
+        passes = dict(self.d.kind.figures)
+        if section in passes:
+            folder, ext = self.s.figures
+            kind = "animation" if ext in ("gif", "svg") else "frames"
+            self.blocks.append(Figure(f"{folder}/{passes[section]}.{ext}",
+                                      f"The {passes[section]} pass, one step a frame ({kind}; symgrad animate)."))
 
     # --- names, in this notation
 
@@ -477,4 +499,4 @@ class Builder:
             self.note(f"Numbers ({values_phrase(self.num)}) for: {given}; arithmetic is {kind}.")
 
 
-__all__ = ["Builder", "Document", "DocumentSettings", "Equation", "Grid", "Heading", "Matrix", "Para", "Statement", "build", "values_phrase"]
+__all__ = ["Builder", "Document", "DocumentSettings", "Equation", "Figure", "Grid", "Heading", "Matrix", "Para", "Statement", "build", "values_phrase"]

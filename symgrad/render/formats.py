@@ -40,8 +40,34 @@ def render_entry(derivation, name: str, format: str, *, full: bool = False, to_f
     return print_rich(EntryView(derivation, find_entry(derivation, name), full), to_file)
 
 
+def write_figures(derivation, folder: str, format: str, show) -> tuple[str, str]:
+    """--figures DIR: draw the kind's passes shown into DIR (GIF for Markdown, a PNG sheet for LaTeX);
+    returns (folder, extension) for the document to embed them."""
+    import os
+
+    from ..files import write_atomic
+    from .draw import render
+    from .frames import animation
+
+    if format not in ("latex", "markdown"):
+        raise OptionError(f"--figures puts pictures into a document: it works with --format markdown or latex, not {format}")
+    if not re.fullmatch(r"[A-Za-z0-9._/-]{1,200}", folder) or folder.startswith("-"):
+        raise OptionError(f"--figures {folder!r}: expected a folder name of letters, digits, '.', '_', '-' and '/'")
+    if derivation.spec.ndim > 2:
+        raise OptionError("--figures draws 1-D and 2-D layers; this one has 3 axes")
+    ext = "gif" if format == "markdown" else "png"
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"--figures {folder!r} cannot be made: {error.strerror}") from None
+    for section, pass_ in derivation.kind.figures:
+        if show is None or section in show or section.replace("_", "-") in show:
+            write_atomic(os.path.join(folder, f"{pass_}.{ext}"), render(animation(derivation, pass_), ext))
+    return folder, ext
+
+
 def render_layer(derivation, format: str, *, show, full: bool = False, fragment: bool = False, max_terms: int,
-                 to_file: bool = True) -> str:
+                 to_file: bool = True, figures: str | None = None) -> str:
     """The derivation in `format` (one of LAYER_FORMATS): its text, or "" when the text view was printed
     straight to the terminal (to_file=False). `show` is the set of sections to show; `max_terms` bounds
     the JSON (which has no summary); `fragment` gives LaTeX without its preamble."""
@@ -54,6 +80,10 @@ def render_layer(derivation, format: str, *, show, full: bool = False, fragment:
         from .document import DocumentSettings
 
         settings = DocumentSettings.choose(derivation, show, full)
+        if figures is not None:
+            from dataclasses import replace
+
+            settings = replace(settings, figures=write_figures(derivation, figures, format, show))
         if format == "latex":
             from .latex import render_latex
 

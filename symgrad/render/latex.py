@@ -60,6 +60,9 @@ def _body(items: list[tuple]) -> list[str]:
         elif item[0] == "para":
             text = _inline(item[1])
             out += [r"{\small " + text + "}" if item[2] else text, ""]
+        elif item[0] == "figure":
+            out += [r"\begin{center}", rf"\includegraphics[width=\linewidth]{{{item[1]}}}\\", r"{\small " + latex_text(item[2]) + "}",
+                    r"\end{center}", ""]
         elif item[0] == "align":
             out += [r"\begin{align*}", aligned(item[1]), r"\end{align*}", ""]
         else:

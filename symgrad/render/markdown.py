@@ -51,6 +51,8 @@ def _body(items: list[tuple], shift: int = 0) -> list[str]:
         elif item[0] == "para":
             text = _inline(item[1])
             out += [f"*{text}*" if item[2] else text, ""]
+        elif item[0] == "figure":
+            out += [f"```{{figure}} {item[1]}", f":alt: {markdown_text(item[2])}", ":width: 100%", "", markdown_text(item[2]), "```", ""]
         elif item[0] == "align":
             out += ["$$", r"\begin{aligned}", aligned(item[1]), r"\end{aligned}", "$$", ""]
         else:

@@ -6,7 +6,7 @@ matrices as bmatrix windowed to the page, identities displayed with their ✓.
 from __future__ import annotations
 
 from .common import gap_at, keep_columns
-from .document import Document, Equation, Grid, Heading, Matrix, Para, Statement
+from .document import Document, Equation, Figure, Grid, Heading, Matrix, Para, Statement
 from .tex import MATRIX_WIDTH, ROW_WIDTH, break_rows, tex_width
 
 # Consecutive equations share one aligned display of at most this many rows.
@@ -30,6 +30,8 @@ def tex_blocks(doc: Document, row_width: float = ROW_WIDTH) -> tuple[list[tuple]
                 out[-1] = ("align", last[1] + [rows])
             else:
                 out.append(("align", [rows]))
+        elif isinstance(block, Figure):
+            out.append(("figure", block.path, block.caption))
         elif isinstance(block, Statement):
             out.append(("display", block.math + (r" \qquad \checkmark" if block.holds else r" \qquad \times")))
         elif isinstance(block, Matrix):
