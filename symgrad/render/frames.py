@@ -160,11 +160,26 @@ def _rows(table, entry: int):
 
 
 def _sum_text(d, terms) -> str:
-    parts = []
+    """The sum in names; with values, then `=` the sum with the numbers put in (what is known)."""
+    parts, numbers, known = [], [], False
     for coef, factors in terms:
-        text = "·".join(_name(d, f) for f in factors if f != ONE) or "1"
+        real = [f for f in factors if f != ONE]
+        text = "·".join(_name(d, f) for f in real) or "1"
         parts.append(text if coef == 1 else f"{coef}·{text}")
-    return " + ".join(parts) if parts else "0"
+        values = []
+        for f in real:
+            value = d.numeric.value(int(f)) if d.numeric is not None else None
+            known = known or value is not None
+            values.append(_wrapped(TEXT.number(value)) if value is not None else _name(d, f))
+        number = "·".join(values) or "1"
+        numbers.append(number if coef == 1 else f"{coef}·{number}")
+    if not parts:
+        return "0"
+    return " + ".join(parts) + (" = " + " + ".join(numbers) if known else "")
+
+
+def _wrapped(text: str) -> str:
+    return f"({text})" if text.startswith(("-", "−")) or "/" in text else text
 
 
 def _result(d, key: str, index: int) -> str:
