@@ -13,25 +13,27 @@ from typing import Optional
 
 import typer
 
+from .cli_animate import animate_app
+from .cli_template import template_app
 from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, FRAGMENT, FULL, Group,
-    INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, MODE, OUTPUT, OUT_CHANNELS, PADDING,
-    POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES,
-    WINDOW, fail, internal_error, is_click, show_option, take_debug, usage_message,
+    INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, LR, MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT,
+    OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, SETTINGS, STRIDE, TEMPLATE_MAX_TERMS,
+    TIES, WINDOW, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
+    usage_message,
 )
-from .errors import OptionError, SymgradError, TooLargeError, printable
+from .errors import OptionError, SymgradError, TooLargeError
 from .render.formats import CHECK_FORMATS, LAYER_FORMATS, check_format, render_check, render_entry, render_layer
 from .spec import DEFAULT_MAX_TERMS
 
 
-_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     cls=Group,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    context_settings=_SETTINGS,
+    context_settings=SETTINGS,
 )
 
 def _print_version(value: bool) -> None:
@@ -67,12 +69,6 @@ def _root(
 # holds the two equal.
 CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "update")
 POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
-LR = typer.Option(None, "--lr", metavar="NUMBER", help="Learning rate α: show the update w − α·∂L/∂w (0.1 and 1/10 are exact).")
-NET_VALUES = typer.Option(None, "--values", metavar="FILE", help='JSON numbers for "input" and, in "layers", each stage (README).')
-NET_NAMES = typer.Option(None, "--names", metavar="LETTERS",
-                         help="Letters for the input and each stage's output, e.g. a,z (blank keeps a default).")
-
-
 @app.command(cls=Command, short_help="Convolution backprop, every term shown and proved.",
              options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
 def conv(
@@ -172,12 +168,6 @@ def pool(
 
 
 NET_SECTIONS = ("setup", "forward", "backward", "identities", "update")
-NET_LAYERS = typer.Option(..., "--layers", metavar="STAGES",
-                          help="Stages separated by |: conv SIZE [out=F stride=S padding=P dilation=D bias], "
-                               "maxpool|avgpool SIZE [stride=S padding=P ties=first|split], relu, sigmoid, tanh, "
-                               "flatten, dense N [bias]; last, a loss: mse, sum or softmax-ce.")
-
-
 @app.command(cls=Command, short_help="Backprop through a small CNN, stage by stage, with the update.",
              options_metavar="--input SIZE --layers STAGES [OPTIONS]")
 def net(
@@ -226,311 +216,21 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
         raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
     if figures is not None and format not in ("latex", "markdown"):
         raise OptionError(f"--figures puts pictures into a document: it works with --format markdown or latex, not {format}")
-    limit = _parse_limit(max_terms)
-    output = _check_output(output, {"the --values file": values})
+    limit = parse_limit(max_terms)
+    output = check_output(output, {"the --values file": values})
     with _full_limit(full and format != "json", max_terms) as build_limit:
         derivation = derive(build_limit or limit)
     if entry is not None:
-        _emit(render_entry(derivation, entry, format, full=full, to_file=output is not None), output)
+        emit(render_entry(derivation, entry, format, full=full, to_file=output is not None), output)
     else:
-        _emit(render_layer(derivation, format, show=sections, full=full, fragment=fragment, max_terms=limit,
+        emit(render_layer(derivation, format, show=sections, full=full, fragment=fragment, max_terms=limit,
                            to_file=output is not None, figures=figures), output)
     if not derivation.all_hold:
         raise typer.Exit(1)
 
 
-animate_app = typer.Typer(
-    cls=Group,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings=_SETTINGS,
-    help="Draw a pass of a conv or pool layer (or a network's stage), one step a frame: an animated GIF or SVG, or a PNG sheet.",
-)
 app.add_typer(animate_app, name="animate", short_help="Animate a pass: GIF, SVG or a PNG sheet of frames.")
-
-PASS = typer.Option(None, "--pass", metavar="PASS", help="forward, grad-kernel or grad-input (conv); routing (pool).")
-FRAMES = typer.Option(None, "--frames", metavar="N", help="At most N frames (the first N steps).  [default: 36]")
-ANIMATION_OUTPUT = typer.Option(..., "-o", "--output", metavar="FILE", help="FILE.gif, FILE.svg or FILE.png (written atomically).")
-
-
-@animate_app.command("conv", cls=Command, short_help="Animate a convolution: forward, grad-kernel or grad-input.",
-                     options_metavar="--input SIZE --kernel SIZE --pass PASS -o FILE [OPTIONS]")
-def animate_conv(
-    input: str = INPUT,
-    kernel: str = KERNEL,
-    stride: str = STRIDE,
-    padding: str = PADDING,
-    dilation: str = DILATION,
-    in_channels: str = IN_CHANNELS,
-    out_channels: str = OUT_CHANNELS,
-    bias: bool = BIAS,
-    index: str = INDEX,
-    names: Optional[str] = CONV_NAMES,
-    values: Optional[str] = CONV_VALUES,
-    pass_: Optional[str] = PASS,
-    frames: Optional[str] = FRAMES,
-    channel: str = typer.Option("1", "--channel", metavar="N", help="The input channel drawn."),
-    filter: str = typer.Option("1", "--filter", metavar="N", help="The output channel (filter) drawn."),
-    output: str = ANIMATION_OUTPUT,
-) -> None:
-    """Animate a convolution pass, one step a frame, with the sum each step writes.
-
-    \b
-    Examples:
-      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 \\
-                           --pass forward -o fwd.gif
-      symgrad animate conv --input 5x5 --kernel 3x3 --stride 2 --padding 1 \\
-                           --pass grad-input -o grad-input.svg
-      symgrad animate conv --input 6x6 --kernel 3x3 --pass grad-kernel \\
-                           -o sheet.png
-    """
-    from . import api
-
-    _animate(lambda: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, "generic",
-                              index, names, values=values),
-             pass_, frames, channel, filter, values, output)
-
-
-@animate_app.command("pool", cls=Command, short_help="Animate pooling: each window and where its gradient goes.",
-                     options_metavar="--input SIZE --window SIZE -o FILE [OPTIONS]")
-def animate_pool(
-    input: str = INPUT,
-    window: str = WINDOW,
-    stride: Optional[str] = POOL_STRIDE,
-    padding: str = POOL_PADDING,
-    mode: str = MODE,
-    channels: str = CHANNELS,
-    ties: str = TIES,
-    index: str = INDEX,
-    names: Optional[str] = POOL_NAMES,
-    values: Optional[str] = POOL_VALUES,
-    pass_: Optional[str] = PASS,
-    frames: Optional[str] = FRAMES,
-    channel: str = typer.Option("1", "--channel", metavar="N", help="The channel drawn."),
-    output: str = ANIMATION_OUTPUT,
-) -> None:
-    """Animate pooling's routing: each window, its maximum (or average share), where its gradient goes.
-
-    \b
-    Examples:
-      symgrad animate pool --input 4x4 --window 2x2 --values numbers.json \\
-                           -o routing.gif
-      symgrad animate pool --input 5x5 --window 3x3 --stride 2 --mode avg \\
-                           -o avg.svg
-    """
-    from . import api
-
-    _animate(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, values=values),
-             pass_ or "routing", frames, channel, "1", values, output)
-
-
-@animate_app.command("net", cls=Command, short_help="Animate one conv or pool stage of a network.",
-                     options_metavar="--input SIZE --layers STAGES --stage K --pass PASS -o FILE [OPTIONS]")
-def animate_net(
-    input: str = INPUT,
-    layers: str = NET_LAYERS,
-    in_channels: str = IN_CHANNELS,
-    values: Optional[str] = NET_VALUES,
-    index: str = INDEX,
-    names: Optional[str] = NET_NAMES,
-    stage: str = typer.Option(..., "--stage", metavar="K", help="The stage drawn (a conv or pool stage), numbered from 1."),
-    pass_: Optional[str] = PASS,
-    frames: Optional[str] = FRAMES,
-    channel: str = typer.Option("1", "--channel", metavar="N", help="The input channel drawn."),
-    filter: str = typer.Option("1", "--filter", metavar="N", help="The output channel (filter) drawn."),
-    output: str = ANIMATION_OUTPUT,
-) -> None:
-    """Animate a pass of one conv or pool stage of a network, in the stage's own names and numbers.
-
-    \b
-    Examples:
-      symgrad animate net --input 6x6 --layers 'conv 3x3 | relu | maxpool 2x2 |
-                          flatten | dense 2 | mse' --stage 1 --pass grad-kernel \\
-                          -o s1.gif
-    """
-    from . import api
-
-    def derive():
-        net = api.net(input, layers, in_channels, values, None, index, names)
-        k = _parse_count(stage, "--stage")
-        if k > len(net.stages) or net.stages[k - 1].kind not in ("conv", "maxpool", "avgpool"):
-            drawable = ", ".join(str(s.spec.index) for s in net.stages if s.kind in ("conv", "maxpool", "avgpool")) or "none"
-            raise OptionError(f"--stage {k} is not a conv or pool stage of this network; these are: {drawable}")
-        return net.stages[k - 1].d
-
-    _animate(derive, pass_, frames, channel, filter, values, output)
-
-
-def _animate(derive, pass_: str | None, frames: str | None, channel: str, filter: str, values: str | None, output: str) -> None:
-    from .render.draw import FORMATS, render
-    from .render.frames import DEFAULT_FRAMES, animation
-
-    fmt = os.path.splitext(output)[1].lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise OptionError(f"-o {output!r}: an animation is written as .gif, .svg or .png; got {'.' + fmt if fmt else 'no extension'}")
-    count = _parse_count(frames, "--frames") if frames is not None else DEFAULT_FRAMES
-    path = _check_output(output, {"the --values file": values})
-    if path is None:
-        raise OptionError("-o - cannot take a picture; give a file name ending in .gif, .svg or .png")
-    d = derive()
-    if pass_ is None and d.kind.name == "pool":
-        pass_ = "routing"
-    if pass_ is None:
-        raise OptionError("--pass is needed: forward, grad-kernel or grad-input")
-    _emit(render(animation(d, pass_, count, _parse_count(channel, "--channel"), _parse_count(filter, "--filter")), fmt), path)
-
-
-def _parse_count(text: str, option: str) -> int:
-    if not re.fullmatch(r"\s*[0-9]{1,6}\s*", str(text)) or int(text) < 1:
-        raise OptionError(f"{option} must be a positive integer, got {text!r}")
-    return int(text)
-
-
-template_app = typer.Typer(
-    cls=Group,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings=_SETTINGS,
-    help="Write an empty answer file (TOML) for a conv, pool or net problem, to fill in and `symgrad check`.",
-)
 app.add_typer(template_app, name="template", short_help="Write an empty answer file for a problem, to fill in and check.")
-
-
-@template_app.command("conv", cls=Command, short_help="An answer file for a convolution problem.",
-                      options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
-def template_conv(
-    input: str = INPUT,
-    kernel: str = KERNEL,
-    stride: str = STRIDE,
-    padding: str = PADDING,
-    dilation: str = DILATION,
-    in_channels: str = IN_CHANNELS,
-    out_channels: str = OUT_CHANNELS,
-    bias: bool = BIAS,
-    loss: str = LOSS,
-    index: str = INDEX,
-    names: Optional[str] = CONV_NAMES,
-    values: Optional[str] = CONV_VALUES,
-    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
-                                      help="Answers to ask for: forward, grad-kernel, grad-input, grad-bias (needs "
-                                           "--bias), as a comma-separated list.  [default: every gradient]"),
-    student: str = STUDENT,
-    max_terms: str = TEMPLATE_MAX_TERMS,
-    output: Optional[str] = OUTPUT,
-) -> None:
-    """An answer file for a convolution problem: the problem filled in, every answer ''.
-
-    \b
-    Examples:
-      symgrad template conv --input 5x5 --kernel 3x3 --stride 2 > hw3.toml
-      symgrad template conv --input 3x3 --kernel 2x2 --values numbers.json \\
-                            -o hw3.toml
-      symgrad template conv --input 4x4 --kernel 3x3 --ask grad-input
-    """
-    from . import api
-
-    _write_template(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias,
-                                           loss, index, names, max_terms=limit, values=values),
-                    values, ask, student, max_terms, output)
-
-
-@template_app.command("pool", cls=Command, short_help="An answer file for a pooling problem.",
-                      options_metavar="--input SIZE --window SIZE [OPTIONS]")
-def template_pool(
-    input: str = INPUT,
-    window: str = WINDOW,
-    stride: Optional[str] = POOL_STRIDE,
-    padding: str = POOL_PADDING,
-    mode: str = MODE,
-    channels: str = CHANNELS,
-    ties: str = TIES,
-    index: str = INDEX,
-    names: Optional[str] = POOL_NAMES,
-    values: Optional[str] = POOL_VALUES,
-    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
-                                      help="Answers to ask for: forward, grad-input, or both as forward,grad-input.  "
-                                           "[default: grad-input]"),
-    student: str = STUDENT,
-    max_terms: str = TEMPLATE_MAX_TERMS,
-    output: Optional[str] = OUTPUT,
-) -> None:
-    """An answer file for a pooling problem: the problem filled in, every answer ''.
-
-    \b
-    Examples:
-      symgrad template pool --input 4x4 --window 2x2 --values numbers.json \\
-                            > pool.toml
-      symgrad template pool --input 5x5 --window 3x3 --stride 2 --mode avg
-    """
-    from . import api
-
-    _write_template(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                                           max_terms=limit, values=values),
-                    values, ask, student, max_terms, output)
-
-
-@template_app.command("net", cls=Command, short_help="An answer file for a network problem.",
-                      options_metavar="--input SIZE --layers STAGES [OPTIONS]")
-def template_net(
-    input: str = INPUT,
-    layers: str = NET_LAYERS,
-    in_channels: str = IN_CHANNELS,
-    values: Optional[str] = NET_VALUES,
-    lr: Optional[str] = LR,
-    index: str = INDEX,
-    names: Optional[str] = NET_NAMES,
-    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
-                                      help="Answers to ask for: forward, gradients, update (needs --lr), comma-separated.  "
-                                           "[default: gradients and the update]"),
-    student: str = STUDENT,
-    max_terms: str = TEMPLATE_MAX_TERMS,
-    output: Optional[str] = OUTPUT,
-) -> None:
-    """An answer file for a network problem: one [answer.stageK] table per stage, every answer ''.
-
-    \b
-    Examples:
-      symgrad template net --input 3x3 --layers 'conv 2x2 | relu | flatten |
-                           dense 1 | mse' --lr 0.1 > net.toml
-      symgrad template net --input 4x4 --layers 'conv 3x3 | flatten | dense 2 |
-                           softmax-ce' --values net.json --lr 0.1 -o net.toml
-    """
-    from . import api
-    from .homework.problem import check_judgeable
-    from .homework.template import net_answer_template
-
-    limit = _parse_limit(max_terms)
-    output = _check_output(output, {"the --values file": values})
-    _check_student(student)
-    derivation = api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit)
-    for stage in derivation.stages:  # handed out only for a problem check can judge
-        if stage.kind in ("conv", "maxpool", "avgpool"):
-            check_judgeable(stage.d, limit)
-    _emit(net_answer_template(derivation, ask, student), output)
-
-
-def _check_student(student: str) -> None:
-    from .homework.answers import MAX_STUDENT
-
-    if len(student) > MAX_STUDENT:
-        raise OptionError(f"--student is {len(student)} characters long; expected a plain id of at most {MAX_STUDENT}")
-    if any(not ch.isprintable() for ch in student):
-        raise OptionError(f"--student \"{printable(student)}\" contains a control character; expected a plain id")
-
-
-def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None) -> None:
-    """The shared body of `template conv` and `template pool`: derive(limit) builds the layer."""
-    from .homework.problem import check_judgeable
-    from .homework.template import answer_template, parse_ask
-
-    limit = _parse_limit(max_terms)
-    output = _check_output(output, {"the --values file": values})
-    derivation = derive(limit)
-    _check_student(student)
-    check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
-    _emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
 
 
 @app.command(cls=Command, short_help="Judge answer files: each entry right or wrong, and why.")
@@ -567,10 +267,10 @@ def check(
 
     check_format(format, CHECK_FORMATS)
     tol = _parse_tolerance(tolerance)
-    output = _check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
-    judge = Judge(tolerance=tol, max_terms=_parse_limit(max_terms), reference=problem)
+    output = check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
+    judge = Judge(tolerance=tol, max_terms=parse_limit(max_terms), reference=problem)
     reports = [judge.judge_file(path) for path in files]
-    _emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None), output)
+    emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None), output)
     line = error_line(reports)
     if line is not None:  # one line: the first problem, and how many more the report lists
         fail(line)
@@ -594,18 +294,6 @@ def _full_limit(full: bool, max_terms: str):
     except TooLargeError as error:
         raise TooLargeError(f"{error.problem}: --full writes every term of it",
                             "leave out --full for a summary, or give --max-terms to insist") from None
-
-
-def _check_output(output: str | None, inputs: dict[str, str | None]) -> str | None:
-    """The -o path (None for `-o -`, standard output), refused at once (before any work) if it
-    cannot be written, including when it would overwrite one of the command's inputs."""
-    if output == "-":
-        return None
-    if output is not None:
-        from .files import check_target
-
-        check_target(output, inputs)
-    return output
 
 
 def _parse_tolerance(text: str) -> float:
@@ -634,21 +322,6 @@ def _parse_sections(show: str | None, sections: tuple[str, ...]) -> frozenset[st
     if unknown or not chosen:
         raise OptionError(f"--show got {show!r}; expected a comma-separated list of: {', '.join(sections)}")
     return frozenset(chosen)
-
-
-def _parse_limit(text: str) -> int:
-    if not re.fullmatch(r"\s*[0-9]{1,12}\s*", text) or int(text) < 1:
-        raise OptionError(f"--max-terms must be a positive integer, got {text!r}")
-    return int(text)
-
-
-def _emit(text: str, output: str | None) -> None:
-    from .files import write_atomic, write_stdout
-
-    if output is not None:
-        write_atomic(output, text)
-    elif text:
-        write_stdout(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,13 @@ options shared by several commands (defined once), and the process boundary: usa
 
 # No `from __future__ import annotations` here: typer would evaluate every annotation string on every run.
 
+import re
 import sys
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from .errors import printable
+from .errors import OptionError, printable
 from .spec import CHECK_MAX_TERMS, DEFAULT_MAX_TERMS
 
 
@@ -195,3 +196,68 @@ def fail(message: str) -> None:
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):  # stderr closed or full: the exit code still tells
         pass
+
+
+# --- shared by the command modules (cli.py, cli_animate.py, cli_template.py)
+
+LR = typer.Option(None, "--lr", metavar="NUMBER", help="Learning rate α: show the update w − α·∂L/∂w (0.1 and 1/10 are exact).")
+NET_VALUES = typer.Option(None, "--values", metavar="FILE", help='JSON numbers for "input" and, in "layers", each stage (README).')
+NET_NAMES = typer.Option(None, "--names", metavar="LETTERS",
+                         help="Letters for the input and each stage's output, e.g. a,z (blank keeps a default).")
+
+
+NET_LAYERS = typer.Option(..., "--layers", metavar="STAGES",
+                          help="Stages separated by |: conv SIZE [out=F stride=S padding=P dilation=D bias], "
+                               "maxpool|avgpool SIZE [stride=S padding=P ties=first|split], relu, sigmoid, tanh, "
+                               "flatten, dense N [bias]; last, a loss: mse, sum or softmax-ce.")
+
+
+
+def check_output(output: str | None, inputs: dict[str, str | None]) -> str | None:
+    """The -o path (None for `-o -`, standard output), refused at once (before any work) if it
+    cannot be written, including when it would overwrite one of the command's inputs."""
+    if output == "-":
+        return None
+    if output is not None:
+        from .files import check_target
+
+        check_target(output, inputs)
+    return output
+
+
+def parse_limit(text: str) -> int:
+    if not re.fullmatch(r"\s*[0-9]{1,12}\s*", text) or int(text) < 1:
+        raise OptionError(f"--max-terms must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def emit(text: str, output: str | None) -> None:
+    from .files import write_atomic, write_stdout
+
+    if output is not None:
+        write_atomic(output, text)
+    elif text:
+        write_stdout(text)
+
+
+def parse_count(text: str, option: str) -> int:
+    if not re.fullmatch(r"\s*[0-9]{1,6}\s*", str(text)) or int(text) < 1:
+        raise OptionError(f"{option} must be a positive integer, got {text!r}")
+    return int(text)
+
+
+
+PASS = typer.Option(None, "--pass", metavar="PASS", help="forward, grad-kernel or grad-input (conv); routing (pool).")
+
+FRAMES = typer.Option(None, "--frames", metavar="N", help="At most N frames (the first N steps).  [default: 36]")
+
+ANIMATION_OUTPUT = typer.Option(..., "-o", "--output", metavar="FILE", help="FILE.gif, FILE.svg or FILE.png (written atomically).")
+
+
+SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def sub_app(help: str) -> typer.Typer:
+    """A command group (`symgrad animate ...`, `symgrad template ...`) with the root's settings."""
+    return typer.Typer(cls=Group, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
+                       context_settings=SETTINGS, help=help)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from symgrad.render.entry import ENTRY_GROUPS, MARK, NONE, SELF, involvement
+from symgrad.render.entry import MARK, NONE, SELF, involvement
 
 from conftest import run
 

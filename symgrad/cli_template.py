@@ -1,0 +1,152 @@
+"""`symgrad template conv|pool|net`: an answer file with the problem filled in and every answer empty."""
+
+# No `from __future__ import annotations` here: typer would evaluate every annotation string on every run.
+
+from typing import Optional
+
+import typer
+
+from .cli_parts import (
+    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
+    NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
+    STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, WINDOW, check_output, emit, parse_limit, sub_app,
+)
+from .errors import OptionError, printable
+
+template_app = sub_app("Write an empty answer file (TOML) for a conv, pool or net problem, to fill in and `symgrad check`.",
+)
+
+
+@template_app.command("conv", cls=Command, short_help="An answer file for a convolution problem.",
+                      options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
+def template_conv(
+    input: str = INPUT,
+    kernel: str = KERNEL,
+    stride: str = STRIDE,
+    padding: str = PADDING,
+    dilation: str = DILATION,
+    in_channels: str = IN_CHANNELS,
+    out_channels: str = OUT_CHANNELS,
+    bias: bool = BIAS,
+    loss: str = LOSS,
+    index: str = INDEX,
+    names: Optional[str] = CONV_NAMES,
+    values: Optional[str] = CONV_VALUES,
+    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
+                                      help="Answers to ask for: forward, grad-kernel, grad-input, grad-bias (needs "
+                                           "--bias), as a comma-separated list.  [default: every gradient]"),
+    student: str = STUDENT,
+    max_terms: str = TEMPLATE_MAX_TERMS,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """An answer file for a convolution problem: the problem filled in, every answer ''.
+
+    \b
+    Examples:
+      symgrad template conv --input 5x5 --kernel 3x3 --stride 2 > hw3.toml
+      symgrad template conv --input 3x3 --kernel 2x2 --values numbers.json \\
+                            -o hw3.toml
+      symgrad template conv --input 4x4 --kernel 3x3 --ask grad-input
+    """
+    from . import api
+
+    _write_template(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias,
+                                           loss, index, names, max_terms=limit, values=values),
+                    values, ask, student, max_terms, output)
+
+
+@template_app.command("pool", cls=Command, short_help="An answer file for a pooling problem.",
+                      options_metavar="--input SIZE --window SIZE [OPTIONS]")
+def template_pool(
+    input: str = INPUT,
+    window: str = WINDOW,
+    stride: Optional[str] = POOL_STRIDE,
+    padding: str = POOL_PADDING,
+    mode: str = MODE,
+    channels: str = CHANNELS,
+    ties: str = TIES,
+    index: str = INDEX,
+    names: Optional[str] = POOL_NAMES,
+    values: Optional[str] = POOL_VALUES,
+    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
+                                      help="Answers to ask for: forward, grad-input, or both as forward,grad-input.  "
+                                           "[default: grad-input]"),
+    student: str = STUDENT,
+    max_terms: str = TEMPLATE_MAX_TERMS,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """An answer file for a pooling problem: the problem filled in, every answer ''.
+
+    \b
+    Examples:
+      symgrad template pool --input 4x4 --window 2x2 --values numbers.json \\
+                            > pool.toml
+      symgrad template pool --input 5x5 --window 3x3 --stride 2 --mode avg
+    """
+    from . import api
+
+    _write_template(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                                           max_terms=limit, values=values),
+                    values, ask, student, max_terms, output)
+
+
+@template_app.command("net", cls=Command, short_help="An answer file for a network problem.",
+                      options_metavar="--input SIZE --layers STAGES [OPTIONS]")
+def template_net(
+    input: str = INPUT,
+    layers: str = NET_LAYERS,
+    in_channels: str = IN_CHANNELS,
+    values: Optional[str] = NET_VALUES,
+    lr: Optional[str] = LR,
+    index: str = INDEX,
+    names: Optional[str] = NET_NAMES,
+    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
+                                      help="Answers to ask for: forward, gradients, update (needs --lr), comma-separated.  "
+                                           "[default: gradients and the update]"),
+    student: str = STUDENT,
+    max_terms: str = TEMPLATE_MAX_TERMS,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """An answer file for a network problem: one [answer.stageK] table per stage, every answer ''.
+
+    \b
+    Examples:
+      symgrad template net --input 3x3 --layers 'conv 2x2 | relu | flatten |
+                           dense 1 | mse' --lr 0.1 > net.toml
+      symgrad template net --input 4x4 --layers 'conv 3x3 | flatten | dense 2 |
+                           softmax-ce' --values net.json --lr 0.1 -o net.toml
+    """
+    from . import api
+    from .homework.problem import check_judgeable
+    from .homework.template import net_answer_template
+
+    limit = parse_limit(max_terms)
+    output = check_output(output, {"the --values file": values})
+    _check_student(student)
+    derivation = api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit)
+    for stage in derivation.stages:  # handed out only for a problem check can judge
+        if stage.kind in ("conv", "maxpool", "avgpool"):
+            check_judgeable(stage.d, limit)
+    emit(net_answer_template(derivation, ask, student), output)
+
+
+def _check_student(student: str) -> None:
+    from .homework.answers import MAX_STUDENT
+
+    if len(student) > MAX_STUDENT:
+        raise OptionError(f"--student is {len(student)} characters long; expected a plain id of at most {MAX_STUDENT}")
+    if any(not ch.isprintable() for ch in student):
+        raise OptionError(f"--student \"{printable(student)}\" contains a control character; expected a plain id")
+
+
+def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None) -> None:
+    """The shared body of `template conv` and `template pool`: derive(limit) builds the layer."""
+    from .homework.problem import check_judgeable
+    from .homework.template import answer_template, parse_ask
+
+    limit = parse_limit(max_terms)
+    output = check_output(output, {"the --values file": values})
+    derivation = derive(limit)
+    _check_student(student)
+    check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
+    emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
