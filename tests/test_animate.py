@@ -201,3 +201,18 @@ def test_figures_in_markdown_and_latex(tmp_path, capsys, monkeypatch):
         result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout[-1500:]
+
+
+def test_the_python_api_and_the_notebook_display(tmp_path):
+    """`d.animation(pass)` shows itself inline in a notebook (an <img> holding the GIF) and saves any format."""
+    import base64
+    import re as regex
+
+    picture = symgrad.conv("5x5", "3x3", stride=2).animation("grad-kernel", frames=4)
+    assert repr(picture).endswith("4 of 9 steps)")
+    html = picture._repr_html_()
+    data = regex.search(r'src="data:image/gif;base64,([^"]+)"', html).group(1)
+    assert PIL.open(io.BytesIO(base64.b64decode(data))).n_frames == 4
+    for name in ("a.gif", "a.svg", "a.png"):
+        picture.save(str(tmp_path / name))
+        assert (tmp_path / name).stat().st_size > 1000

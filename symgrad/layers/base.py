@@ -119,6 +119,14 @@ class Displayable:
 
         return render_json(self)
 
+    def animation(self, pass_: str, frames: int = 36, channel: int = 1, filter: int = 1):
+        """A pass drawn one step a frame (`symgrad animate`): a `Picture` that shows itself in a notebook
+        (the animated GIF inline) and saves as .gif, .svg or .png."""
+        from ..render.draw import Picture
+        from ..render.frames import animation
+
+        return Picture(animation(self, pass_, frames, channel, filter))
+
 
 class Derivation(Displayable):
     """What every layer kind's derivation shares."""

@@ -362,3 +362,28 @@ def render(animation, fmt: str):
     if fmt == "svg":
         return to_svg(animation)
     raise OptionError(f"an animation is written as {', '.join(FORMATS)}; got {fmt!r}")
+
+
+class Picture:
+    """An animation to keep or show: `save("a.gif")` (or .svg, .png); in a notebook it displays inline as
+    the animated GIF (`_repr_html_`, an <img> with the GIF as a data URI)."""
+
+    def __init__(self, animation):
+        self.animation = animation
+
+    def save(self, path: str) -> None:
+        import os
+
+        from ..files import write_atomic
+
+        write_atomic(path, render(self.animation, os.path.splitext(path)[1].lower().lstrip(".")))
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        data = base64.b64encode(to_gif(self.animation)).decode("ascii")
+        return f'<img alt="{html.escape(self.animation.title)}" src="data:image/gif;base64,{data}"/>'
+
+    def __repr__(self) -> str:
+        return f"Picture({self.animation.title}, {len(self.animation.frames)} of {self.animation.total} steps)"
