@@ -55,7 +55,7 @@ def layout(animation) -> Layout:
     x, origins = MARGIN, []
     for panel in panels:
         origins.append((x, MARGIN + TITLE + LABEL))
-        x += panel.shape[1] * cell + GAP
+        x += max(panel.shape[1] * cell, int(len(panel.label) * 8.6)) + GAP  # a long label keeps its room
     width = max(x - GAP + MARGIN, 520, int(len(animation.title) * 8.6) + 2 * MARGIN)  # the title fits
     grid_height = max(p.shape[0] for p in panels) * cell
     per_line = max(20, (width - 2 * MARGIN) // 8)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import OptionError
+from ..numeric import divide
 from ..tensor import ONE, ZERO, dilate, pad, rot180, windows
 from .notation import TEXT
 
@@ -227,7 +228,7 @@ def _grad_kernel(d, c: int, f: int) -> Iterator[Frame]:
     every product x·dz of that entry's sum marked (the seed's figure)."""
     spec, sym = d.spec, d.symbols
     x_panel, x_at, w_panel, w_at, z_panel, z_at, positions = _conv_setup(d, c, f)
-    g_panel, g_at = _tensor_panel(d, "dL/dZ dilated by the stride", dilate(sym["grad_output"].ids[f], spec.stride))
+    g_panel, g_at = _tensor_panel(d, "∂L/∂Z dilated by the stride", dilate(sym["grad_output"].ids[f], spec.stride))
     grads = sym["grad_output"].ids[f].ravel()
     n_out, n_k = int(np.prod(spec.output_size)), int(np.prod(spec.kernel_size))
     taps = positions.reshape(n_out, n_k)
@@ -252,7 +253,7 @@ def _grad_input(d, c: int, f: int) -> Iterator[Frame]:
     full_pad = tuple(dl * (k - 1) for dl, k in zip(spec.dilation, spec.kernel_size))
     g_ids = pad(dilate(sym["grad_output"].ids[f], spec.stride), full_pad)  # as input_closed_form builds it
     r_ids = rot180(dilate(sym["kernel"].ids[f, c], spec.dilation))
-    g_panel, g_at = _tensor_panel(d, "dL/dZ dilated, padded for the full correlation", g_ids)
+    g_panel, g_at = _tensor_panel(d, "∂L/∂Z dilated, padded for the full correlation", g_ids)
     r_panel, r_at = _tensor_panel(d, "rot180(W dilated)" if any(v > 1 for v in spec.dilation) else "rot180(W)", r_ids)
     x_panel, x_at = _tensor_panel(d, "∂L/∂X" + (" (padding cropped)" if any(spec.padding) else ""),
                                   sym["input"].ids[c], spec.padding)
@@ -311,11 +312,15 @@ def _routing(d, c: int, f: int) -> Iterator[Frame]:
         cells = [_name(d, x) for x in d.windows[k] if x >= 0]
         rule = f"max({', '.join(cells)})" if spec.mode == "max" else f"({' + '.join(cells)})/{spec.window_count}"
         caption = f"{_name(d, y_id)} = {rule}{_result(d, 'forward', k)}"
+        g_id = sym["grad_output"].offset + k
+        g = d.numeric.value(g_id) if d.numeric is not None else None
+        g_text = f" = {TEXT.number(g)}" if g is not None else ""
         if spec.mode == "max" and shares is not None:
             winners = [_name(d, x) for x, s in zip(d.windows[k].tolist(), shares.tolist()) if x >= 0 and s != 0]
-            caption += f"; ∂L/∂{_name(d, y_id)} goes to {', '.join(winners)} (★)"
+            caption += f"; ∂L/∂{_name(d, y_id)}{g_text} goes to {', '.join(winners)} (★)"
         elif spec.mode == "avg":
-            caption += f"; each cell gets ∂L/∂{_name(d, y_id)}/{spec.window_count}"
+            share = f" = {TEXT.number(divide(g, spec.window_count, d.numeric.exact))}" if g is not None else ""
+            caption += f"; each cell gets ∂L/∂{_name(d, y_id)}/{spec.window_count}{share}"
         yield Frame((
             Panel(x_panel.label, x_panel.shape, x_panel.texts, x_panel.padding, marked),
             Panel(y_panel.label, y_panel.shape, y_panel.texts, current=frozenset({y_at[y_id]})),
