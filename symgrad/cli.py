@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 from .cli_animate import animate_app
+from .cli_quiz import quiz_app
 from .cli_template import template_app
 from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, FRAGMENT, FULL, Group,
@@ -230,6 +231,7 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
 
 
 app.add_typer(animate_app, name="animate", short_help="Animate a pass: GIF, SVG or a PNG sheet of frames.")
+app.add_typer(quiz_app, name="quiz", short_help="Generate a quiz (jupyterquiz JSON or a MyST page) from a layer.")
 app.add_typer(template_app, name="template", short_help="Write an empty answer file for a problem, to fill in and check.")
 
 

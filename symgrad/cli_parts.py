@@ -122,7 +122,7 @@ def show_option(sections: tuple[str, ...]):
                         help=f"Sections to show (all by default), comma-separated: {', '.join(sections)}.")
 
 
-_COMMANDS = ("conv", "pool", "net", "animate", "check", "template")
+_COMMANDS = ("conv", "pool", "net", "animate", "quiz", "check", "template")
 
 # An option of the other layer kind, given to this one: (command, option) -> what to say instead.
 _OTHER_KIND = {

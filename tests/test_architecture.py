@@ -84,7 +84,7 @@ def test_only_render_imports_rich_and_only_the_cli_imports_typer():
         if "rich" in targets:
             assert name.startswith("symgrad.render"), name
         if "typer" in targets or "click" in targets:
-            assert name in ("symgrad.cli", "symgrad.cli_parts", "symgrad.cli_animate", "symgrad.cli_template"), name
+            assert name in ("symgrad.cli", "symgrad.cli_parts", "symgrad.cli_animate", "symgrad.cli_quiz", "symgrad.cli_template"), name
 
 
 def test_renderers_never_test_a_layer_by_name():
