@@ -30,7 +30,7 @@ FUNCTIONS = ("relu", "sigmoid", "tanh")
 EXACT = {"relu": True, "sigmoid": False, "tanh": False}  # whether the function keeps exact numbers exact
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ActivationDerivation(Derivation):
     """a = f(z) entrywise. grad_input: dL/dz_k = dL/da_k * slope_k (factor a: grad_output, b: slope)."""
 

@@ -88,6 +88,10 @@ class Displayable:
     def layer(self) -> str:
         return self.kind.name
 
+    def __repr__(self) -> str:
+        """`ConvDerivation(input 5x5, kernel 3x3, stride 2, ...)`: the layer in a few words, not its arrays."""
+        return f"{type(self).__name__}({', '.join(self.kind.content.title(self)[1:])})"
+
     def __rich__(self):
         from ..render.terminal import render_rich
 

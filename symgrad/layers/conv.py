@@ -30,7 +30,7 @@ from .base import M, Derivation, Identity, Intermediate, Kind, sum_of_products
 if TYPE_CHECKING:
     import sympy
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ConvDerivation(Derivation):
     """Everything `symgrad conv` derives for one layer.
 
@@ -272,11 +272,12 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
     tail = spec.unused_tail
     if any(tail):
         unread = " and ".join(
-            f"the last {t} position(s) along the {name}" for t, name in zip(tail, axis_names(spec.ndim)) if t
+            (f"the last {t} positions" if t > 1 else "the last position") + f" along the {name}"
+            for t, name in zip(tail, axis_names(spec.ndim)) if t
         )
         notes.append(
             f"the full correlation is {_x(full_size)} but the padded input is {_x(spec.padded_size)}: "
-            f"{unread} are never read by any output (floor division in the output size), so their "
+            f"{unread} {'is' if sum(tail) == 1 else 'are'} never read by any output (floor division in the output size), so their "
             f"gradient is exactly 0 and zeros are appended there"
         )
     if any(spec.padding):

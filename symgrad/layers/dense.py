@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import sympy
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LinearDerivation(Derivation):
     """Dense or flatten: forward sums of products, one chain-rule table per gradient (as conv's)."""
 

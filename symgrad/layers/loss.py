@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 LOSS_KINDS = ("softmax-ce", "mse", "sum")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LossDerivation(Derivation):
     """L of the last stage's output y; grad_input: dL/dy_k by the loss's own rule."""
 

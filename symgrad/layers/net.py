@@ -56,7 +56,7 @@ class NetStage:
         return dict(self.d.gradients())[GRADIENT_OF[param]]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class NetDerivation(Displayable):
     """Everything `symgrad net` derives: the stages, the loss value, the update."""
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import sympy
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class PoolDerivation(Derivation):
     """Everything `symgrad pool` derives for one layer.
 
