@@ -10,6 +10,7 @@ shown, and every cut is followed by a note saying what was left out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -468,12 +469,26 @@ class Builder:
             tail = " With the values put in, both sides are " + ("equal." if same else "DIFFERENT.")
         self.para(f"{verdict} ({identity.compared_terms:,} terms compared).{tail}", level=1)
         for item in identity.intermediates:
-            label = item.label + (f" ({item.note})" if item.note else "")
-            self.para(label + ":", level=1)
+            self.para(*self.label_parts(item.label), (f" ({item.note})" if item.note else "") + ":", level=1)
             counts = item.kind == "counts"
             self.matrices("", item.ids[None, ...], ("",), literal=counts, cell=str if counts else None, level=1)
         for text in identity.notes if notes is None else notes:
             self.note(text[0].upper() + text[1:] + ".", level=1)
+
+    def label_parts(self, label: str) -> list:
+        """An intermediate's label with its math set as math: `dL/dZ dilated ...` → ∂L/∂Z, `X padded` → X,
+        `rot180(W)` → rot180(W), so documents write formulas, not code."""
+        match = re.match(r"dL/d([A-Z])\b(.*)$", label)
+        if match:
+            return [("math", self.n.partial("L", match.group(1))), match.group(2)]
+        match = re.match(r"rot180\(W( dilated)?\)(.*)$", label)
+        if match:
+            inner = "W" + (r"_{\text{dilated}}" if self.n.tex and match.group(1) else " dilated" if match.group(1) else "")
+            return [("math", (r"\operatorname{rot180}" if self.n.tex else "rot180") + f"({inner})"), match.group(2)]
+        match = re.match(r"([A-Z])\b(.*)$", label)
+        if match:
+            return [("math", match.group(1)), match.group(2)]
+        return [label]
 
     def output_size(self, formula: M, rows: list[tuple[str, str, int, int]], tail: tuple[int, ...], unread: str) -> None:
         """The output-size arithmetic per axis (axis name, numerator text, stride, output), and the

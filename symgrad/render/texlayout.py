@@ -74,4 +74,6 @@ def bmatrix(grid: Grid, full: bool, columns: list[int] | None = None) -> tuple[s
         if gap is not None:
             row = row[:gap] + [r"\ddots" if r == -1 else r"\cdots"] + row[gap:]
         lines.append(" & ".join(row))
-    return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}", columns
+    # a matrix of fractions (∂L/∂z cells) gets room between its rows, so subscripts do not touch the row below
+    separator = r" \\[6pt] " if any(r"\frac" in line for line in lines) else r" \\ "
+    return r"\begin{bmatrix} " + separator.join(lines) + r" \end{bmatrix}", columns
