@@ -213,3 +213,16 @@ def test_pool_documents_show_the_indicator_and_the_routing():
     md = symgrad.pool(**POOL_LAYERS["pool-avg-fractions"]).to_markdown()
     assert "## Gradient $\\frac{\\partial L}{\\partial X}$: the chain rule, window by window" in md
     assert r"\tfrac{1}{9} \frac{\partial L}{\partial y_{11}}" in md
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_a_long_fragment_needs_only_the_documented_preamble(tmp_path):
+    """Many pages of aligned sums, \\input with nothing but amsmath, amssymb and graphicx: no error, no
+    overfull line (the fragment allows its own page breaks inside its group)."""
+    (tmp_path / "frag.tex").write_text(symgrad.conv("9x9", "4x4", stride=1).to_latex(fragment=True, full=True))
+    (tmp_path / "host.tex").write_text("\\documentclass{article}\n\\usepackage{amsmath,amssymb,graphicx}\n"
+                                       "\\begin{document}\n\\input{frag.tex}\nAfter the fragment.\n\\end{document}\n")
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "host.tex"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-1500:]
+    assert "Overfull" not in result.stdout

@@ -30,9 +30,10 @@ def render_latex(d, settings: DocumentSettings | None = None, fragment: bool = F
     if fragment:
         head = [
             f"% {title}",
-            f"% symgrad LaTeX fragment: needs {PACKAGES} in the preamble (and \\allowdisplaybreaks for long derivations)",
+            f"% symgrad LaTeX fragment: needs {PACKAGES} in the preamble; long derivations may break across",
+            "% pages (\\allowdisplaybreaks, kept inside this fragment's group).",
         ]
-        return "\n".join(head + setup + [""] + _body(items)) + "\n"
+        return "\n".join(head + setup + ["", r"\begingroup\allowdisplaybreaks", ""] + _body(items) + [r"\endgroup"]) + "\n"
     preamble = [
         r"\documentclass[11pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
