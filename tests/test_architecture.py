@@ -11,7 +11,7 @@ import symgrad
 from symgrad.layers import KINDS
 
 PACKAGE = Path(symgrad.__file__).parent
-DISPLAY_HOOKS = {"__rich__", "_repr_latex_", "to_latex", "to_markdown", "to_json", "animation"}
+DISPLAY_HOOKS = {"__rich__", "_repr_latex_", "_repr_markdown_", "to_latex", "to_markdown", "to_json", "animation"}
 
 
 def _module_name(path: Path) -> str:

@@ -44,3 +44,7 @@ def test_notebook_shows_the_latex_display():
 
     pool = notebook.cells[2].outputs[0]["data"]["text/latex"]
     assert r"H\left(x_{11} - \max(x_{12}, x_{21}, x_{22})\right) \frac{\partial L}{\partial y_{11}}" in pool
+
+    markdown = first[0]["data"]["text/markdown"]  # the display with prose as text and math typeset
+    assert markdown.startswith("# symgrad conv: input 5x5") and "\n## Forward pass: every output expanded\n" in markdown
+    assert "$$" in markdown and "a_{13} \\frac{\\partial L}{\\partial z_{4}}" in markdown

@@ -103,6 +103,15 @@ class Displayable:
 
         return render_notebook_latex(self)
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter's Markdown display (preferred to the LaTeX one where both are shown): headings and prose
+        left-aligned as text, the math typeset; summarised like the LaTeX display."""
+        from ..render.document import DocumentSettings
+        from ..render.markdown import render_markdown
+        from ..render.notebook import NOTEBOOK_TERMS
+
+        return render_markdown(self, DocumentSettings.choose(self, budget=NOTEBOOK_TERMS))
+
     def to_latex(self, fragment: bool = False, full: bool = False) -> str:
         """A standalone LaTeX document (or its body, with fragment=True)."""
         from ..render.document import DocumentSettings
