@@ -17,7 +17,7 @@ from .cli_animate import animate_app
 from .cli_quiz import quiz_app
 from .cli_template import template_app
 from .cli_parts import (
-    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, FRAGMENT, FULL, Group,
+    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, NOTATION, FRAGMENT, FULL, Group,
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, LR, MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT,
     OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, SETTINGS, STRIDE, TEMPLATE_MAX_TERMS,
     TIES, WINDOW, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
@@ -89,6 +89,7 @@ def conv(
     lr: Optional[str] = LR,
     entry: Optional[str] = ENTRY,
     figures: Optional[str] = FIGURES,
+    notation: str = NOTATION,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
     full: bool = FULL,
@@ -122,7 +123,7 @@ def conv(
         raise OptionError("--show update needs --lr (the learning rate of the update)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
                                        index, names, max_terms=limit, values=values, lr=lr),
-                sections, format, full, fragment, max_terms, values, output, entry, figures)
+                sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
 
 
 @app.command(cls=Command, short_help="Max or average pooling backprop, every term shown and proved.",
@@ -141,6 +142,7 @@ def pool(
     values: Optional[str] = POOL_VALUES,
     entry: Optional[str] = ENTRY,
     figures: Optional[str] = FIGURES,
+    notation: str = NOTATION,
     format: str = FORMAT,
     fragment: bool = FRAGMENT,
     full: bool = FULL,
@@ -165,7 +167,7 @@ def pool(
     sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                        max_terms=limit, values=values),
-                sections, format, full, fragment, max_terms, values, output, entry, figures)
+                sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
 
 
 NET_SECTIONS = ("setup", "forward", "backward", "identities", "update")
@@ -210,11 +212,13 @@ def net(
 
 
 def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_terms: str, values: str | None,
-                output: str | None, entry: str | None = None, figures: str | None = None) -> None:
+                output: str | None, entry: str | None = None, figures: str | None = None, notation: str = "partial") -> None:
     """The shared body of `conv`, `pool` and `net`: derive(limit) builds the layer, which is rendered
     (or one `entry` of it) and written; exit 1 if an identity fails."""
     if entry is not None and format != "text":
         raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
+    if notation not in ("partial", "delta"):
+        raise OptionError(f"--notation must be partial or delta, got {notation!r}")
     if figures is not None and format not in ("latex", "markdown"):
         raise OptionError(f"--figures puts pictures into a document: it works with --format markdown or latex, not {format}")
     limit = parse_limit(max_terms)
@@ -225,7 +229,7 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
         emit(render_entry(derivation, entry, format, full=full, to_file=output is not None), output)
     else:
         emit(render_layer(derivation, format, show=sections, full=full, fragment=fragment, max_terms=limit,
-                           to_file=output is not None, figures=figures), output)
+                           to_file=output is not None, figures=figures, notation=notation), output)
     if not derivation.all_hold:
         raise typer.Exit(1)
 

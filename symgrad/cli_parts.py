@@ -107,6 +107,8 @@ FRAGMENT = typer.Option(False, "--fragment", help="LaTeX: the body only, to \\in
 FULL = typer.Option(False, "--full", help="Print every entry, term and matrix cell, however large.")
 LAYER_MAX_TERMS = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", metavar="N",
                                help="Refuse layers whose derivation exceeds N product terms.")
+NOTATION = typer.Option("partial", "--notation", metavar="STYLE",
+                        help="partial (∂L/∂z₁₁) or delta (δ₁₁, compact) for the gradients arriving at the outputs.")
 ENTRY = typer.Option(None, "--entry", metavar="NAME",
                      help="Show one entry (x_3_3, w_1_2, z_2_1, ...): its chain rule and the cells involved, as grids.")
 FIGURES = typer.Option(None, "--figures", metavar="DIR",

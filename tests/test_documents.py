@@ -226,3 +226,17 @@ def test_a_long_fragment_needs_only_the_documented_preamble(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-1500:]
     assert "Overfull" not in result.stdout
+
+
+def test_notation_delta(capsys):
+    """--notation delta writes the incoming gradients δ₁₁ (and says what they stand for); the sums are
+    otherwise the same."""
+    from conftest import run
+
+    code, out, _ = run(["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2", "--notation", "delta", "--show", "grad-kernel"], capsys)
+    assert code == 0 and "Notation: δ₁₁ stands for ∂L/∂z₁₁" in out
+    assert "= x₁₁·δ₁₁ + x₁₃·δ₁₂ + x₃₁·δ₂₁ + x₃₃·δ₂₂" in out and "∂L/∂z₁₂" not in out.split("Notation")[1].split("\n", 2)[2]
+    tex = render_latex(symgrad.conv("3x3", "2x2"), DocumentSettings(delta=True))
+    assert r"&= w_{11} \delta_{11}" in tex and r"\frac{\partial L}{\partial z_{11}}" in tex  # defined once, in the note
+    code, _, err = run(["conv", "--input", "3x3", "--kernel", "2x2", "--notation", "nabla"], capsys)
+    assert code == 2 and "--notation must be partial or delta" in err

@@ -23,6 +23,8 @@ from ..tensor import ONE, ZERO, Terms
 from .common import entry_terms, matrix_slices, signed_terms
 from .notation import LATEX, M, Notation
 
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+
 # Up to this many product terms, a document shows every entry and every term (like --full).
 DOCUMENT_TERMS = 20_000
 HOW_TO_SEE_ALL = "use --full for every entry and term, or --format json"
@@ -122,6 +124,7 @@ class DocumentSettings:
     full_matrices: bool = False
     max_slices: int | None = 3
     figures: tuple[str, str] | None = None  # (folder, file extension) of the pictures to embed, or None
+    delta: bool = False  # --notation delta: the incoming gradients ∂L/∂z₁₁ written δ₁₁
 
     @classmethod
     def choose(cls, d, show: frozenset[str] | None = None, full: bool = False, budget: int = DOCUMENT_TERMS) -> "DocumentSettings":
@@ -177,6 +180,10 @@ class Builder:
 
     def document(self) -> Document:
         show = self.s.show if self.s.show is not None else frozenset(self.d.kind.sections)
+        if self.s.delta and self.g_end > self.g0:
+            z = self.n.symbol(self.sym, self.out0)
+            self.para("Notation: ", ("math", self.dl_dz(self.g0)), " stands for ", ("math", self.n.partial("L", z)),
+                      ", the gradient arriving at output ", ("math", z), " (and likewise for every output).", small=True)
         if "setup" in show:
             self.content.setup(self)
         if "forward" in show:
@@ -230,7 +237,14 @@ class Builder:
         """dL/dz_k as the loss defines it."""
         z = self.z_of(g)
         t = self.n.symbol(self.sym, self.t0 + int(g) - self.g0) if self.t0 >= 0 else ""
-        return grad_output_rule(self.d.loss, z, t, self.n.partial("L", z), self.n.style.minus, self.n.style.paren)
+        return grad_output_rule(self.d.loss, z, t, self.dl_dz(g), self.n.style.minus, self.n.style.paren)
+
+    def dl_dz(self, g: int) -> str:
+        """The incoming gradient of output g: ∂L/∂z₁₁, or δ₁₁ with --notation delta."""
+        if self.s.delta and not self.in_net:
+            sub = self.sym.subscript(self.out0 + int(g) - self.g0)
+            return rf"\delta_{{{sub}}}" if self.n.tex else "δ" + sub.translate(_SUBSCRIPT)
+        return self.n.partial("L", self.z_of(g))
 
     def cell(self, i: int) -> str:
         """A matrix cell: a symbol, a dL/dz_k, or 0."""
@@ -344,7 +358,7 @@ class Builder:
             total = len(a)
             a, b, coef = self.head(a, b, coef)
             times = self.n.style.times
-            chain = [self.n.partial(self.z_of(g), self.name(theta)) + times + self.n.partial("L", self.z_of(g)) for g in a.tolist()]
+            chain = [self.n.partial(self.z_of(g), self.name(theta)) + times + self.dl_dz(g) for g in a.tolist()]
             rows = [self.cap([t if i == 0 else "+ " + t for i, t in enumerate(chain)], total)]
             if divisor == 1:
                 local = self.signed([(c, [self.factor(bi), self.factor(gi)]) for gi, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())])

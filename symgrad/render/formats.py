@@ -66,8 +66,11 @@ def write_figures(derivation, folder: str, format: str, show) -> tuple[str, str]
     return folder, ext
 
 
+NOTATIONS = ("partial", "delta")
+
+
 def render_layer(derivation, format: str, *, show, full: bool = False, fragment: bool = False, max_terms: int,
-                 to_file: bool = True, figures: str | None = None) -> str:
+                 to_file: bool = True, figures: str | None = None, notation: str = "partial") -> str:
     """The derivation in `format` (one of LAYER_FORMATS): its text, or "" when the text view was printed
     straight to the terminal (to_file=False). `show` is the set of sections to show; `max_terms` bounds
     the JSON (which has no summary); `fragment` gives LaTeX without its preamble."""
@@ -80,6 +83,10 @@ def render_layer(derivation, format: str, *, show, full: bool = False, fragment:
         from .document import DocumentSettings
 
         settings = DocumentSettings.choose(derivation, show, full)
+        if notation == "delta":
+            from dataclasses import replace
+
+            settings = replace(settings, delta=True)
         if figures is not None:
             from dataclasses import replace
 
@@ -94,7 +101,7 @@ def render_layer(derivation, format: str, *, show, full: bool = False, fragment:
     if format == "text":
         from .terminal import TerminalView, TextSettings
 
-        return print_rich(TerminalView(derivation, TextSettings(show=show, full=full)), to_file)
+        return print_rich(TerminalView(derivation, TextSettings(show=show, full=full, delta=notation == "delta")), to_file)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(LAYER_FORMATS)}")
 
 

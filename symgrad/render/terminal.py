@@ -22,6 +22,7 @@ from .notation import TEXT
 class TextSettings:
     show: frozenset[str] | None = None  # None: every section
     full: bool = False
+    delta: bool = False  # --notation delta
 
 
 class TerminalView:
@@ -33,6 +34,10 @@ class TerminalView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         settings = DocumentSettings.choose(self.d, self.settings.show, self.settings.full, budget=0)
+        if self.settings.delta:
+            from dataclasses import replace
+
+            settings = replace(settings, delta=True)
         yield Group(*lay_out(build(self.d, settings, TEXT), max(40, options.max_width)))
 
 
