@@ -28,6 +28,8 @@ _SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 # Up to this many product terms, a document shows every entry and every term (like --full).
 DOCUMENT_TERMS = 20_000
 HOW_TO_SEE_ALL = "use --full for every entry and term, or --format json"
+SMALL_RESULT = 36  # a symbolic gradient of at most this many entries ...
+SMALL_SUM = 4  # ... each a sum of at most this many terms is also shown as a matrix
 
 
 # --- blocks
@@ -423,16 +425,44 @@ class Builder:
         return "0" if value is None else self.n.number(value)
 
     def result_matrix(self, key: str, label: str) -> None:
-        """With values, when a result is all numbers: it as a matrix."""
+        """The result as a matrix, as a textbook writes it: its numbers (with values, when all are numbers),
+        or for a small symbolic gradient its sums (up to SMALL_RESULT entries of at most SMALL_SUM terms)."""
         values = self.num.result(key) if self.num is not None else None
-        if values is None:
-            return
         group = self.sym[self.d.kind.gradient_of.get(key, "output")]
         channel_labels = self.content.channel_labels[group.key]
+        cell = None
+        if values is None:
+            values = self._symbolic_result(key)
+            if values is None:
+                return
+            cell = str
+            self.para("As a matrix:")
+        else:
+            self.para("With the values:")
         if key == "grad_bias":
             values, channel_labels = values.reshape(1, -1), ("",)
-        self.para("With the values:")
-        self.matrices(label, values, channel_labels, literal=True)
+        self.matrices(label, values, channel_labels, literal=True, cell=cell)
+
+    def _symbolic_result(self, key: str):
+        """A small gradient's entries as their chain-rule sums (local derivatives evaluated), or None."""
+        if key == "forward" or self.d.divisor != 1 or self.in_net or not self.n.tex:
+            return None  # documents only: the terminal has every entry just above, at its width
+        table = dict(self.d.gradients()).get(key)
+        if table is None or table.size > SMALL_RESULT:
+            return None
+        if self.num is not None:  # what each entry comes to with the values put in (the last row of its sum)
+            table, order = self.num.gradients[key], lambda a, b: [self.plugged(a), self.plugged(b)]
+        else:
+            order = lambda g, other: [self.factor(other), self.factor(g)]  # noqa: E731
+        texts = []
+        for _, a, b, coef in entry_terms(table):
+            if len(a) > SMALL_SUM:
+                return None
+            terms = self.signed([(c, order(ai, bi)) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())])
+            texts.append(" ".join(terms) or "0")
+        out = np.empty(len(texts), dtype=object)
+        out[:] = texts
+        return out.reshape(table.shape)
 
     # --- the update w − α·∂L/∂w
 
