@@ -73,6 +73,7 @@ class Identity:
     computed: Terms
     intermediates: tuple[Intermediate, ...] = ()
     notes: tuple[str, ...] = ()
+    operator: str = ""  # the first two intermediates combine by it (⋆: correlation), shown as a matrix equation
 
     def checked(self, chain: Terms) -> "Identity":
         """This identity with its verdict: the same sums as the chain rule, term by term."""

@@ -259,6 +259,7 @@ def kernel_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
         computed,
         intermediates,
         tuple(notes),
+        "⋆",
     )
 
 
@@ -300,6 +301,7 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
         computed,
         intermediates,
         tuple(notes),
+        "⋆",
     )
 
 

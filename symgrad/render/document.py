@@ -96,6 +96,7 @@ class Matrix:
     tag: str
     grids: tuple[Grid, ...]
     level: int = 0
+    ops: tuple[str, ...] = ()  # between the grids (default "="): a matrix equation like X ⋆ G
 
 
 @dataclass(frozen=True)
@@ -512,7 +513,18 @@ class Builder:
             same = self.num.identities[identity.name]
             tail = " With the values put in, both sides are " + ("equal." if same else "DIFFERENT.")
         self.para(f"{verdict} ({identity.compared_terms:,} terms compared).{tail}", level=1)
-        for item in identity.intermediates:
+        items = list(identity.intermediates)
+        flat = lambda ids: ids if ids.ndim == 2 else ids.reshape(1, -1)  # noqa: E731  (1-D: one row)
+        if (identity.operator and len(items) >= 2 and items[0].kind == items[1].kind == "symbols"
+                and all(item.ids.ndim <= 2 for item in items[:2])
+                and not (self.num is not None and any(self.num.any_known(item.ids) for item in items[:2]))):
+            first, second = items.pop(0), items.pop(0)  # the closed form as a matrix equation: A ⋆ B
+            op = identity.operator if not self.n.tex else {"⋆": r"\star"}.get(identity.operator, identity.operator)
+            notes = "; ".join(note for note in (first.note, second.note) if note)
+            self.para(*self.label_parts(first.label), " ", ("math", op), " ", *self.label_parts(second.label),
+                      (f" ({notes})" if notes else "") + ":", level=1)
+            self.blocks.append(Matrix("", (Grid(flat(first.ids), self.cell), Grid(flat(second.ids), self.cell)), 1, (op,)))
+        for item in items:
             self.para(*self.label_parts(item.label), (f" ({item.note})" if item.note else "") + ":", level=1)
             counts = item.kind == "counts"
             self.matrices("", item.ids[None, ...], ("",), literal=counts, cell=str if counts else None, level=1)

@@ -85,8 +85,10 @@ def lay_out(doc, width: int) -> list[Text]:
             if block.tag:
                 out.append(Text(f"{indent}{block.tag} ="))
             lines, columns = matrix_lines(block.grids[0], room, doc.full_matrices)
-            for grid in block.grids[1:]:
-                lines = _beside(lines, matrix_lines(grid, room, doc.full_matrices, columns)[0], room)
+            for i, grid in enumerate(block.grids[1:]):
+                op = block.ops[i] if i < len(block.ops) else "="
+                other = matrix_lines(grid, room, doc.full_matrices, None if block.ops else columns)[0]
+                lines = _beside(lines, other, room, op)
             out += [Text(indent + "  " + line) for line in lines]
     return out
 
@@ -130,16 +132,17 @@ def wrap_terms(head: str, terms: list[str], width: int) -> list[str]:
     return lines + [current]
 
 
-def _beside(left: list[str], right: list[str], width: int) -> list[str]:
-    """Two matrices as `left = right` side by side, or one above the other when that is too wide."""
+def _beside(left: list[str], right: list[str], width: int, op: str = "=") -> list[str]:
+    """Two matrices as `left = right` (or another operator) side by side, or one above the other when
+    that is too wide."""
     lw = max(cell_len(line) for line in left)
     if lw + 3 + max(cell_len(line) for line in right) > width:
-        return left + ["="] + right
+        return left + [op] + right
     middle = (len(left) - 1) // 2
     rows = max(len(left), len(right))
     left = left + [""] * (rows - len(left))
     right = right + [""] * (rows - len(right))
-    return [(l + " " * (lw - cell_len(l))) + (" = " if i == middle else "   ") + r for i, (l, r) in enumerate(zip(left, right))]
+    return [(l + " " * (lw - cell_len(l))) + (f" {op} " if i == middle else "   ") + r for i, (l, r) in enumerate(zip(left, right))]
 
 
 def matrix_lines(grid: Grid, width: int, full: bool, columns: list[int] | None = None) -> tuple[list[str], list[int]]:

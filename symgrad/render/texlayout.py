@@ -37,10 +37,13 @@ def tex_blocks(doc: Document, row_width: float = ROW_WIDTH) -> tuple[list[tuple]
         elif isinstance(block, Matrix):
             shown, columns = [], None
             for grid in block.grids:
-                tex, columns = bmatrix(grid, doc.full_matrices, columns)
+                tex, columns = bmatrix(grid, doc.full_matrices, None if block.ops else columns)  # an equation's matrices differ
                 shown.append(tex)
                 max_cols = max(max_cols, len(columns) + (1 if gap_at(columns) is not None else 0))
-            out.append(("display", " = ".join(([block.tag] if block.tag else []) + shown)))
+            joined = shown[0]
+            for i, tex in enumerate(shown[1:]):
+                joined += f" {block.ops[i] if i < len(block.ops) else '='} {tex}"
+            out.append(("display", " = ".join(([block.tag] if block.tag else []) + [joined])))
     return out, max_cols
 
 
