@@ -14,7 +14,7 @@ import numpy as np
 from .common import Style
 
 # Budget for a display row, in the units of `tex_width` (about one digit of 11pt math each).
-ROW_WIDTH = 74
+ROW_WIDTH = 80  # digits on a line of the 2 cm-margin, 11 pt article (about 87 fit; a nine-term conv sum is 75)
 # A fragment goes into someone else's document: assume the standard article's narrower text block.
 FRAGMENT_ROW_WIDTH = 52
 # Matrices are windowed to about this width (unless full); wider ones are scaled to the line.
