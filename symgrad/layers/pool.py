@@ -438,7 +438,7 @@ class Content:
                      ", with H the Heaviside step (SymPy's form): 1 where x is its window's maximum, 0 elsewhere. "
                      "Only the maximum of each window receives that window's gradient.")
             if doc.num is not None and doc.num.masks is not None:
-                doc.note(f"Ties: {spec.ties} - {TIES[spec.ties]}.")
+                doc.note(f"Ties ({spec.ties}): {TIES[spec.ties]}.")
         else:
             doc.para(doc.math(M(f"∂y_k/∂x = 1/{spec.window_count}", rf"\frac{{\partial y_k}}{{\partial x}} = \tfrac{{1}}{{{spec.window_count}}}")),
                      " for every cell x of window k.")
@@ -452,7 +452,10 @@ class Content:
                  + "shifted to each cell of the window and added up; it is compared with the chain rule term by term.")
         for identity in d.identities:
             # the tie policy is stated with the gradient, and only when numbers decide the maxima
-            notes = tuple(note for note in identity.notes if not note.startswith("ties:"))
+            # documents say it in words (the JSON's notes keep SymPy's form for tools)
+            notes = tuple("mask: 1 where a cell is its window's maximum, else 0 (the Heaviside step of the cell "
+                          "minus the largest other cell)" if note.startswith("mask:") else note
+                          for note in identity.notes if not note.startswith("ties:"))
             doc.identity(identity, M(identity.statement, STATEMENTS[spec.mode]), notes)
         if doc.num is not None and doc.num.masks is not None:
             doc.para(f"Each cell's share of its windows' gradient (ties: {spec.ties}):", level=1)
