@@ -82,8 +82,8 @@ def lay_out(doc, width: int) -> list[Text]:
             out.append(Text.assemble(("  " + mark + " ", style), (block.math, "bold")))
         elif isinstance(block, Matrix):
             room = width - len(indent) - 2
-            if block.tag:
-                out.append(Text(f"{indent}{block.tag} ="))
+            if block.tag:  # a long tag wraps under itself, not back to column 0
+                out += [Text(indent + piece) for piece in wrap_words(f"{block.tag} =", width - len(indent))]
             lines, columns = matrix_lines(block.grids[0], room, doc.full_matrices)
             for i, grid in enumerate(block.grids[1:]):
                 op = block.ops[i] if i < len(block.ops) else "="
