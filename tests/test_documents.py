@@ -240,3 +240,15 @@ def test_notation_delta(capsys):
     assert r"&= w_{11} \delta_{11}" in tex and r"\frac{\partial L}{\partial z_{11}}" in tex  # defined once, in the note
     code, _, err = run(["conv", "--input", "3x3", "--kernel", "2x2", "--notation", "nabla"], capsys)
     assert code == 2 and "--notation must be partial or delta" in err
+
+
+def test_a_multichannel_identity_reads_as_sentences(capsys):
+    """The matrix equation of a 2->2 layer's identity says once which channels it shows, and its notes are
+    sentences (a regression once printed a note letter by letter)."""
+    from conftest import run
+
+    code, out, _ = run(["conv", "--input", "4x4", "--kernel", "2x2", "--in-channels", "2", "--out-channels", "2",
+                        "--show", "identities"], capsys, columns=120)
+    assert code == 0
+    assert "∂L/∂Z dilated and padded for the full correlation ⋆ rot180(W) (shown for output channel 1 and input channel 1):" in out
+    assert not re.search(r"^\s+[A-Z]\.$", out, re.M)

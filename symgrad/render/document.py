@@ -520,9 +520,12 @@ class Builder:
                 and not (self.num is not None and any(self.num.any_known(item.ids) for item in items[:2]))):
             first, second = items.pop(0), items.pop(0)  # the closed form as a matrix equation: A ⋆ B
             op = identity.operator if not self.n.tex else {"⋆": r"\star"}.get(identity.operator, identity.operator)
-            notes = "; ".join(note for note in (first.note, second.note) if note)
+            parts = []  # "shown for output channel 1" and "... and input channel 1": said once
+            for note in (first.note, second.note):
+                parts += [part for part in note.removeprefix("shown for ").split(" and ") if note and part not in parts]
+            shown_for = "shown for " + " and ".join(parts) if parts else ""
             self.para(*self.label_parts(first.label), " ", ("math", op), " ", *self.label_parts(second.label),
-                      (f" ({notes})" if notes else "") + ":", level=1)
+                      (f" ({shown_for})" if shown_for else "") + ":", level=1)
             self.blocks.append(Matrix("", (Grid(flat(first.ids), self.cell), Grid(flat(second.ids), self.cell)), 1, (op,)))
         for item in items:
             self.para(*self.label_parts(item.label), (f" ({item.note})" if item.note else "") + ":", level=1)
