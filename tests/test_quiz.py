@@ -96,6 +96,16 @@ def test_numeric_answers_equal_pytorch():
     assert checked >= 5
 
 
+def test_which_matrix_questions():
+    """The whole tensor, against the whole tensor under each slip (no rot180 and no dilation here)."""
+    questions = [q for q in quiz(symgrad.conv("5x5", "3x3", stride=2), count=20, seed=1) if q["question"].startswith("Which matrix")]
+    check_questions(questions)
+    grad_input = next(q for q in questions if q["question"] == "Which matrix is ∂L/∂X?")
+    assert all(a["answer"].startswith("$\\begin{bmatrix}") for a in grad_input["answers"])
+    feedback = " ".join(a["feedback"] for a in grad_input["answers"])
+    assert "without rot180" in feedback and "not dilated" in feedback
+
+
 def test_seeds_make_quizzes_reproducible_and_different():
     d = symgrad.conv("6x6", "3x3", stride=2)
     assert quiz(d, count=5, seed=4) == quiz(d, count=5, seed=4)

@@ -42,6 +42,8 @@ def quiz(d, count: int = 6, seed: int = 0) -> list[dict]:
                 if key == "forward" or key.startswith("new_") and problem.numeric is None:
                     continue
                 builders.append((_many_choice, label, problem, key))
+                if _matrix_shape(problem, key) is not None:
+                    builders.append((_matrix_choice, label, problem, key))
                 if problem.numeric is not None:
                     builders.append((_numeric, label, problem, key))
     rng.shuffle(builders)
@@ -137,6 +139,53 @@ def _many_choice(problem, key: str, label: str, rng, asked: set) -> dict | None:
         "answers": [{"answer": _expression(problem, poly), "correct": correct, "feedback": feedback}
                     for poly, correct, feedback in choices],
     }
+
+
+MATRIX_ENTRIES = 25  # "Which matrix is dL/dX?" for tensors of at most this many entries
+
+
+def _matrix_shape(problem, key: str) -> tuple[int, int] | None:
+    """The 2-D shape of a small gradient whose channel levels are all 1 (else None: no matrix question)."""
+    group = problem.answer_group(key)
+    spatial = [n for n in group.shape if n > 1] or [1]
+    if group.size > MATRIX_ENTRIES or len(spatial) > 2 or any(n > 1 for n in group.shape[:group.channel_axes]):
+        return None
+    return (1, spatial[0]) if len(spatial) == 1 else (spatial[0], spatial[1])
+
+
+def _matrix_choice(problem, key: str, label: str, rng, asked: set) -> dict | None:
+    """"Which matrix is dL/dX?": the whole tensor, and the whole tensor under each slip that changes it."""
+    if (id(problem), key, "matrix") in asked:
+        return None
+    asked.add((id(problem), key, "matrix"))
+    shape = _matrix_shape(problem, key)
+    right = problem.expected(key)
+    choices, seen = [(right, True, "Right.")], [right]
+    for slip, variant in problem.variants(key):
+        polys = []
+        for e in range(len(right)):
+            found = [p for p in variant(e) if not p == right[e]]
+            polys.append(found[0] if found else right[e])
+        if not any(all(p == q for p, q in zip(polys, other)) for other in seen):
+            choices.append((polys, False, f"Not this one: {SLIPS[slip]}."))
+            seen.append(polys)
+    if len(choices) < 2:
+        return None
+    choices = choices[:MAX_CHOICES]  # the right one is first: always kept
+    rng.shuffle(choices)
+    group = problem.answer_group(key)
+    title = {"kernel": "W", "input": "X", "bias": "b"}.get(group.key, problem.symbols.letter(group.offset))
+    return {
+        "question": f"{label}Which matrix is ∂L/∂{title}?",
+        "type": "many_choice",
+        "answers": [{"answer": _matrix_tex(problem, polys, shape), "correct": correct, "feedback": feedback}
+                    for polys, correct, feedback in choices],
+    }
+
+
+def _matrix_tex(problem, polys, shape) -> str:
+    rows = [" & ".join(_expression(problem, polys[r * shape[1] + c]).strip("$") for c in range(shape[1])) for r in range(shape[0])]
+    return r"$\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}$"
 
 
 def _numeric(problem, key: str, label: str, rng, asked: set) -> dict | None:
