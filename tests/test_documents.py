@@ -252,3 +252,11 @@ def test_a_multichannel_identity_reads_as_sentences(capsys):
     assert code == 0
     assert "∂L/∂Z dilated and padded for the full correlation ⋆ rot180(W) (shown for output channel 1 and input channel 1):" in out
     assert not re.search(r"^\s+[A-Z]\.$", out, re.M)
+
+
+def test_markdown_pages_ask_mystmd_not_to_number_every_display():
+    """mystmd (Jupyter Book 2) numbers every $$ display by default; a page says `numbering: equation: false`.
+    The notebook's Markdown display has no frontmatter (Jupyter would show it as text)."""
+    d = symgrad.conv("3", "2")
+    assert d.to_markdown().startswith("---\nnumbering:\n  equation: false\n---\n\n# symgrad conv")
+    assert d._repr_markdown_().startswith("# symgrad conv")

@@ -349,7 +349,7 @@ def test_net_latex_compiles(tmp_path):
 
 def test_markdown_heading_levels():
     md = symgrad.net("3x3", "conv 2x2 | flatten | sum").to_markdown()
-    assert md.startswith("# symgrad net: ") and md.count("\n# ") == 0
+    assert md.startswith("---\nnumbering:\n  equation: false\n---\n\n# symgrad net: ") and md.count("\n# ") == 1
     assert "\n## Forward pass\n" in md and "\n### Stage 1: conv 2x2\n" in md and "\n#### Setup\n" in md
 
 

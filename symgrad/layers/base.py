@@ -111,7 +111,7 @@ class Displayable:
         from ..render.markdown import render_markdown
         from ..render.notebook import NOTEBOOK_TERMS
 
-        return render_markdown(self, DocumentSettings.choose(self, budget=NOTEBOOK_TERMS))
+        return render_markdown(self, DocumentSettings.choose(self, budget=NOTEBOOK_TERMS), page=False)
 
     def to_latex(self, fragment: bool = False, full: bool = False) -> str:
         """A standalone LaTeX document (or its body, with fragment=True)."""

@@ -31,12 +31,17 @@ def markdown_code(text: str) -> str:
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
-def render_markdown(d, settings: DocumentSettings | None = None) -> str:
+# A page's frontmatter: MyST (mystmd, Jupyter Book 2) numbers every $$ display unless told not to.
+FRONTMATTER = ["---", "numbering:", "  equation: false", "---", ""]
+
+
+def render_markdown(d, settings: DocumentSettings | None = None, page: bool = True) -> str:
+    """MyST Markdown. page=False leaves out the frontmatter (a notebook's Markdown display has none)."""
     doc = build(d, settings)
     items, _ = tex_blocks(doc)
     # the page title is the one "#": a network's parts (level 1) go one level below it
     shift = 1 if any(item[0] == "heading" and item[2] == 1 for item in items) else 0
-    return "\n".join([f"# {markdown_text(doc.title_text)}", ""] + _body(items, shift))
+    return "\n".join((FRONTMATTER if page else []) + [f"# {markdown_text(doc.title_text)}", ""] + _body(items, shift))
 
 
 def _inline(parts) -> str:
