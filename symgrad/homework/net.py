@@ -248,8 +248,3 @@ class NetProblem:
         if match is None or not 1 <= int(match.group(1)) <= len(self.stages):
             raise KeyError(key)
         return self.stages[int(match.group(1)) - 1], match.group(2)
-
-    @property
-    def default_keys(self) -> tuple[str, ...]:
-        """What a template asks by default: every gradient (the loss's too), and the update with a learning rate."""
-        return tuple(key for key in self.answer_keys() if not key.endswith(".forward"))

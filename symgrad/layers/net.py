@@ -51,10 +51,6 @@ class NetStage:
     def kind(self) -> str:
         return self.spec.kind
 
-    def gradient_table(self, param: str) -> Terms:
-        """The chain-rule table of dL/d(param) (symbolic)."""
-        return dict(self.d.gradients())[GRADIENT_OF[param]]
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class NetDerivation(Displayable):

@@ -13,7 +13,7 @@ being written, grey with its 0 or −∞ for padding), so the pictures read in b
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import OptionError
 
@@ -39,7 +39,6 @@ class Layout:
     width: int
     height: int
     origins: tuple[tuple[int, int], ...]  # each panel's top-left cell corner
-    caption_lines: tuple[str, ...]
     cell: int = CELL  # cell size in pixels: smaller for a large layer, so the picture stays MAX_WIDTH wide
 
     @property
@@ -58,10 +57,15 @@ def layout(animation) -> Layout:
         x += max(panel.shape[1] * cell, int(len(panel.label) * 8.6)) + GAP  # a long label keeps its room
     width = max(x - GAP + MARGIN, 520, int(len(animation.title) * 8.6) + 2 * MARGIN)  # the title fits
     grid_height = max(p.shape[0] for p in panels) * cell
-    per_line = max(20, (width - 2 * MARGIN) // 8)
+    per_line = _per_line(width)
     lines = max(len(_wrap(frame.caption, per_line)) for frame in animation.frames)
     height = MARGIN + TITLE + LABEL + grid_height + 12 + lines * LINE + MARGIN
-    return Layout(width, height, tuple(origins), (), cell)
+    return Layout(width, height, tuple(origins), cell)
+
+
+def _per_line(width: int) -> int:
+    """Characters of caption on a line of a picture `width` pixels wide."""
+    return max(20, (width - 2 * MARGIN) // 8)
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -86,12 +90,6 @@ def _split_name(text: str) -> tuple[str, str]:
 def cell_box(origin: tuple[int, int], cell: tuple[int, int], size: int = CELL) -> tuple[int, int, int, int]:
     x0, y0 = origin[0] + cell[1] * size, origin[1] + cell[0] * size
     return x0, y0, x0 + size, y0 + size
-
-
-def cell_center(lay: Layout, panel_index: int, cell: tuple[int, int]) -> tuple[int, int]:
-    """Where a cell's centre is drawn (the tests look at pixels there)."""
-    x0, y0, x1, y1 = cell_box(lay.origins[panel_index], cell, lay.cell)
-    return (x0 + x1) // 2, (y0 + y1) // 2
 
 
 def _cell_fill(panel, cell) -> str:
@@ -187,8 +185,6 @@ def _highlighted(panel) -> set:
 
 def base_image(animation, lay: Layout, fonts):
     """What every frame shares: the title, the panels' labels and every cell unhighlighted (drawn once)."""
-    from dataclasses import replace
-
     from PIL import Image, ImageDraw
 
     big, small, title_font, ascii_only = fonts
@@ -211,16 +207,11 @@ def draw_frame(animation, frame, lay: Layout, base=None, fonts=None):
     fonts = fonts or _fonts()
     image = (base or base_image(animation, lay, fonts)).copy()
     ink = ImageDraw.Draw(image)
-    for panel, origin in zip(frame.panels, lay.origins):
-        if panel.texts is not animation.frames[0].panels[frame.panels.index(panel)].texts:
-            for r in range(panel.shape[0]):  # a panel whose cells change (not the case today): draw it whole
-                for c in range(panel.shape[1]):
-                    _draw_cell(ink, panel, origin, (r, c), fonts, lay.cell)
-            continue
+    for panel, origin in zip(frame.panels, lay.origins):  # a pass's panels keep their cells' texts: only marks change
         for cell in _highlighted(panel):
             _draw_cell(ink, panel, origin, cell, fonts, lay.cell)
     big, small, _, ascii_only = fonts
-    per_line = max(20, (lay.width - 2 * MARGIN) // 8)
+    per_line = _per_line(lay.width)
     y = lay.origins[0][1] + max(p.shape[0] for p in frame.panels) * lay.cell + 12
     for line in _wrap(frame.caption, per_line):
         _text(ink, MARGIN, y, line, big, small, COLORS["text"], ascii_only)
@@ -261,7 +252,7 @@ def to_png(animation, columns: int = 3) -> bytes:
     if scale < 1:
         size = (max(1, int(lay.width * scale)), max(1, int(lay.height * scale)))
         images = [image.resize(size, Image.BILINEAR) for image in images]
-        lay = Layout(size[0], size[1], lay.origins, lay.caption_lines)
+        lay = replace(lay, width=size[0], height=size[1])
     columns = min(columns, len(images))
     rows = (len(images) + columns - 1) // columns
     sheet = Image.new("RGB", (columns * lay.width, rows * lay.height), COLORS["background"])
@@ -278,7 +269,6 @@ def to_png(animation, columns: int = 3) -> bytes:
 def to_svg(animation) -> str:
     """An animated SVG: the cells every frame shares drawn once, then per frame its highlighted cells and
     caption, shown in turn by SMIL `<animate>` (no script)."""
-    from dataclasses import replace
 
     import drawsvg as dw
 
@@ -293,7 +283,7 @@ def to_svg(animation) -> str:
         for r in range(panel.shape[0]):
             for c in range(panel.shape[1]):
                 _svg_cell(drawing, plain, origin, (r, c), lay)
-    per_line = max(20, (lay.width - 2 * MARGIN) // 8)
+    per_line = _per_line(lay.width)
     for i, frame in enumerate(animation.frames):
         group = dw.Group(visibility="visible" if n == 1 else "hidden")
         if n > 1:
