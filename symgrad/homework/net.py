@@ -32,12 +32,13 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import AnswerError
+from ..layers.net import GRADIENT_OF as LAYER_GRADIENT_OF, PARAM_GROUP
 from ..spec import CHECK_MAX_TERMS
 from .poly import Poly
 from .problem import DEFAULT_TOLERANCE, Problem, check_judgeable, number
 
-GRADIENT_OF = {"new_kernel": "grad_kernel", "new_weight": "grad_weight", "new_bias": "grad_bias"}
-PARAM_OF = {"new_kernel": "kernel", "new_weight": "weight", "new_bias": "bias"}
+PARAM_OF = {f"new_{param}": param for param in LAYER_GRADIENT_OF}  # new_kernel -> kernel: the updated parameter
+GRADIENT_OF = {key: LAYER_GRADIENT_OF[param] for key, param in PARAM_OF.items()}  # new_kernel -> grad_kernel
 STAGE_KEY = re.compile(r"stage([0-9]{1,3})\.([a-z_]+)")
 EXP_KINDS = ("sigmoid", "tanh", "softmax-ce")  # their answers need exp: numbers only
 
@@ -113,7 +114,7 @@ class StageProblem(Problem):
 
     def answer_group(self, key: str):
         if key in PARAM_OF:
-            return self.symbols["kernel" if PARAM_OF[key] in ("kernel", "weight") else "bias"]
+            return self.symbols[PARAM_GROUP[PARAM_OF[key]]]
         if key == "grad_weight":
             return self.symbols["kernel"]
         return super().answer_group(key)

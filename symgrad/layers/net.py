@@ -242,7 +242,7 @@ class NetValues:
             at = f'{where}: layers[{stage.index - 1}] ({stage.label})'
             if not isinstance(item, dict):
                 raise ValuesError(f"{at} must be an object like {{}} or {{\"kernel\": ...}}")
-            keys = _stage_value_keys(stage)
+            keys = stage.params + (("target",) if stage.kind in ("softmax-ce", "mse") else ())
             out = {}
             for key, value in item.items():
                 if key not in keys:
@@ -273,16 +273,6 @@ def derive_symbols_for_values(shape: tuple[int, ...], channel_axes: int | None =
 
     axes = (1 if len(shape) > 1 else 0) if channel_axes is None else channel_axes
     return Group("values", "", 0, tuple(shape), axes, tuple(True for _ in range(axes)))
-
-
-def _stage_value_keys(stage: Stage) -> tuple[str, ...]:
-    if stage.kind == "conv":
-        return ("kernel", "bias") if stage.bias else ("kernel",)
-    if stage.kind == "dense":
-        return ("weight", "bias") if stage.bias else ("weight",)
-    if stage.kind in ("softmax-ce", "mse"):
-        return ("target",)
-    return ()
 
 
 def _param_shape(stage: Stage, key: str) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..layers.loss import Content as LossContent
-from ..layers.net import GRADIENT_OF
+from ..layers.net import GRADIENT_OF, PARAM_GROUP
 from .document import Builder, Document, DocumentSettings, Heading, Para, values_phrase
 from .notation import Notation
 
@@ -123,7 +123,7 @@ def _update_blocks(stage, lr, settings: DocumentSettings, n: Notation) -> list:
     """Per parameter entry: new w = w − α·∂L/∂w, with the numbers when they are known."""
     builder = Builder(stage.d, settings, n, level=3, in_net=True)
     for param, (known, new) in stage.update.items():
-        group = stage.d.symbols["kernel" if param in ("kernel", "weight") else "bias"]
+        group = stage.d.symbols[PARAM_GROUP[param]]
         labels = ("f", "c") if stage.kind == "conv" and param == "kernel" else ()
         builder.update_entries(group, GRADIENT_OF[param], known, new, lr, labels)
     return builder.blocks

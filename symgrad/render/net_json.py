@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layers.net import GRADIENT_OF, PARAM_GROUP
 from ..tensor import ONE
 from ..values import format_number
 from .common import entry_terms, nest, signed_terms, sum_texts, symbol_or_one
 
-PARAM_KEYS = {"kernel": "grad_kernel", "weight": "grad_weight", "bias": "grad_bias"}
 
 
 def _number(x) -> str:
@@ -185,8 +185,7 @@ def _update(stage, data: dict, lr) -> dict:
     """w − α·dL/dw for each parameter of a stage."""
     if stage.update is None:
         return {}
-    groups = {param: "kernel" if param in ("kernel", "weight") else "bias" for param in stage.update}
-    return update_data(stage.update, groups, stage.d.symbols, stage.d.numeric, data, lr)
+    return update_data(stage.update, PARAM_GROUP, stage.d.symbols, stage.d.numeric, data, lr)
 
 
 def update_data(update: dict, groups: dict, symbols, numeric, data: dict, lr) -> dict:
@@ -195,7 +194,7 @@ def update_data(update: dict, groups: dict, symbols, numeric, data: dict, lr) ->
     out = {}
     for param, (known, new) in update.items():
         group = symbols[groups[param]]
-        grads = np.array(data[PARAM_KEYS[param]], dtype=object).ravel()
+        grads = np.array(data[GRADIENT_OF[param]], dtype=object).ravel()
         texts = []
         for j in range(group.size):
             if known[j]:
