@@ -127,6 +127,18 @@ def constants(table: Terms, exact: bool) -> np.ndarray | None:
     return out
 
 
+def entry_values(table: Terms, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per entry of a substituted table: whether it is a number (no symbol left), and which (0 where not);
+    `constants` is the all-or-nothing form."""
+    values = np.zeros(table.size, dtype=object if exact else np.float64)
+    symbolic = (table.a != ONE) | (table.b != ONE)
+    known = np.ones(table.size, dtype=bool)
+    known[table.entry[symbolic]] = False
+    constant = ~symbolic
+    values[table.entry[constant]] = table.coef[constant] if exact else table.coef[constant].astype(np.float64)
+    return known, values
+
+
 def equal_numbers(x: Terms, y: Terms, exact: bool) -> bool:
     """Whether two substituted tables are the same sums: exactly, or to float tolerance."""
     return x.same_sums(y) if exact else _close(x, y)
@@ -249,14 +261,7 @@ def descend(numeric: "Numeric | None", group, gradient: str, lr) -> tuple[np.nda
     size = group.size
     if numeric is None:
         return np.zeros(size, dtype=bool), np.zeros(size, dtype=object)
-    table = numeric.gradients[gradient]
-    symbolic = (table.a != ONE) | (table.b != ONE)
-    g_known = np.ones(size, dtype=bool)
-    g_known[table.entry[symbolic]] = False
-    g = np.zeros(size, dtype=object if numeric.exact else np.float64)
-    if numeric.exact:
-        g[:] = 0
-    g[table.entry[~symbolic]] = table.coef[~symbolic]
+    g_known, g = entry_values(numeric.gradients[gradient], numeric.exact)
     w_known = numeric.known[group.offset: group.offset + size]
     w = numeric.number[group.offset: group.offset + size]
     both = g_known & w_known

@@ -26,8 +26,7 @@ import numpy as np
 from ..errors import OptionError, ValuesError
 from ..naming import LETTERS_RE, RESERVED_WORDS, Naming
 from ..netspec import OUTPUT_LETTERS, PARAM_LETTERS, NetSpec, Stage
-from ..numeric import Numeric, _refuse_huge_denominators, descend, learning_rate, substitute
-from ..tensor import ONE, Terms
+from ..numeric import Numeric, _refuse_huge_denominators, descend, entry_values, learning_rate, substitute
 from ..values import FROM_PYTHON, _where, flatten
 from . import activation, conv, dense, loss, pool
 from .base import Displayable, Kind
@@ -311,31 +310,16 @@ def _put(known, number, group, mask, values, exact: bool) -> None:
     number[sl] = column
 
 
-def entry_numbers(table: Terms | None, exact: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per entry of a substituted table: whether it is a number (no symbol left), and which."""
-    size = table.size
-    values = np.zeros(size, dtype=object if exact else np.float64)
-    if table is None:
-        return np.zeros(size, dtype=bool), values
-    symbolic = (table.a != ONE) | (table.b != ONE)
-    known = np.ones(size, dtype=bool)
-    known[table.entry[symbolic]] = False
-    constant = ~symbolic
-    if constant.any():
-        values[table.entry[constant]] = table.coef[constant] if exact else table.coef[constant].astype(np.float64)
-    return known, values
-
-
 def _forward(stage: NetStage, known, number, exact: bool, source: str):
     d, kind = stage.d, stage.kind
     if kind in ("conv", "dense", "flatten"):
-        return entry_numbers(substitute(d.forward, known, number, exact), exact)
+        return entry_values(substitute(d.forward, known, number, exact), exact)
     if kind in ("maxpool", "avgpool"):
         numeric = pool.evaluate(d, known, number, exact, (), source)
         if numeric.forward is None:
             size = d.symbols["output"].size
             return np.zeros(size, dtype=bool), np.zeros(size, dtype=object if exact else np.float64)
-        return entry_numbers(numeric.forward, exact)
+        return entry_values(numeric.forward, exact)
     return activation.forward_numbers(d, known, number, exact)
 
 
@@ -384,7 +368,7 @@ def _evaluate(net: NetDerivation, values: NetValues) -> NetDerivation:
         _put(known, number, stage.d.symbols["grad_output"], g_mask, g_values, exact)
         numeric = _stage_numeric(stage, known, number, exact, values.source)
         stages[i] = dataclasses.replace(stage, d=dataclasses.replace(stage.d, numeric=numeric if known.any() else None))
-        g_mask, g_values = entry_numbers(numeric.gradients["grad_input"], exact)
+        g_mask, g_values = entry_values(numeric.gradients["grad_input"], exact)
     stages = [_with_update(stage, net.lr, stage.d.numeric) for stage in stages]
     return dataclasses.replace(net, stages=tuple(stages))
 
