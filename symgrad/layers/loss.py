@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..naming import Naming
-from ..numeric import Numeric
+from ..numeric import Numeric, divide
 from ..symbols import SymbolTable
 from ..tensor import Terms
 from .base import M, Derivation, Kind
@@ -148,10 +147,7 @@ def evaluate(d: LossDerivation, known: np.ndarray, number: np.ndarray, exact: bo
         grad[both] = diff[both]
         value = None
         if both.all():
-            squares = sum((x * x for x in diff.tolist()), 0)
-            value = Fraction(squares, 2) if exact and isinstance(squares, int) else (Fraction(squares) / 2 if exact else squares / 2)
-            if exact and isinstance(value, Fraction) and value.denominator == 1:
-                value = value.numerator
+            value = divide(sum((x * x for x in diff.tolist()), 0), 2, exact)
         return value, both, grad
     if not y_known.all() or d.target_class is None:
         return None, np.zeros(g.size, dtype=bool), grad
