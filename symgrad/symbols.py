@@ -145,18 +145,22 @@ class SymbolTable:
         groups = tuple(rest[1:].split("_")) if rest.startswith("_") else ((rest.translate(_SUBSCRIPT),) if rest else ())
         for key in keys:
             group = self.groups.get(key)
-            if group is None or group.letter != letters or not group.size:
-                continue
-            shown = [axis for axis, s in enumerate(group.shown_channels) if s]
-            found = self.naming.position_of(groups, tuple(group.shape[axis] for axis in shown), group.spatial)
-            if found is None:
-                return None
-            channels, position = found
-            index = [0] * group.channel_axes
-            for axis, value in zip(shown, channels):
-                index[axis] = value
-            return group.offset + int(np.ravel_multi_index(tuple(index) + position, group.shape))
+            if group is not None and group.letter == letters and group.size:
+                return self.id_in(group, groups)
         return None
+
+    def id_in(self, group: Group, groups: tuple[str, ...]) -> int | None:
+        """The id of the entry of `group` that a name's index groups (as written) stand for, or None; channel
+        axes of size 1 are not in names (see Naming.position_of)."""
+        shown = [axis for axis, s in enumerate(group.shown_channels) if s]
+        found = self.naming.position_of(groups, tuple(group.shape[axis] for axis in shown), group.spatial)
+        if found is None:
+            return None
+        channels, position = found
+        index = [0] * group.channel_axes
+        for axis, value in zip(shown, channels):
+            index[axis] = value
+        return group.offset + int(np.ravel_multi_index(tuple(index) + position, group.shape))
 
     def nested_identifiers(self, key: str) -> list:
         """Identifiers of a group, nested like its shape (for JSON); made a whole group at a time (the

@@ -209,15 +209,10 @@ class Problem:
 
     def _symbol_id(self, group, groups: tuple[str, ...], text: str) -> int:
         """The id of the symbol a name of `group` stands for (channel axes of size 1 are not in names)."""
-        shown = [axis for axis, s in enumerate(group.shown_channels) if s]
-        found = self.symbols.naming.position_of(groups, tuple(group.shape[axis] for axis in shown), group.spatial)
+        found = self.symbols.id_in(group, groups)
         if found is None:
             raise AnswerError(f"{quote(text)} is not a name of this problem; expected {self.name_range(group)}")
-        channels, position = found
-        channel_index = [0] * group.channel_axes
-        for axis, value in zip(shown, channels):
-            channel_index[axis] = value
-        return group.offset + int(np.ravel_multi_index(tuple(channel_index) + position, group.shape))
+        return found
 
     def name_range(self, group) -> str:
         """`x_1_1 .. x_3_3`: the first and last names of a group."""
