@@ -115,7 +115,7 @@ def conv(
     """
     from . import api
 
-    check_format(format, LAYER_FORMATS, fragment)
+    check_format(format, LAYER_FORMATS, fragment, entry=entry, figures=figures, notation=notation)
     sections = _parse_show(show, "conv")
     if show is not None and "grad-bias" in sections and not bias:
         raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
@@ -163,7 +163,7 @@ def pool(
     """
     from . import api
 
-    check_format(format, LAYER_FORMATS, fragment)
+    check_format(format, LAYER_FORMATS, fragment, entry=entry, figures=figures, notation=notation)
     sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
                                        max_terms=limit, values=values),
@@ -215,12 +215,6 @@ def _show_layer(derive, sections, format: str, full: bool, fragment: bool, max_t
                 output: str | None, entry: str | None = None, figures: str | None = None, notation: str = "partial") -> None:
     """The shared body of `conv`, `pool` and `net`: derive(limit) builds the layer, which is rendered
     (or one `entry` of it) and written; exit 1 if an identity fails."""
-    if entry is not None and format != "text":
-        raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
-    if notation not in ("partial", "delta"):
-        raise OptionError(f"--notation must be partial or delta, got {notation!r}")
-    if figures is not None and format not in ("latex", "markdown"):
-        raise OptionError(f"--figures puts pictures into a document: it works with --format markdown or latex, not {format}")
     limit = parse_limit(max_terms)
     output = check_output(output, {"the --values file": values})
     with _full_limit(full and format != "json", max_terms) as build_limit:

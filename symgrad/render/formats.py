@@ -20,20 +20,27 @@ from ..errors import OptionError
 
 LAYER_FORMATS = ("text", "json", "latex", "markdown")
 CHECK_FORMATS = ("text", "json", "gradescope", "markdown")
+NOTATIONS = ("partial", "delta")
 
 
-def check_format(format: str, formats: tuple[str, ...], fragment: bool = False) -> None:
-    """Refuse, before any work, a format that is not one of `formats`, and --fragment without LaTeX."""
+def check_format(format: str, formats: tuple[str, ...], fragment: bool = False, *, entry: str | None = None,
+                 figures: str | None = None, notation: str = "partial") -> None:
+    """Refuse, before any work, a format that is not one of `formats`, and an option the format cannot
+    take: --fragment without LaTeX, --entry without text, --figures without Markdown or LaTeX."""
     if format not in formats:
         raise OptionError(f"--format must be one of {', '.join(formats)}, got {format!r}")
     if fragment and format != "latex":
         raise OptionError(f"--fragment only applies to --format latex (got --format {format})")
+    if entry is not None and format != "text":
+        raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
+    if notation not in NOTATIONS:
+        raise OptionError(f"--notation must be partial or delta, got {notation!r}")
+    if figures is not None and format not in ("latex", "markdown"):
+        raise OptionError(f"--figures puts pictures into a document: it works with --format markdown or latex, not {format}")
 
 
 def render_entry(derivation, name: str, format: str, *, full: bool = False, to_file: bool = True) -> str:
-    """`--entry NAME`: one entry's equation and the cells involved, in the terminal (text only)."""
-    if format != "text":
-        raise OptionError(f"--entry shows one entry in the terminal; it works with --format text, not {format}")
+    """`--entry NAME`: one entry's equation and the cells involved, in the terminal (text only: check_format)."""
     from .entry import find_entry
     from .terminal import EntryView
 
@@ -49,8 +56,6 @@ def write_figures(derivation, folder: str, format: str, show) -> tuple[str, str]
     from .draw import render
     from .frames import animation
 
-    if format not in ("latex", "markdown"):
-        raise OptionError(f"--figures puts pictures into a document: it works with --format markdown or latex, not {format}")
     if not re.fullmatch(r"[A-Za-z0-9._/-]{1,200}", folder) or folder.startswith("-"):
         raise OptionError(f"--figures {folder!r}: expected a folder name of letters, digits, '.', '_', '-' and '/'")
     if derivation.spec.ndim > 2:
@@ -64,9 +69,6 @@ def write_figures(derivation, folder: str, format: str, show) -> tuple[str, str]
         if show is None or section in show or section.replace("_", "-") in show:
             write_atomic(os.path.join(folder, f"{pass_}.{ext}"), render(animation(derivation, pass_), ext))
     return folder, ext
-
-
-NOTATIONS = ("partial", "delta")
 
 
 def render_layer(derivation, format: str, *, show, full: bool = False, fragment: bool = False, max_terms: int,
