@@ -238,11 +238,11 @@ def finite(evaluate_function):
     """Arithmetic that cannot be carried out is refused with one clear line: exact fractions whose results
     would be too long (checked before), float overflow to inf or nan (after; without numpy warnings)."""
 
-    def checked(derivation, known, number, exact, given, source):
+    def checked(derivation, known, number, exact, given, source, **already):
         if exact:
             _refuse_huge_denominators(number[known], source)
         with np.errstate(all="ignore"):
-            numeric = evaluate_function(derivation, known, number, exact, given, source)
+            numeric = evaluate_function(derivation, known, number, exact, given, source, **already)
         if not exact:
             tables = [numeric.forward] + list(numeric.gradients.values())
             if not all(np.isfinite(t.coef.astype(np.float64)).all() for t in tables if t is not None):

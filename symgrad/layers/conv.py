@@ -320,10 +320,13 @@ def bias_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
 
 
 @finite
-def evaluate(d: ConvDerivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str) -> Numeric:
-    """Substitute the values into the forward pass, the gradients (dL/dz as the loss gives it) and the identities."""
+def evaluate(d: ConvDerivation, known: np.ndarray, number: np.ndarray, exact: bool, given: tuple[str, ...], source: str,
+             forward: Terms | None = None) -> Numeric:
+    """Substitute the values into the forward pass, the gradients (dL/dz as the loss gives it) and the identities.
+    `forward`: the forward pass already substituted with these values (a network computes it on its way forward)."""
     known, number = known.copy(), number.copy()
-    forward = substitute(d.forward, known, number, exact)
+    if forward is None:
+        forward = substitute(d.forward, known, number, exact)
     losses.fill_grad_output(d.loss, d.symbols, known, number, constants(forward, exact))
     gradients = {key: substitute(table, known, number, exact) for key, table in d.gradients()}
     identities = {

@@ -311,21 +311,24 @@ def _put(known, number, group, mask, values, exact: bool) -> None:
 
 
 def _forward(stage: NetStage, known, number, exact: bool, source: str):
+    """(which outputs are numbers, their values, the substituted forward table of a sum-of-products stage,
+    kept for the backward pass, or None)."""
     d, kind = stage.d, stage.kind
     if kind in ("conv", "dense", "flatten"):
-        return entry_values(substitute(d.forward, known, number, exact), exact)
+        table = substitute(d.forward, known, number, exact)
+        return (*entry_values(table, exact), table)
     if kind in ("maxpool", "avgpool"):
         numeric = pool.evaluate(d, known, number, exact, (), source)
         if numeric.forward is None:
             size = d.symbols["output"].size
-            return np.zeros(size, dtype=bool), np.zeros(size, dtype=object if exact else np.float64)
-        return entry_values(numeric.forward, exact)
-    return activation.forward_numbers(d, known, number, exact)
+            return np.zeros(size, dtype=bool), np.zeros(size, dtype=object if exact else np.float64), None
+        return (*entry_values(numeric.forward, exact), None)
+    return (*activation.forward_numbers(d, known, number, exact), None)
 
 
 def _evaluate(net: NetDerivation, values: NetValues) -> NetDerivation:
     exact = net.exact
-    arrays = []
+    arrays, forwards = [], []
     # forward
     group = net.stages[0].d.symbols["input"]
     mask = np.zeros(group.size, dtype=bool) if values.input is None else np.ones(group.size, dtype=bool)
@@ -345,7 +348,8 @@ def _evaluate(net: NetDerivation, values: NetValues) -> NetDerivation:
         if stage.spec.is_loss:
             break
         with np.errstate(all="ignore"):
-            mask, flow = _forward(stage, known, number, exact, values.source)
+            mask, flow, table = _forward(stage, known, number, exact, values.source)
+        forwards.append(table)
     # backward: the loss gives the last δ (or the file does)
     stages = list(net.stages)
     if net.loss_stage is not None:
@@ -366,20 +370,21 @@ def _evaluate(net: NetDerivation, values: NetValues) -> NetDerivation:
         stage = stages[i]
         known, number = arrays[i]
         _put(known, number, stage.d.symbols["grad_output"], g_mask, g_values, exact)
-        numeric = _stage_numeric(stage, known, number, exact, values.source)
+        numeric = _stage_numeric(stage, known, number, exact, values.source, forwards[i])
         stages[i] = dataclasses.replace(stage, d=dataclasses.replace(stage.d, numeric=numeric if known.any() else None))
         g_mask, g_values = entry_values(numeric.gradients["grad_input"], exact)
     stages = [_with_update(stage, net.lr, stage.d.numeric) for stage in stages]
     return dataclasses.replace(net, stages=tuple(stages))
 
 
-def _stage_numeric(stage: NetStage, known, number, exact: bool, source: str) -> Numeric:
+def _stage_numeric(stage: NetStage, known, number, exact: bool, source: str, forward) -> Numeric:
+    """A stage's numbers, its δ now known; `forward` is its substituted forward pass from the way forward."""
     given = _given(stage.d, known)
     kind = stage.kind
     if kind == "conv":
-        return conv.evaluate(stage.d, known, number, exact, given, source)
+        return conv.evaluate(stage.d, known, number, exact, given, source, forward=forward)
     if kind in ("dense", "flatten"):
-        return dense.evaluate(stage.d, known, number, exact, given, source)
+        return dense.evaluate(stage.d, known, number, exact, given, source, forward=forward)
     if kind in ("maxpool", "avgpool"):
         return pool.evaluate(stage.d, known, number, exact, given, source)
     return activation.evaluate(stage.d, known, number, exact, given, source)
