@@ -57,7 +57,7 @@ def test_large_layer_is_summarised_and_full_shows_all(capsys):
     code, out, _ = run(["conv", "--input", "28x28", "--kernel", "5x5"], capsys)
     assert code == 0
     assert "… 551 more outputs not shown; use --full" in out  # 576 outputs, 25 shown
-    assert "… 759 more entries of dL/dX not shown" in out
+    assert "… 759 more entries of ∂L/∂X not shown" in out
     assert "more terms)" in out
     _, bigger, _ = run(["conv", "--input", "80x80", "--kernel", "5x5"], capsys)
     assert abs(len(bigger.splitlines()) - len(out.splitlines())) < 40  # the summary does not grow with the layer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +32,43 @@ def test_latex_exact_with_values():
     start = tex.index(r"\subsection*{Forward pass")
     end = tex.index(r"\subsection*{Gradient $\frac{\partial L}{\partial X}$")
     assert tex[start:end] == (GOLDEN / "conv_1d_values_forward_dw.tex").read_text()
+
+
+def _written(args: list[str], tmp_path: Path, cwd: Path = GOLDEN) -> str:
+    """What `symgrad ARGS -o FILE` writes, run in `cwd` (so a values file is named as a user names it)."""
+    out = tmp_path / "out"
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        assert cli.main(args + ["-o", str(out)]) == 0
+    finally:
+        os.chdir(previous)
+    return out.read_text(encoding="utf-8")
+
+
+def test_latex_exact_2d_delta_notation(tmp_path):
+    """input 3x3, kernel 2x2, --notation delta, checked by eye in the PDF: δ₁₁ stands for ∂L/∂z₁₁;
+    ∂L/∂w₁₁ = x₁₁δ₁₁ + x₁₂δ₁₂ + x₂₁δ₂₁ + x₂₂δ₂₂; ∂L/∂x₂₂ = w₂₂δ₁₁ + w₂₁δ₁₂ + w₁₂δ₂₁ + w₁₁δ₂₂; both
+    gradients as final matrices; each identity as X ⋆ δ and padded δ ⋆ rot180(W) with its matrices."""
+    tex = _written(["conv", "--input", "3x3", "--kernel", "2x2", "--notation", "delta", "--format", "latex"], tmp_path)
+    assert tex == (GOLDEN / "conv_2d_delta.tex").read_text(encoding="utf-8")
+
+
+def test_markdown_exact_average_pooling(tmp_path):
+    """4x4 average pooling, window 2x2 (checked by eye): y₁₁ = ¼(x₁₁ + x₁₂ + x₂₁ + x₂₂), every
+    ∂L/∂x = ¼·∂L/∂y of its window, written as a fraction times the gradient (never ∂L/∂y₁₁/4)."""
+    md = _written(["pool", "--input", "4x4", "--window", "2x2", "--mode", "avg", "--format", "markdown"], tmp_path)
+    assert md == (GOLDEN / "pool_avg.md").read_text(encoding="utf-8")
+    assert r"&= \tfrac{1}{4} \frac{\partial L}{\partial y_{11}}" in md and "/4" not in md
+
+
+def test_latex_exact_max_pooling_with_values_fragment(tmp_path):
+    """The README's pooling example as a fragment (checked by eye, compiled \\input into a host): ties
+    named in words with a real arrow, the mask, ∂L/∂X = [[0,0,2,0],[1,0,0,0],[3,0,0,0],[0,0,4,0]]."""
+    tex = _written(["pool", "--input", "4x4", "--window", "2x2", "--values", "pool_values.json", "--format", "latex",
+                    "--fragment"], tmp_path)
+    assert tex == (GOLDEN / "pool_max_values.tex").read_text(encoding="utf-8")
+    assert r"\text{; ties: first } \to \text{ } x_{31}" in tex and "values from pool\\_values.json" in tex
 
 
 def test_seed_000_names_in_latex():
@@ -70,7 +108,7 @@ def test_long_sums_are_broken_into_rows():
 def test_large_layer_document_is_summarised_and_says_so():
     d = symgrad.conv("32x32", "5x5", in_channels=3, out_channels=6, bias=True)
     tex = d.to_latex()
-    assert "more entries of dL/dX not shown; use -{}-{}full" in tex
+    assert r"more entries of $\frac{\partial L}{\partial X}$ not shown; use -{}-{}full" in tex
     assert len(tex) < 400_000
     small = symgrad.conv("6x6", "3x3", in_channels=2, out_channels=2)
     assert DocumentSettings.choose(small).max_entries is None  # small layers: every entry

@@ -374,7 +374,7 @@ class Content:
                      doc.math(M("−∞", r"-\infty")), ", so it is never the maximum.")
         else:
             doc.para(doc.math(M(f"y = (sum of the window)/{spec.window_count}", rf"y = \tfrac{{1}}{{{spec.window_count}}} \sum \text{{window}}")),
-                     "; padded cells count as 0 (PyTorch's count_include_pad).")
+                     "; padded cells count as 0 and in the divisor, as PyTorch's default does.")
         if not doc.in_net:
             doc.values_sentence()
         doc.matrices("X", doc.sym["input"].ids, ("c",))
@@ -425,7 +425,7 @@ class Content:
             text = ("(tie between ", ", ".join(tied), f"; ties: split, each gets 1/{len(winners)})")
         if not doc.n.tex:
             return "   " + "".join(text)
-        return r" \qquad " + "".join(rf"\text{{{piece}}}" if i % 2 == 0 else " " + piece.replace("→", r"\to") + " "
+        return r" \qquad " + "".join(rf"\text{{{piece}}}".replace("→", r"} \to \text{") if i % 2 == 0 else " " + piece + " "
                                     for i, piece in enumerate(text))
 
     @staticmethod
@@ -435,19 +435,20 @@ class Content:
         if spec.mode == "max":
             doc.para(doc.math(M("∂y_k/∂x = H(x − max(the other cells of window k))",
                                 r"\frac{\partial y_k}{\partial x} = H\left(x - \max(\text{the other cells of window } k)\right)")),
-                     ", with H the Heaviside step (SymPy's form): 1 where x is its window's maximum, 0 elsewhere. "
-                     "Only the maximum of each window receives that window's gradient.")
+                     ", with H the Heaviside step (SymPy's form): 1 where ", doc.math("x"), " is its window's maximum, 0 "
+                     "elsewhere. Only the maximum of each window receives that window's gradient.")
             if doc.num is not None and doc.num.masks is not None:
                 doc.note(f"Ties ({spec.ties}): {TIES[spec.ties]}.")
         else:
             doc.para(doc.math(M(f"∂y_k/∂x = 1/{spec.window_count}", rf"\frac{{\partial y_k}}{{\partial x}} = \tfrac{{1}}{{{spec.window_count}}}")),
-                     " for every cell x of window k.")
+                     " for every cell ", doc.math("x"), " of window ", doc.math("k"), ".")
 
     @staticmethod
     def identities(doc) -> None:
         spec, d = doc.d.spec, doc.d
         doc.heading("Identity: routing by upsampling")
-        doc.para("The gradient is computed again window offset by window offset: dL/dY is upsampled by the stride, "
+        doc.para("The gradient is computed again window offset by window offset: ", doc.math(doc.n.partial("L", "Y")),
+                 " is upsampled by the stride, "
                  + ("multiplied by the mask of maxima, " if spec.mode == "max" else f"divided by {spec.window_count}, ")
                  + "shifted to each cell of the window and added up; it is compared with the chain rule term by term.")
         for identity in d.identities:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -68,11 +69,19 @@ def build(d, settings: DocumentSettings | None = None, notation: Notation = LATE
     return Builder(d, settings or DocumentSettings.choose(d), notation).document()
 
 
+_GRADIENT = re.compile(r"\bdL/d([A-Za-z])\b")  # dL/dW in a note
+_WORDED = re.compile(r"(.*?)((?<![A-Za-z])[A-Za-z]|dL/d[A-Za-z])?")  # "the kernel W", "dL/dZ": words, then a symbol
+
+
 def values_phrase(numeric) -> str:
     """`values from v.json`, or `values given` when they came as a dict from Python."""
     if numeric.source == "":
         return "values given"
-    return "values from standard input" if numeric.source == "-" else f"values from {printable(numeric.source)}"
+    if numeric.source == "-":
+        return "values from standard input"
+    if numeric.source.startswith("/dev/"):
+        return f"values from {printable(numeric.source)}"
+    return f"values from {printable(Path(numeric.source).name)}"  # the file's name: no directories in a worked solution
 
 
 def _parts(parts) -> tuple[tuple[str, str], ...]:
@@ -200,7 +209,18 @@ class Builder:
         self.blocks.append(Para(_parts(parts), small, level))
 
     def note(self, text: str, level: int = 0) -> None:
-        self.para(text, small=True, level=level)
+        self.para(*self.prose(text), small=True, level=level)
+
+    def prose(self, text: str) -> list:
+        """Text with its gradients set as math: `dL/dW` → ∂L/∂W (the kinds' notes are written for the
+        terminal and the JSON; a document writes formulas, not code)."""
+        parts: list = []
+        for i, piece in enumerate(_GRADIENT.split(text)):
+            if i % 2:
+                parts.append(("math", self.n.partial("L", piece)))
+            elif piece:
+                parts.append(piece)
+        return parts
 
     def math(self, m: M | str) -> tuple[str, str]:
         return ("math", self.pick(m))
@@ -453,15 +473,15 @@ class Builder:
         `rot180(W)` → rot180(W), so documents write formulas, not code."""
         match = re.match(r"dL/d([A-Z])\b(.*)$", label)
         if match:
-            return [("math", self.n.partial("L", match.group(1))), match.group(2)]
+            return [("math", self.n.partial("L", match.group(1))), *self.prose(match.group(2))]
         match = re.match(r"rot180\(W( dilated)?\)(.*)$", label)
         if match:
             inner = "W" + (r"_{\text{dilated}}" if self.n.tex and match.group(1) else " dilated" if match.group(1) else "")
             return [("math", (r"\operatorname{rot180}" if self.n.tex else "rot180") + f"({inner})"), match.group(2)]
         match = re.match(r"([A-Z])\b(.*)$", label)
         if match:
-            return [("math", match.group(1)), match.group(2)]
-        return [label]
+            return [("math", match.group(1)), *self.prose(match.group(2))]
+        return self.prose(label[:1].upper() + label[1:])
 
     def output_size(self, formula: M, rows: list[tuple[str, str, int, int]], tail: tuple[int, ...], unread: str) -> None:
         """The output-size arithmetic per axis (axis name, numerator text, stride, output), and the
@@ -483,8 +503,15 @@ class Builder:
     def values_sentence(self) -> None:
         if self.num is not None:
             kind = "exact (integers and fractions)" if self.num.exact else "floating point"
-            given = ", ".join(self.content.value_words[key] for key in self.num.given) or "nothing"
-            self.note(f"Numbers ({values_phrase(self.num)}) for: {given}; arithmetic is {kind}.")
+            given: list = []
+            for key in self.num.given:
+                words, letter = _WORDED.fullmatch(self.content.value_words[key]).groups()
+                given += [", " if given else "", words] + ([self.math(self._letter(letter))] if letter else [])
+            self.para(f"Numbers ({values_phrase(self.num)}) for ", *(given or ["nothing"]), f"; arithmetic is {kind}.", small=True)
+
+    def _letter(self, letter: str) -> str:
+        """`X` as math, `dL/dY` as ∂L/∂Y."""
+        return self.n.partial("L", letter[4:]) if letter.startswith("dL/d") else letter
 
 
 __all__ = ["Builder", "Document", "DocumentSettings", "Equation", "Figure", "Grid", "Heading", "Matrix", "Para", "Statement", "build", "values_phrase"]
