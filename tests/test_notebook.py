@@ -46,5 +46,16 @@ def test_notebook_shows_the_latex_display():
     assert r"H\left(x_{11} - \max(x_{12}, x_{21}, x_{22})\right) \frac{\partial L}{\partial y_{11}}" in pool
 
     markdown = first[0]["data"]["text/markdown"]  # the display with prose as text and math typeset
-    assert markdown.startswith("# symgrad conv: input 5x5") and "\n## Forward pass: every output expanded\n" in markdown
+    assert markdown.startswith("# symgrad conv: input 5x5")
+    # long: each section folds away under its heading, the first one open
+    assert "\n<details open>\n<summary><strong>Setup</strong></summary>\n\n" in markdown
+    assert "\n<details>\n<summary><strong>Forward pass: every output expanded</strong></summary>\n\n" in markdown
+    assert markdown.count("<details") == markdown.count("</details>") == 5
     assert "$$" in markdown and "a_{13} \\frac{\\partial L}{\\partial z_{4}}" in markdown
+
+
+def test_a_short_display_is_not_folded():
+    import symgrad
+
+    small = symgrad.conv(input="3x3", kernel="2x2")._repr_markdown_()
+    assert "<details" not in small and "\n## Forward pass: every output expanded\n" in small

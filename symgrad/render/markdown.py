@@ -35,13 +35,39 @@ def markdown_code(text: str) -> str:
 FRONTMATTER = ["---", "numbering:", "  equation: false", "---", ""]
 
 
+# A notebook display longer than this many lines folds its sections (all but the first) away
+FOLD_LINES = 150
+
+
 def render_markdown(d, settings: DocumentSettings | None = None, page: bool = True) -> str:
-    """MyST Markdown. page=False leaves out the frontmatter (a notebook's Markdown display has none)."""
+    """MyST Markdown. page=False is a notebook's Markdown display: no frontmatter, and when it is long,
+    each top-level section is an HTML `<details>` the reader opens (the first one open)."""
     doc = build(d, settings)
     items, _ = tex_blocks(doc)
     # the page title is the one "#": a network's parts (level 1) go one level below it
     shift = 1 if any(item[0] == "heading" and item[2] == 1 for item in items) else 0
-    return "\n".join((FRONTMATTER if page else []) + [f"# {markdown_text(doc.title_text)}", ""] + _body(items, shift))
+    body = _body(items, shift)
+    if not page and "\n".join(body).count("\n") > FOLD_LINES:
+        body = _folded(items, shift)
+    return "\n".join((FRONTMATTER if page else []) + [f"# {markdown_text(doc.title_text)}", ""] + body)
+
+
+def _folded(items: list[tuple], shift: int) -> list[str]:
+    """The body with each top-level section in `<details>`: its heading is the summary (math in `$...$`,
+    which Jupyter typesets there too); blank lines around the content keep it Markdown."""
+    top = min(item[2] for item in items if item[0] == "heading")
+    out: list[str] = []
+    sections: list[list[tuple]] = [[]]
+    for item in items:
+        if item[0] == "heading" and item[2] == top:
+            sections.append([])
+        sections[-1].append(item)
+    out += _body(sections[0], shift)
+    for number, section in enumerate(sections[1:]):
+        out += ["<details open>" if number == 0 else "<details>",
+                f"<summary><strong>{_inline(section[0][1])}</strong></summary>", ""]
+        out += _body(section[1:], shift) + ["</details>", ""]
+    return out
 
 
 def _inline(parts) -> str:
