@@ -36,17 +36,19 @@ def conv(
     max_terms: int = DEFAULT_MAX_TERMS,
     values=None,
     lr=None,
+    im2col: bool = False,
 ) -> ConvDerivation:
     """Derive backpropagation through a convolution layer. Raises SymgradError on bad options.
 
     values: numbers for any of input, kernel, bias, grad_output (a dict nested like the tensors,
     or the path of a JSON file with that content), as `--values` takes them; lr: the learning rate α
-    of the update w − α·dL/dw ("0.1" and "1/10" are exact).
+    of the update w − α·dL/dw ("0.1" and "1/10" are exact); im2col: also the matrix form Z = W_row·X_col and
+    its identities dL/dW = dL/dZ·X_colᵀ and dL/dX = col2im(W_rowᵀ·dL/dZ).
     """
     spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms)
     naming = Naming.build(index, names)
     data, source = read_values(values, SymbolTable.for_conv(spec, naming))
-    return derive_conv(spec, naming, loss, data, source, lr)
+    return derive_conv(spec, naming, loss, data, source, lr, im2col)
 
 
 def pool(

@@ -68,7 +68,7 @@ def _root(
 # The sections --show lists in --help. The layer registry (symgrad.layers.KINDS) is what --show accepts;
 # it is not imported here, so that --help and usage errors load no layer, and tests/test_cli_help.py
 # holds the two equal.
-CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "update")
+CONV_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "im2col", "update")
 POOL_SECTIONS = ("setup", "forward", "grad-input", "identities")
 @app.command(cls=Command, short_help="Convolution backprop, every term shown and proved.",
              options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
@@ -122,7 +122,8 @@ def conv(
     if show is not None and "update" in sections and lr is None:
         raise OptionError("--show update needs --lr (the learning rate of the update)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
-                                       index, names, max_terms=limit, values=values, lr=lr),
+                                       index, names, max_terms=limit, values=values, lr=lr,
+                                       im2col=show is not None and "im2col" in sections),
                 sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
 
 

@@ -15,6 +15,7 @@ import pytest
 import sympy
 
 from symgrad import ConvSpec, derive_conv
+from symgrad.tensor import ZERO
 
 from conftest import evaluate, value_vector
 
@@ -135,7 +136,7 @@ def test_the_configurations_cover_the_hard_cases():
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[cfg.id for cfg in CONFIGS])
 def test_against_torch_autograd(cfg: Config):
     spec = cfg.spec()
-    d = derive_conv(spec)
+    d = derive_conv(spec, im2col=True)
     values = random_values(d, seed=cfg.index)
     vec = value_vector(d.symbols, values)
     ref = torch_reference(spec, values)
@@ -150,11 +151,38 @@ def test_against_torch_autograd(cfg: Config):
         assert d.grad_bias is None
 
     names = [identity.name for identity in d.identities]
-    assert names == ["grad_kernel", "grad_input"] + (["grad_bias"] if spec.bias else [])
+    assert names == ["grad_kernel", "grad_input"] + (["grad_bias"] if spec.bias else []) + ["im2col_grad_kernel", "im2col_grad_input"]
     for identity in d.identities:
         assert identity.holds, f"identity {identity.name} does not hold"
-        close(evaluate(identity.computed, vec), ref[identity.name], f"identity {identity.name}")
+        close(evaluate(identity.computed, vec), ref[identity.of], f"identity {identity.name}")
     assert d.all_hold
+    check_matrix_form(spec, d, vec, values, ref)
+
+
+def check_matrix_form(spec, d, vec, values, ref):
+    """The im2col matrices themselves, as numbers: X_col is torch's unfold of the input, Z = W_row·X_col,
+    dL/dW = dL/dZ·X_colᵀ and dL/dX = col2im(W_rowᵀ·dL/dZ) (torch's fold), computed with numpy's matmul."""
+    from symgrad.layers.im2col import matrix_form
+
+    form = matrix_form(spec, d.symbols)
+    number = lambda ids: np.where(ids == ZERO, 0.0, vec[np.clip(ids, 0, None)])  # noqa: E731
+    x_col, w_row, grad = number(form.x_col), number(form.w_row), number(form.grad)
+    if spec.ndim == 2:
+        unfolded = torch_functional.unfold(torch.tensor(values["input"][None]), spec.kernel_size, dilation=spec.dilation,
+                                           padding=spec.padding, stride=spec.stride)[0].numpy()
+        close(x_col, unfolded, "X_col = unfold(X)")
+        folded = torch_functional.fold(torch.tensor((w_row.T @ grad)[None]), spec.input_size, spec.kernel_size,
+                                       dilation=spec.dilation, padding=spec.padding, stride=spec.stride)[0].numpy()
+        close(folded, ref["grad_input"], "fold(W_rowᵀ·dL/dZ)")
+    forward = (w_row @ x_col).reshape(spec.output_shape)
+    if spec.bias:
+        forward = forward + values["bias"].reshape(-1, *([1] * spec.ndim))
+    close(forward, ref["forward"], "Z = W_row·X_col")
+    close((grad @ x_col.T).reshape(spec.kernel_shape), ref["grad_kernel"], "dL/dW = dL/dZ·X_colᵀ")
+    cols = w_row.T @ grad
+    keep = form.cell >= 0
+    col2im = np.bincount(form.cell[keep], weights=cols[keep], minlength=int(np.prod(spec.input_shape)))
+    close(col2im.reshape(spec.input_shape), ref["grad_input"], "col2im(W_rowᵀ·dL/dZ)")
 
 
 def test_a_wrong_gradient_would_be_caught():

@@ -74,6 +74,12 @@ class Identity:
     intermediates: tuple[Intermediate, ...] = ()
     notes: tuple[str, ...] = ()
     operator: str = ""  # the first two intermediates combine by it (⋆: correlation), shown as a matrix equation
+    gradient: str = ""  # the gradient it equals, when its name is not that gradient's (im2col_grad_kernel)
+
+    @property
+    def of(self) -> str:
+        """The key of the gradient this identity computes (grad_kernel, ...)."""
+        return self.gradient or self.name
 
     def checked(self, chain: Terms) -> "Identity":
         """This identity with its verdict: the same sums as the chain rule, term by term."""

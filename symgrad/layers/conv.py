@@ -26,6 +26,7 @@ from ..symbols import SymbolTable
 from ..tensor import ONE, Terms, concat, correlate, crop, dilate, embed, pad, rot180, stack, take, windows
 from ..values import FROM_PYTHON, parse_values
 from .base import M, Derivation, Identity, Intermediate, Kind, sum_of_products
+from .im2col import identities as matrix_identities
 
 if TYPE_CHECKING:
     import sympy
@@ -112,15 +113,16 @@ class ConvDerivation(Derivation):
 
 
 def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "generic", values: dict | None = None,
-                source: str = FROM_PYTHON, lr=None) -> ConvDerivation:
+                source: str = FROM_PYTHON, lr=None, im2col: bool = False) -> ConvDerivation:
     """Expand every output, differentiate by the chain rule, and check the closed forms.
 
     `values`: numbers for some symbols (the contract's dict; `source` names the file it came from); the
     sums are then also evaluated with them, and the identities checked again on the numbers.
     `lr`: the learning rate α (a number, or a string like "0.1" or "1/10", which stay exact); the update
-    w − α·dL/dw of the kernel and bias is then worked out too.
+    w − α·dL/dw of the kernel and bias is then worked out too. `im2col`: also the matrix form (Z = W_row·X_col)
+    and its two identities, checked like the closed forms (layers/im2col.py).
     """
-    d = _derive_conv(spec, naming, loss, values, source)
+    d = _derive_conv(spec, naming, loss, values, source, im2col)
     if lr is None:
         return d
     rate = learning_rate(lr)
@@ -131,7 +133,8 @@ def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "gener
     return dataclasses.replace(d, lr=rate, update=update)
 
 
-def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict | None, source: str) -> ConvDerivation:
+def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict | None, source: str,
+                 im2col: bool = False) -> ConvDerivation:
     losses.check_loss(loss)
     naming = naming or Naming()
     symbols = SymbolTable.for_conv(spec, naming)
@@ -143,6 +146,9 @@ def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict 
     identities = [kernel_identity(spec, symbols).checked(grad_kernel), input_identity(spec, symbols).checked(grad_input)]
     if grad_bias is not None:
         identities.append(bias_identity(spec, symbols).checked(grad_bias))
+    if im2col:
+        kernel_form, input_form = matrix_identities(spec, symbols)
+        identities += [kernel_form.checked(grad_kernel), input_form.checked(grad_input)]
     d = ConvDerivation(spec, naming, loss, symbols, forward, grad_kernel, grad_input, grad_bias, tuple(identities))
     if values is None:
         return d
@@ -330,7 +336,7 @@ def evaluate(d: ConvDerivation, known: np.ndarray, number: np.ndarray, exact: bo
     losses.fill_grad_output(d.loss, d.symbols, known, number, constants(forward, exact))
     gradients = {key: substitute(table, known, number, exact) for key, table in d.gradients()}
     identities = {
-        identity.name: equal_numbers(substitute(identity.computed, known, number, exact), gradients[identity.name], exact)
+        identity.name: equal_numbers(substitute(identity.computed, known, number, exact), gradients[identity.of], exact)
         for identity in d.identities
     }
     return Numeric(exact, given, source, known, number, forward, gradients, identities)
@@ -356,6 +362,8 @@ STATEMENTS = {  # TeX; the plain text is the identity's own statement
     "grad_kernel": r"\frac{\partial L}{\partial W} = \operatorname{conv}\Bigl(X,\ \operatorname{dilate}\bigl(\tfrac{\partial L}{\partial Z}\bigr)\Bigr)",
     "grad_input": r"\frac{\partial L}{\partial X} = \operatorname{full\text{-}conv}\Bigl(\operatorname{dilate}\bigl(\tfrac{\partial L}{\partial Z}\bigr),\ \operatorname{rot180}(W)\Bigr)",
     "grad_bias": r"\frac{\partial L}{\partial b} = \sum_{\text{positions}} \frac{\partial L}{\partial Z}",
+    "im2col_grad_kernel": r"\frac{\partial L}{\partial W} = \operatorname{reshape}\Bigl(\frac{\partial L}{\partial Z}\, X_{\text{col}}^{\top}\Bigr)",
+    "im2col_grad_input": r"\frac{\partial L}{\partial X} = \operatorname{col2im}\Bigl(W_{\text{row}}^{\top} \frac{\partial L}{\partial Z}\Bigr)",
 }
 
 
@@ -444,6 +452,27 @@ class Content:
         doc.para("Each closed form is computed independently with pad, dilate, rot180 and correlate, and compared with "
                  "the chain-rule result term by term.")
         for identity in doc.d.identities:
+            if not identity.name.startswith("im2col"):
+                doc.identity(identity, M(identity.statement, STATEMENTS[identity.name]))
+
+    @staticmethod
+    def im2col(doc) -> None:
+        """The matrix form (--show im2col): X_col and W_row, then each gradient as a matrix product."""
+        forms = [identity for identity in doc.d.identities if identity.name.startswith("im2col")]
+        if not forms:
+            return
+        spec, n = doc.d.spec, doc.n
+        xcol, wrow = (M("X_col", r"X_{\text{col}}"), M("W_row", r"W_{\text{row}}"))
+        doc.heading("The matrix form (im2col)")
+        doc.para("The layer as one matrix product, as im2col implementations compute it: each column of ", doc.math(xcol),
+                 " holds the cells one output reads (0 in the padding), each row of ", doc.math(wrow),
+                 " is one filter flattened in the same order, and ",
+                 doc.math(M("Z = W_row·X_col" + (" + b" if spec.bias else ""), r"Z = W_{\text{row}} X_{\text{col}}" + (" + b" if spec.bias else ""))),
+                 ". The backward pass is then the product rule for matrices.")
+        form = forms[0].intermediates
+        doc.matrices(doc.pick(xcol), form[1].ids.T[None], ("",))
+        doc.matrices(doc.pick(wrow), forms[1].intermediates[0].ids.T[None], ("",))
+        for identity in forms:
             doc.identity(identity, M(identity.statement, STATEMENTS[identity.name]))
 
 
@@ -462,7 +491,7 @@ class Content:
 
 KIND = Kind(
     name="conv",
-    sections=("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "update"),
+    sections=("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "im2col", "update"),
     gradient_of={"grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"},
     tensor_of={"grad_kernel": "W", "grad_input": "X", "grad_bias": "b"},
     answers=("forward", "grad_kernel", "grad_input", "grad_bias"),

@@ -69,7 +69,7 @@ def build(d, settings: DocumentSettings | None = None, notation: Notation = LATE
     return Builder(d, settings or DocumentSettings.choose(d), notation).document()
 
 
-_GRADIENT = re.compile(r"\bdL/d([A-Za-z])\b")  # dL/dW in a note
+_FORMULA = re.compile(r"\b(dL/d[A-Za-z]|[A-Z]_(?:col|row)ᵀ?)(?![A-Za-z])")  # dL/dW, X_col, W_rowᵀ in a note
 _WORDED = re.compile(r"(.*?)((?<![A-Za-z])[A-Za-z]|dL/d[A-Za-z])?")  # "the kernel W", "dL/dZ": words, then a symbol
 
 
@@ -118,6 +118,8 @@ class Builder:
         self.gradients(show)
         if "identities" in show:
             self.content.identities(self)
+        if "im2col" in show and hasattr(self.content, "im2col"):
+            self.content.im2col(self)
         if "update" in show and hasattr(self.content, "update"):
             self.content.update(self)
         return Document(tuple(self.content.title(self.d)), tuple(self.blocks), self.s.full_matrices)
@@ -212,15 +214,23 @@ class Builder:
         self.para(*self.prose(text), small=True, level=level)
 
     def prose(self, text: str) -> list:
-        """Text with its gradients set as math: `dL/dW` → ∂L/∂W (the kinds' notes are written for the
-        terminal and the JSON; a document writes formulas, not code)."""
+        """Text with its formulas set as math: `dL/dW` → ∂L/∂W, `X_colᵀ` → X_colᵀ with a subscript (the
+        kinds' notes are written for the terminal and the JSON; a document writes formulas, not code)."""
         parts: list = []
-        for i, piece in enumerate(_GRADIENT.split(text)):
+        for i, piece in enumerate(_FORMULA.split(text)):
             if i % 2:
-                parts.append(("math", self.n.partial("L", piece)))
+                parts.append(("math", self._formula(piece)))
             elif piece:
                 parts.append(piece)
         return parts
+
+    def _formula(self, token: str) -> str:
+        if token.startswith("dL/d"):
+            return self.n.partial("L", token[4:])
+        if not self.n.tex:
+            return token
+        letter, which = token[0], token[2:5]
+        return rf"{letter}_{{\text{{{which}}}}}" + (r"^{\top}" if token.endswith("ᵀ") else "")
 
     def math(self, m: M | str) -> tuple[str, str]:
         return ("math", self.pick(m))
@@ -453,7 +463,7 @@ class Builder:
                 and all(item.ids.ndim <= 2 for item in items[:2])
                 and not (self.num is not None and any(self.num.any_known(item.ids) for item in items[:2]))):
             first, second = items.pop(0), items.pop(0)  # the closed form as a matrix equation: A ⋆ B
-            op = identity.operator if not self.n.tex else {"⋆": r"\star"}.get(identity.operator, identity.operator)
+            op = identity.operator if not self.n.tex else {"⋆": r"\star", "·": r"\cdot"}.get(identity.operator, identity.operator)
             parts = []  # "shown for output channel 1" and "... and input channel 1": said once
             for note in (first.note, second.note):
                 parts += [part for part in note.removeprefix("shown for ").split(" and ") if note and part not in parts]
@@ -466,7 +476,7 @@ class Builder:
             counts = item.kind == "counts"
             self.matrices("", item.ids[None, ...], ("",), literal=counts, cell=str if counts else None, level=1)
         for text in identity.notes if notes is None else notes:
-            self.note(text[0].upper() + text[1:] + ".", level=1)
+            self.note((text if text.startswith("dL/d") else text[0].upper() + text[1:]) + ".", level=1)
 
     def label_parts(self, label: str) -> list:
         """An intermediate's label with its math set as math: `dL/dZ dilated ...` → ∂L/∂Z, `X padded` → X,
@@ -474,6 +484,8 @@ class Builder:
         match = re.match(r"dL/d([A-Z])\b(.*)$", label)
         if match:
             return [("math", self.n.partial("L", match.group(1))), *self.prose(match.group(2))]
+        if _FORMULA.match(label):
+            return self.prose(label)
         match = re.match(r"rot180\(W( dilated)?\)(.*)$", label)
         if match:
             inner = "W" + (r"_{\text{dilated}}" if self.n.tex and match.group(1) else " dilated" if match.group(1) else "")

@@ -27,6 +27,7 @@ LATEX_TEXT = {
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
     "−": "$-$", "·": r"$\cdot$", "…": r"\dots{}", "×": r"$\times$", "→": r"$\to$", "✓": r"$\checkmark$",
     "✗": r"$\times$", "Σ": r"$\Sigma$", "∂": r"$\partial$", "½": r"$\frac12$", "²": r"$^2$", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$",
+    "δ": r"$\delta$", "α": r"$\alpha$", "θ": r"$\theta$", "σ": r"$\sigma$", "ᵀ": r"$^{\top}$", "∞": r"$\infty$",
 }
 
 
