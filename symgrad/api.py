@@ -37,15 +37,18 @@ def conv(
     values=None,
     lr=None,
     im2col: bool = False,
+    groups=1,
 ) -> ConvDerivation:
     """Derive backpropagation through a convolution layer. Raises SymgradError on bad options.
 
     values: numbers for any of input, kernel, bias, grad_output (a dict nested like the tensors,
     or the path of a JSON file with that content), as `--values` takes them; lr: the learning rate α
     of the update w − α·dL/dw ("0.1" and "1/10" are exact); im2col: also the matrix form Z = W_row·X_col and
-    its identities dL/dW = dL/dZ·X_colᵀ and dL/dX = col2im(W_rowᵀ·dL/dZ).
+    its identities dL/dW = dL/dZ·X_colᵀ and dL/dX = col2im(W_rowᵀ·dL/dZ); groups: PyTorch's groups (output
+    channel f reads only the in_channels/groups channels of its group; the kernel is F x C/groups x ...).
     """
-    spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms)
+    spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms,
+                          groups=groups)
     naming = Naming.build(index, names)
     data, source = read_values(values, SymbolTable.for_conv(spec, naming))
     return derive_conv(spec, naming, loss, data, source, lr, im2col)

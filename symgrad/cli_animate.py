@@ -9,7 +9,7 @@ import typer
 
 from .cli_parts import (
     ANIMATION_OUTPUT, BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, FRAMES, INDEX, INPUT, IN_CHANNELS, KERNEL,
-    MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUT_CHANNELS, PADDING, PASS, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
+    MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUT_CHANNELS, GROUPS, PADDING, PASS, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
     POOL_VALUES, STRIDE, TIES, WINDOW, check_output, emit, parse_count, sub_app,
 )
 from .errors import OptionError
@@ -29,6 +29,7 @@ def animate_conv(
     dilation: str = DILATION,
     in_channels: str = IN_CHANNELS,
     out_channels: str = OUT_CHANNELS,
+    groups: str = GROUPS,
     bias: bool = BIAS,
     index: str = INDEX,
     names: Optional[str] = CONV_NAMES,
@@ -53,7 +54,7 @@ def animate_conv(
     from . import api
 
     _animate(lambda: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, "generic",
-                              index, names, values=values),
+                              index, names, values=values, groups=groups),
              pass_, frames, channel, filter, values, output)
 
 

@@ -83,6 +83,8 @@ PADDING = typer.Option("0", "--padding", metavar="N", help="Zeros on both sides:
 DILATION = typer.Option("1", "--dilation", metavar="N", help="Spacing of kernel taps: one number, or one per axis.")
 IN_CHANNELS = typer.Option("1", "--in-channels", metavar="N", help="Input channels.")
 OUT_CHANNELS = typer.Option("1", "--out-channels", metavar="N", help="Output channels (filters).")
+GROUPS = typer.Option("1", "--groups", metavar="G",
+                      help="Channel groups, as PyTorch: each output channel reads in/G input channels (G = in: depthwise).")
 BIAS = typer.Option(False, "--bias", help="Add a bias b_f to each output channel.")
 LOSS = typer.Option("generic", "--loss", metavar="LOSS",
                     help="generic (dL/dz stay symbols), sum, or mse (half the squared error).")

@@ -162,6 +162,7 @@ class ConvSpec(_Spatial):
     in_channels: int = 1
     out_channels: int = 1
     bias: bool = False
+    groups: int = 1  # PyTorch's groups: output channel f reads only the in_channels/groups inputs of its group
 
     @classmethod
     def build(
@@ -175,6 +176,7 @@ class ConvSpec(_Spatial):
         out_channels=1,
         bias: bool = False,
         max_terms: int | None = DEFAULT_MAX_TERMS,
+        groups=1,
     ) -> "ConvSpec":
         """Parse and validate every option; raise SpecError / TooLargeError with one clear line."""
         input_size, kernel_size = parse_sizes(input, kernel, "--kernel")
@@ -188,11 +190,38 @@ class ConvSpec(_Spatial):
             in_channels=parse_count(in_channels, "--in-channels"),
             out_channels=parse_count(out_channels, "--out-channels"),
             bias=bool(bias),
+            groups=parse_count(groups, "--groups"),
         )
+        spec._check_groups()
         spec._check_fits()
         if max_terms is not None:
             spec.check_budget(max_terms)
         return spec
+
+    def _check_groups(self) -> None:
+        G, C, F = self.groups, self.in_channels, self.out_channels
+        if C % G or F % G:
+            raise SpecError(
+                f"--groups {G} must divide both --in-channels {C} and --out-channels {F} (PyTorch's rule); "
+                f"expected a common divisor such as {math.gcd(C, F)}"
+            )
+
+    @property
+    def group_in(self) -> int:
+        """Input channels each output channel reads (C / groups)."""
+        return self.in_channels // self.groups
+
+    @property
+    def group_out(self) -> int:
+        """Output channels per group (F / groups)."""
+        return self.out_channels // self.groups
+
+    def group_of_output(self, f: int) -> int:
+        return f // self.group_out
+
+    def input_channel(self, f: int, local: int) -> int:
+        """The input channel that output channel f reads as its `local`-th (kernel index [f, local])."""
+        return self.group_of_output(f) * self.group_in + local
 
     def _check_fits(self) -> None:
         for axis, (n, k, p, d) in enumerate(zip(self.input_size, self.kernel_size, self.padding, self.dilation)):
@@ -216,7 +245,8 @@ class ConvSpec(_Spatial):
             )
             raise TooLargeError(
                 f"layer too large: about {cost:,} product terms (input {self.input_text}, kernel "
-                f"{self.kernel_text}{extra}, {self.in_channels}->{self.out_channels} channels) exceeds the limit "
+                f"{self.kernel_text}{extra}, {self.in_channels}->{self.out_channels} channels"
+                f"{f', groups {self.groups}' if self.groups > 1 else ''}) exceeds the limit "
                 f"of {max_terms:,}", TooLargeError.LAYER_ADVICE
             )
 
@@ -234,7 +264,8 @@ class ConvSpec(_Spatial):
 
     @property
     def kernel_shape(self) -> tuple[int, ...]:
-        return (self.out_channels, self.in_channels, *self.kernel_size)
+        """PyTorch's weight shape: (out_channels, in_channels / groups, *kernel)."""
+        return (self.out_channels, self.group_in, *self.kernel_size)
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -243,7 +274,7 @@ class ConvSpec(_Spatial):
     @property
     def estimated_terms(self) -> int:
         """Product terms in the expansion, plus one per symbol and gradient entry (Python ints: no overflow)."""
-        forward = self.out_channels * self.in_channels * math.prod(self.output_size) * math.prod(self.kernel_size)
+        forward = self.out_channels * self.group_in * math.prod(self.output_size) * math.prod(self.kernel_size)
         entries = self.in_channels * math.prod(self.padded_size) + math.prod(self.kernel_shape) + math.prod(self.output_shape)
         return forward + entries
 

@@ -77,7 +77,7 @@ class SymbolTable:
         F, C = spec.out_channels, spec.in_channels
         layout = [
             ("input", naming.input, spec.input_shape, 1, (C > 1,)),
-            ("kernel", naming.kernel, spec.kernel_shape, 2, (F > 1, C > 1)),
+            ("kernel", naming.kernel, spec.kernel_shape, 2, (F > 1, spec.group_in > 1)),
             ("bias", naming.bias, (F,) if spec.bias else (0,), 1, (F > 1,)),
             ("grad_output", naming.grad_output, spec.output_shape, 1, (F > 1,)),
             ("output", naming.output, spec.output_shape, 1, (F > 1,)),

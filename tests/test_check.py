@@ -86,6 +86,8 @@ LAYERS = [
     {"layer": "conv", "input": "4x4", "kernel": "2x2", "loss": "sum", "bias": True},
     {"layer": "conv", "input": "4", "kernel": "2", "loss": "mse", "bias": True},
     {"layer": "conv", "input": "12x3", "kernel": "3x2"},  # subscripts with commas (an axis of 10 or more)
+    {"layer": "conv", "input": "4x4", "kernel": "2x2", "in_channels": 4, "out_channels": 2, "groups": 2},
+    {"layer": "conv", "input": "5", "kernel": "2", "in_channels": 3, "out_channels": 3, "groups": 3, "bias": True},
     {"layer": "pool", "input": "4x4", "window": "2x2"},
     {"layer": "pool", "input": "5x5", "window": "3x3", "stride": 2, "padding": 1},
     {"layer": "pool", "input": "4x4", "window": "2x2", "mode": "avg", "channels": 2},

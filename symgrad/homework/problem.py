@@ -92,6 +92,7 @@ class Problem:
             words += ["kernel", spec.kernel_text]
             extras = [("stride", spec.stride, 1), ("padding", spec.padding, 0), ("dilation", spec.dilation, 1)]
             channels = f"{spec.in_channels}->{spec.out_channels} channels" if (spec.in_channels, spec.out_channels) != (1, 1) else ""
+            channels += f" in {spec.groups} groups" if spec.groups > 1 else ""
         else:
             words[-1] += ","
             words += [spec.mode, "window", "x".join(map(str, spec.window))]

@@ -214,7 +214,8 @@ def _options(derivation) -> list[tuple[str, object]]:
     if isinstance(spec, ConvSpec):
         out += [("kernel", spec.kernel_text), ("stride", per_axis(spec.stride)), ("padding", per_axis(spec.padding)),
                 ("dilation", per_axis(spec.dilation)), ("in_channels", spec.in_channels),
-                ("out_channels", spec.out_channels), ("bias", spec.bias), ("loss", derivation.loss)]
+                ("out_channels", spec.out_channels)] + ([("groups", spec.groups)] if spec.groups > 1 else []) + [
+                ("bias", spec.bias), ("loss", derivation.loss)]
         letters = (derivation.naming.input, derivation.naming.kernel, derivation.naming.output)
         default_letters = ("x", "w", "z")
     else:

@@ -161,12 +161,12 @@ def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict 
 
 def expand_forward(spec: ConvSpec, symbols: SymbolTable) -> Terms:
     """Every output as a sum of products, in the order c, then kernel position, then the bias."""
-    n, F, C = spec.ndim, spec.out_channels, spec.in_channels
+    n, F = spec.ndim, spec.out_channels
     O, K = spec.output_size, spec.kernel_size
-    grid = np.indices((F, *O, C, *K), sparse=True)
+    grid = np.indices((F, *O, spec.group_in, *K), sparse=True)  # c: the kernel's channel index (within the group)
     f, o, c, k = grid[0], grid[1 : 1 + n], grid[1 + n], grid[2 + n :]
     fields = windows(symbols["input"].ids, O, K, spec.stride, spec.dilation, spec.padding)  # (C, *O, *K)
-    x = np.moveaxis(fields, 0, n)[None]  # (1, *O, C, *K), like the grid
+    x = fields[(spec.group_of_output(f) * spec.group_in + c, *o, *k)]  # the input channel of the group
     w = symbols["kernel"].ids[(f, c, *k)]
     out = np.ravel_multi_index((f, *o), (F, *O))
     full = np.broadcast_shapes(x.shape, w.shape, np.shape(out))
@@ -213,10 +213,10 @@ def kernel_closed_form(spec: ConvSpec, symbols: SymbolTable, dilate_grad: bool =
     blocks = []
     for f in range(spec.out_channels):
         g_dilated = dilate(G[f], spec.stride if dilate_grad else (1,) * spec.ndim)
-        for c in range(spec.in_channels):
-            corr = correlate(pad(X[c], spec.padding), g_dilated).swapped()
+        for local in range(spec.group_in):
+            corr = correlate(pad(X[spec.input_channel(f, local)], spec.padding), g_dilated).swapped()
             blocks.append(take(corr, (0,) * spec.ndim, spec.dilation, spec.kernel_size))
-    return stack(blocks, (spec.out_channels, spec.in_channels))
+    return stack(blocks, (spec.out_channels, spec.group_in))
 
 
 def input_closed_form(spec: ConvSpec, symbols: SymbolTable, rotate: bool = True, dilate_grad: bool = True,
@@ -231,9 +231,10 @@ def input_closed_form(spec: ConvSpec, symbols: SymbolTable, rotate: bool = True,
     per_channel = []
     for c in range(spec.in_channels):
         parts = []
-        for f in range(spec.out_channels):
+        group, local = divmod(c, spec.group_in)
+        for f in range(group * spec.group_out, (group + 1) * spec.group_out):  # the outputs that read channel c
             g_padded = pad(dilate(G[f], spec.stride if dilate_grad else (1,) * spec.ndim), full_pad)
-            w = dilate(W[f, c], spec.dilation)
+            w = dilate(W[f, local], spec.dilation)
             parts.append(correlate(g_padded, rot180(w) if rotate else w))
         full = embed(concat(parts), spec.padded_size)
         per_channel.append(crop(full, spec.padding) if crop_padding else full)
@@ -382,6 +383,8 @@ class Content:
         parts += [f"{label} {axis_text(values)}" for label, values in (("stride", spec.stride), ("padding", spec.padding), ("dilation", spec.dilation))]
         if spec.in_channels > 1 or spec.out_channels > 1:
             parts.append(f"channels {spec.in_channels}→{spec.out_channels}")
+        if spec.groups > 1:
+            parts.append(f"groups {spec.groups}")
         return parts + (["bias"] if spec.bias else [])
 
     @staticmethod
@@ -396,6 +399,13 @@ class Content:
         doc.para("Input ", doc.math("X"), f": {channels(spec.in_channels)} of {spec.input_text}, shape ", doc.math(n.shape(spec.input_shape)),
                  "; kernel ", doc.math("W"), ", shape ", doc.math(n.shape(spec.kernel_shape)),
                  "; output ", doc.math("Z"), f": {channels(spec.out_channels)}, shape ", doc.math(n.shape(spec.output_shape)), ".")
+        if spec.groups > 1:
+            G, Cg, Fg = spec.groups, spec.group_in, spec.group_out
+            depthwise = " (depthwise: one input channel per filter)" if Cg == 1 else ""
+            doc.para(f"Groups: {G}{depthwise}. The {spec.in_channels} input and {spec.out_channels} output channels split, in "
+                     f"order, into {G} groups; the {Fg} output channel{'s' if Fg > 1 else ''} of group g read{'' if Fg > 1 else 's'} only its "
+                     f"{channels(Cg).replace('channel', 'input channel')}, so each filter has {channels(Cg)} (PyTorch's "
+                     "weight shape: out × in/groups × kernel) and no gradient crosses groups.")
         rows = []
         for axis, name in enumerate(axis_names(spec.ndim)):
             N, k, s, p, dl = spec.input_size[axis], spec.kernel_size[axis], spec.stride[axis], spec.padding[axis], spec.dilation[axis]
@@ -429,8 +439,13 @@ class Content:
         d, spec, n = doc.d, doc.d.spec, doc.n
         doc.heading("Forward pass: every output expanded")
         z, w, x = (latex_letter(letter) if n.tex else letter for letter in (d.naming.output, d.naming.kernel, d.naming.input))
-        formula = M(f"{z} = {'b + ' if spec.bias else ''}Σ_c Σ_k {w}[f,c,k]·{x}[c, s·o + d·k − p]",
-                    rf"{z}_{{f,o}} = {'b_f + ' if spec.bias else ''}\sum_c \sum_k {w}_{{f,c,k}}\, {x}_{{c,\, s o + d k - p}}")
+        if spec.groups > 1:  # the kernel's channel c counts within f's group, which starts at input channel g·C/G
+            formula = M(f"{z} = {'b + ' if spec.bias else ''}Σ_c Σ_k {w}[f,c,k]·{x}[g(f)·C/G + c, s·o + d·k − p]",
+                        rf"{z}_{{f,o}} = {'b_f + ' if spec.bias else ''}\sum_{{c=1}}^{{C/G}} \sum_k {w}_{{f,c,k}}\, "
+                        rf"{x}_{{g(f) C/G + c,\, s o + d k - p}}")
+        else:
+            formula = M(f"{z} = {'b + ' if spec.bias else ''}Σ_c Σ_k {w}[f,c,k]·{x}[c, s·o + d·k − p]",
+                        rf"{z}_{{f,o}} = {'b_f + ' if spec.bias else ''}\sum_c \sum_k {w}_{{f,c,k}}\, {x}_{{c,\, s o + d k - p}}")
         why = "; terms that fall in the padding are 0" if any(spec.padding) else ""
         doc.para(doc.math(formula), f" (cross-correlation{why}).")
         numeric = doc.num.forward if doc.num is not None else None
@@ -495,7 +510,8 @@ KIND = Kind(
     gradient_of={"grad_kernel": "kernel", "grad_input": "input", "grad_bias": "bias"},
     tensor_of={"grad_kernel": "W", "grad_input": "X", "grad_bias": "b"},
     answers=("forward", "grad_kernel", "grad_input", "grad_bias"),
-    options=("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss", "index", "names"),
+    options=("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss", "index", "names",
+             "groups"),
     required=("input", "kernel"),
     noun="convolution",
     content=Content,

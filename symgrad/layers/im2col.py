@@ -44,18 +44,29 @@ def matrix_form(spec: ConvSpec, symbols: SymbolTable) -> MatrixForm:
     x_col = np.moveaxis(fields, tuple(range(1, 1 + n)), tuple(range(1 + n, 1 + 2 * n))).reshape(C * int(np.prod(spec.kernel_size)), -1)
     offset = symbols["input"].offset
     cell = np.where(x_col == ZERO, -1, x_col - offset)
-    w_row = symbols["kernel"].ids.reshape(F, -1)
+    # W_row[f] over every input channel: zeros outside f's group (a block-diagonal matrix when groups > 1)
+    w_full = np.full((F, C, *spec.kernel_size), ZERO, dtype=np.int64)
+    for f in range(F):
+        first = spec.input_channel(f, 0)
+        w_full[f, first : first + spec.group_in] = symbols["kernel"].ids[f]
+    w_row = w_full.reshape(F, -1)
     grad = symbols["grad_output"].ids.reshape(F, -1)
     return MatrixForm(x_col, w_row, grad, cell)
 
 
 def kernel_product(spec: ConvSpec, form: MatrixForm) -> Terms:
-    """dL/dW_row[f, r] = Σ_o dL/dZ[f, o] · X_col[r, o], reshaped to W's shape (F, C, *K)."""
+    """dL/dW_row[f, r] = Σ_o dL/dZ[f, o] · X_col[r, o], reshaped to W's shape (F, C/G, *K): with groups, only
+    the rows of f's own group are weights (the rest of W_row is zeros)."""
     F, R = form.w_row.shape
+    K = R // spec.in_channels
     f, r, o = np.ix_(np.arange(F), np.arange(R), np.arange(form.x_col.shape[1]))
-    entry = np.broadcast_to(f * R + r, (F, R, o.size))
-    return Terms.make(spec.kernel_shape, entry, np.broadcast_to(form.grad[f, o], entry.shape),
-                      np.broadcast_to(form.x_col[r, o], entry.shape))
+    local = r - (f // spec.group_out) * spec.group_in * K  # the row within f's group
+    inside = (local >= 0) & (local < spec.group_in * K)
+    shape = (F, R, o.size)
+    keep = np.broadcast_to(inside, shape)
+    entry = np.broadcast_to(f * spec.group_in * K + local, shape)[keep]
+    return Terms.make(spec.kernel_shape, entry, np.broadcast_to(form.grad[f, o], shape)[keep],
+                      np.broadcast_to(form.x_col[r, o], shape)[keep]).sorted_by_entry()
 
 
 def input_product(spec: ConvSpec, form: MatrixForm) -> Terms:

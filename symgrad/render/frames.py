@@ -75,6 +75,10 @@ def animation(d, pass_: str, frames: int = DEFAULT_FRAMES, channel: int = 1, fil
         raise OptionError(f"--channel {channel} is not an input channel of this layer; expected 1..{channels}")
     if not 1 <= filter <= filters:
         raise OptionError(f"--filter {filter} is not an output channel of this layer; expected 1..{filters}")
+    if kind == "conv" and d.spec.groups > 1 and d.spec.group_of_output(filter - 1) != (channel - 1) // d.spec.group_in:
+        first = d.spec.input_channel(filter - 1, 0) + 1
+        raise OptionError(f"--channel {channel} is not read by --filter {filter} (groups {d.spec.groups}: filter {filter} "
+                          f"reads input channels {first}..{first + d.spec.group_in - 1})")
     steps = {"forward": _forward, "grad-kernel": _grad_kernel, "grad-input": _grad_input, "routing": _routing}[pass_]
     total = _step_count(d, pass_)
     shown = list(itertools.islice(steps(d, channel - 1, filter - 1), frames))  # only the frames drawn are made
@@ -194,7 +198,7 @@ def _result(d, key: str, index: int) -> str:
 def _conv_setup(d, c: int, f: int):
     spec, sym = d.spec, d.symbols
     x_panel, x_at = _tensor_panel(d, "X (padded)" if any(spec.padding) else "X", sym["input"].ids[c], spec.padding)
-    w_panel, w_at = _tensor_panel(d, "W", sym["kernel"].ids[f, c])
+    w_panel, w_at = _tensor_panel(d, "W", sym["kernel"].ids[f, c % spec.group_in])
     z_panel, z_at = _tensor_panel(d, "Z", sym["output"].ids[f])
     positions = _positions(spec.padded_size, spec.output_size, spec.kernel_size, spec.stride, spec.dilation)
     return x_panel, x_at, w_panel, w_at, z_panel, z_at, positions
@@ -204,7 +208,7 @@ def _forward(d, c: int, f: int) -> Iterator[Frame]:
     """One frame per output of filter f: the kernel (dilated) over its receptive field in channel c."""
     spec, sym = d.spec, d.symbols
     x_panel, x_at, w_panel, w_at, z_panel, z_at, positions = _conv_setup(d, c, f)
-    kernel = sym["kernel"].ids[f, c]
+    kernel = sym["kernel"].ids[f, c % spec.group_in]
     n_out = int(np.prod(spec.output_size))
     for o in range(n_out):
         taps = positions.reshape(n_out, -1)[o]
@@ -232,7 +236,7 @@ def _grad_kernel(d, c: int, f: int) -> Iterator[Frame]:
     grads = sym["grad_output"].ids[f].ravel()
     n_out, n_k = int(np.prod(spec.output_size)), int(np.prod(spec.kernel_size))
     taps = positions.reshape(n_out, n_k)
-    for k, w_id in enumerate(sym["kernel"].ids[f, c].ravel().tolist()):
+    for k, w_id in enumerate(sym["kernel"].ids[f, c % spec.group_in].ravel().tolist()):
         marked = {_cell(taps[o, k], spec.padded_size): _name(d, grads[o]) for o in range(n_out)}
         w_global = w_id - sym["kernel"].offset
         terms = [(coef, (b, a)) for a, b, coef in _rows(d.grad_kernel, w_global)]
@@ -252,7 +256,7 @@ def _grad_input(d, c: int, f: int) -> Iterator[Frame]:
     spec, sym = d.spec, d.symbols
     full_pad = tuple(dl * (k - 1) for dl, k in zip(spec.dilation, spec.kernel_size))
     g_ids = pad(dilate(sym["grad_output"].ids[f], spec.stride), full_pad)  # as input_closed_form builds it
-    r_ids = rot180(dilate(sym["kernel"].ids[f, c], spec.dilation))
+    r_ids = rot180(dilate(sym["kernel"].ids[f, c % spec.group_in], spec.dilation))
     g_panel, g_at = _tensor_panel(d, "∂L/∂Z dilated, padded for the full correlation", g_ids)
     r_panel, r_at = _tensor_panel(d, "rot180(W dilated)" if any(v > 1 for v in spec.dilation) else "rot180(W)", r_ids)
     x_panel, x_at = _tensor_panel(d, "∂L/∂X" + (" (padding cropped)" if any(spec.padding) else ""),

@@ -103,6 +103,7 @@ def conv_data(d) -> dict:
             "bias": spec.bias,
             "index": d.naming.index,
             "names": ",".join([d.naming.input, d.naming.kernel, d.naming.output]),
+            **({"groups": spec.groups} if spec.groups > 1 else {}),
         },
         "loss": loss,
         "symbols": symbol_data,
