@@ -38,6 +38,7 @@ def conv(
     lr=None,
     im2col: bool = False,
     groups=1,
+    padding_mode: str = "zeros",
 ) -> ConvDerivation:
     """Derive backpropagation through a convolution layer. Raises SymgradError on bad options.
 
@@ -45,10 +46,12 @@ def conv(
     or the path of a JSON file with that content), as `--values` takes them; lr: the learning rate α
     of the update w − α·dL/dw ("0.1" and "1/10" are exact); im2col: also the matrix form Z = W_row·X_col and
     its identities dL/dW = dL/dZ·X_colᵀ and dL/dX = col2im(W_rowᵀ·dL/dZ); groups: PyTorch's groups (output
-    channel f reads only the in_channels/groups channels of its group; the kernel is F x C/groups x ...).
+    channel f reads only the in_channels/groups channels of its group; the kernel is F x C/groups x ...);
+    padding: numbers, or "same" / "valid"; padding_mode: zeros, reflect, replicate or circular (what the
+    padded cells hold; the gradient of the copies is folded back onto the cells they copy).
     """
     spec = ConvSpec.build(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, max_terms=max_terms,
-                          groups=groups)
+                          groups=groups, padding_mode=padding_mode)
     naming = Naming.build(index, names)
     data, source = read_values(values, SymbolTable.for_conv(spec, naming))
     return derive_conv(spec, naming, loss, data, source, lr, im2col)

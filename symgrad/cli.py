@@ -17,7 +17,7 @@ from .cli_animate import animate_app
 from .cli_quiz import quiz_app
 from .cli_template import template_app
 from .cli_parts import (
-    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, GROUPS, NOTATION, FRAGMENT, FULL, Group,
+    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, GROUPS, PADDING_MODE, NOTATION, FRAGMENT, FULL, Group,
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, LR, MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT,
     OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, SETTINGS, STRIDE, TEMPLATE_MAX_TERMS,
     TIES, WINDOW, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
@@ -81,6 +81,7 @@ def conv(
     in_channels: str = IN_CHANNELS,
     out_channels: str = OUT_CHANNELS,
     groups: str = GROUPS,
+    padding_mode: str = PADDING_MODE,
     bias: bool = BIAS,
     loss: str = LOSS,
     index: str = INDEX,
@@ -124,7 +125,8 @@ def conv(
         raise OptionError("--show update needs --lr (the learning rate of the update)")
     _show_layer(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss,
                                        index, names, max_terms=limit, values=values, lr=lr,
-                                       im2col=show is not None and "im2col" in sections, groups=groups),
+                                       im2col=show is not None and "im2col" in sections, groups=groups,
+                                       padding_mode=padding_mode),
                 sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
 
 

@@ -9,7 +9,7 @@ import typer
 
 from .cli_parts import (
     ANIMATION_OUTPUT, BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, FRAMES, INDEX, INPUT, IN_CHANNELS, KERNEL,
-    MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUT_CHANNELS, GROUPS, PADDING, PASS, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
+    MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, PASS, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
     POOL_VALUES, STRIDE, TIES, WINDOW, check_output, emit, parse_count, sub_app,
 )
 from .errors import OptionError
@@ -30,6 +30,7 @@ def animate_conv(
     in_channels: str = IN_CHANNELS,
     out_channels: str = OUT_CHANNELS,
     groups: str = GROUPS,
+    padding_mode: str = PADDING_MODE,
     bias: bool = BIAS,
     index: str = INDEX,
     names: Optional[str] = CONV_NAMES,
@@ -54,7 +55,7 @@ def animate_conv(
     from . import api
 
     _animate(lambda: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, "generic",
-                              index, names, values=values, groups=groups),
+                              index, names, values=values, groups=groups, padding_mode=padding_mode),
              pass_, frames, channel, filter, values, output)
 
 

@@ -79,16 +79,19 @@ def _placeholder(argument) -> str:
 INPUT = typer.Option(..., "--input", metavar="SIZE", help="Input size: N, HxW or DxHxW.")
 KERNEL = typer.Option(..., "--kernel", metavar="SIZE", help="Kernel size, with as many axes as --input.")
 STRIDE = typer.Option("1", "--stride", metavar="N", help="Step between outputs: one number, or one per axis (2x1).")
-PADDING = typer.Option("0", "--padding", metavar="N", help="Zeros on both sides: one number, or one per axis.")
+PADDING = typer.Option("0", "--padding", metavar="N",
+                       help="Padding on both sides: one number, one per axis, same or valid.")
 DILATION = typer.Option("1", "--dilation", metavar="N", help="Spacing of kernel taps: one number, or one per axis.")
 IN_CHANNELS = typer.Option("1", "--in-channels", metavar="N", help="Input channels.")
 OUT_CHANNELS = typer.Option("1", "--out-channels", metavar="N", help="Output channels (filters).")
+PADDING_MODE = typer.Option("zeros", "--padding-mode", metavar="MODE",
+                            help="What the padding holds: zeros, reflect, replicate or circular (PyTorch's modes).")
 GROUPS = typer.Option("1", "--groups", metavar="G",
                       help="Channel groups, as PyTorch: each output channel reads in/G input channels (G = in: depthwise).")
 BIAS = typer.Option(False, "--bias", help="Add a bias b_f to each output channel.")
 LOSS = typer.Option("generic", "--loss", metavar="LOSS",
                     help="generic (dL/dz stay symbols), sum, or mse (half the squared error).")
-INDEX = typer.Option("matrix", "--index", metavar="STYLE", help="Indices: matrix (x_1_2) or flat (x_7).")
+INDEX = typer.Option("matrix", "--index", metavar="STYLE", help="matrix (x_1_2) or flat (x_7).")
 CONV_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input, kernel, output, e.g. a,w,z.")
 CONV_VALUES = typer.Option(None, "--values", metavar="FILE",
                            help="JSON numbers for any of input, kernel, bias, grad_output, nested like the tensors.")

@@ -8,7 +8,7 @@ import typer
 
 from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
-    NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
+    NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
     POOL_VALUES, STRIDE, TIES, WINDOW, check_output, emit, parse_count, sub_app,
 )
 from .errors import OptionError
@@ -32,6 +32,7 @@ def quiz_conv(
     in_channels: str = IN_CHANNELS,
     out_channels: str = OUT_CHANNELS,
     groups: str = GROUPS,
+    padding_mode: str = PADDING_MODE,
     bias: bool = BIAS,
     loss: str = LOSS,
     index: str = INDEX,
@@ -54,7 +55,7 @@ def quiz_conv(
     from . import api
 
     _quiz(lambda: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias, loss, index, names,
-                           values=values, lr=lr, groups=groups), count, seed, format, values, output)
+                           values=values, lr=lr, groups=groups, padding_mode=padding_mode), count, seed, format, values, output)
 
 
 @quiz_app.command("pool", cls=Command, short_help="A quiz on a pooling layer.",

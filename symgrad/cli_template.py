@@ -8,7 +8,7 @@ import typer
 
 from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
-    NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
+    NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
     STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, WINDOW, check_output, emit, parse_limit, sub_app,
 )
 from .errors import OptionError, printable
@@ -28,6 +28,7 @@ def template_conv(
     in_channels: str = IN_CHANNELS,
     out_channels: str = OUT_CHANNELS,
     groups: str = GROUPS,
+    padding_mode: str = PADDING_MODE,
     bias: bool = BIAS,
     loss: str = LOSS,
     index: str = INDEX,
@@ -52,7 +53,7 @@ def template_conv(
     from . import api
 
     _write_template(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias,
-                                           loss, index, names, max_terms=limit, values=values, groups=groups),
+                                           loss, index, names, max_terms=limit, values=values, groups=groups, padding_mode=padding_mode),
                     values, ask, student, max_terms, output)
 
 

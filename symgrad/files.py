@@ -113,6 +113,18 @@ def check_target(path: str, inputs: dict[str, str] | None = None) -> None:
     for what, source in (inputs or {}).items():
         if source is not None and _same_file(path, source):
             raise OutputError(f"-o {path!r} is {what}; writing there would destroy it, so choose another file")
+    if inputs is not None:  # before the work: can a file be made beside it? (write_atomic makes one there)
+        try:
+            info = os.stat(path)
+        except OSError:
+            info = None
+        if info is None or stat.S_ISREG(info.st_mode):
+            try:
+                fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{folder.name or 'probe'}.", suffix=".probe")
+            except OSError as error:
+                raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
+            os.close(fd)
+            _remove(probe)
 
 
 def _same_file(a: str, b: str) -> bool:

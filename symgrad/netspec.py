@@ -26,7 +26,7 @@ KINDS = ("conv", *POOLS, *ACTIVATIONS, "flatten", "dense", *LOSS_STAGES)
 
 # per kind: (takes a size: "required" / None, options with values, flags)
 _GRAMMAR = {
-    "conv": ("required", ("out", "stride", "padding", "dilation", "groups"), ("bias",)),
+    "conv": ("required", ("out", "stride", "padding", "dilation", "groups", "padding_mode"), ("bias",)),
     "maxpool": ("required", ("stride", "padding", "ties"), ()),
     "avgpool": ("required", ("stride", "padding"), ()),
     "dense": ("required", (), ("bias",)),
@@ -166,10 +166,10 @@ def _stage(i: int, text: str, shape: tuple[int, ...], last: bool) -> Stage:
 
     def rename(error: SpecError) -> SpecError:
         message = str(error)
-        for option, key in (("--kernel", "size"), ("--window", "size"), ("--stride", "stride="), ("--padding", "padding="),
+        for option, key in (("--padding-mode", "padding_mode="), ("--kernel", "size"), ("--window", "size"), ("--stride", "stride="), ("--padding", "padding="),
                             ("--dilation", "dilation="), ("--out-channels", "out="), ("--groups", "groups="), ("--in-channels", "the input's channels"), ("--ties", "ties="), ("--input", "input")):
             if key.endswith("="):  # "--groups 2 must ..." -> "groups=2 must ..."
-                message = re.sub(re.escape(option) + r" (?=[0-9])", key, message)
+                message = re.sub(re.escape(option) + r" (?=[0-9]|(?:same|valid|zeros|reflect|replicate|circular)\b)", key, message)
             message = message.replace(option, key)
         return fail(message)
 
@@ -180,7 +180,8 @@ def _stage(i: int, text: str, shape: tuple[int, ...], last: bool) -> Stage:
             if kind == "conv":
                 layer = ConvSpec.build(shape[1:], size, options.get("stride", 1), options.get("padding", 0),
                                        options.get("dilation", 1), shape[0], options.get("out", 1),
-                                       "bias" in set_flags, max_terms=None, groups=options.get("groups", 1))
+                                       "bias" in set_flags, max_terms=None, groups=options.get("groups", 1),
+                                       padding_mode=options.get("padding_mode", "zeros"))
             else:
                 layer = PoolSpec.build(shape[1:], size, options.get("stride"), options.get("padding", 0),
                                        kind[:3], shape[0], options.get("ties", "first"), max_terms=None)

@@ -163,6 +163,9 @@ class ConvSpec(_Spatial):
     out_channels: int = 1
     bias: bool = False
     groups: int = 1  # PyTorch's groups: output channel f reads only the in_channels/groups inputs of its group
+    padding_extra: tuple[int, ...] = ()  # 'same' with an odd total: one more zero at the end (PyTorch's placement)
+    padding_mode: str = "zeros"  # zeros | reflect | replicate | circular: what the padded cells hold
+    padding_word: str = ""  # "same" or "valid" when the padding was given that way
 
     @classmethod
     def build(
@@ -177,26 +180,83 @@ class ConvSpec(_Spatial):
         bias: bool = False,
         max_terms: int | None = DEFAULT_MAX_TERMS,
         groups=1,
+        padding_mode: str = "zeros",
     ) -> "ConvSpec":
-        """Parse and validate every option; raise SpecError / TooLargeError with one clear line."""
+        """Parse and validate every option; raise SpecError / TooLargeError with one clear line.
+        `padding` may also be "same" (stride 1; total d(k−1) per axis, the odd zero at the end, as PyTorch
+        places it) or "valid" (0)."""
         input_size, kernel_size = parse_sizes(input, kernel, "--kernel")
         ndim = len(input_size)
+        stride_ = parse_per_axis(stride, "--stride", ndim, minimum=1)
+        dilation_ = parse_per_axis(dilation, "--dilation", ndim, minimum=1)
+        word = padding.strip().lower() if isinstance(padding, str) and padding.strip().lower() in ("same", "valid") else ""
+        extra: tuple[int, ...] = ()
+        if word == "valid":
+            padding_ = (0,) * ndim
+        elif word == "same":
+            if any(s != 1 for s in stride_):
+                raise SpecError(f"--padding same needs stride 1 (PyTorch's rule), got --stride {axis_text(stride_)}; "
+                                "give the padding as numbers for a strided layer")
+            totals = [d * (k - 1) for d, k in zip(dilation_, kernel_size)]
+            padding_, extra = tuple(t // 2 for t in totals), tuple(t % 2 for t in totals)
+            extra = extra if any(extra) else ()
+        else:
+            padding_ = parse_per_axis(padding, "--padding", ndim, minimum=0) if not (
+                isinstance(padding, str) and re.fullmatch(r"\s*[A-Za-z]+\s*", padding)) else _bad_padding_word(padding)
+        if padding_mode not in PADDING_MODES:
+            raise SpecError(f"--padding-mode must be one of {', '.join(PADDING_MODES)}, got {_shown(padding_mode)}")
         spec = cls(
             input_size=input_size,
             kernel_size=kernel_size,
-            stride=parse_per_axis(stride, "--stride", ndim, minimum=1),
-            padding=parse_per_axis(padding, "--padding", ndim, minimum=0),
-            dilation=parse_per_axis(dilation, "--dilation", ndim, minimum=1),
+            stride=stride_,
+            padding=padding_,
+            dilation=dilation_,
             in_channels=parse_count(in_channels, "--in-channels"),
             out_channels=parse_count(out_channels, "--out-channels"),
             bias=bool(bias),
             groups=parse_count(groups, "--groups"),
+            padding_extra=extra,
+            padding_mode=padding_mode,
+            padding_word=word,
         )
         spec._check_groups()
+        spec._check_padding_mode()
         spec._check_fits()
         if max_terms is not None:
             spec.check_budget(max_terms)
         return spec
+
+    def _check_padding_mode(self) -> None:
+        """PyTorch's limits: reflect padding smaller than the input (a cell cannot mirror past the far edge),
+        circular padding at most the input (it wraps around once)."""
+        for axis, (n, lo, hi) in enumerate(zip(self.input_size, self.padding, self.padding_end)):
+            name = axis_names(self.ndim)[axis]
+            if self.padding_mode == "reflect" and max(lo, hi) >= n:
+                raise SpecError(f"--padding-mode reflect needs padding smaller than the input: padding {max(lo, hi)} "
+                                f"along the {name} axis of size {n} (PyTorch's rule); expected at most {n - 1}")
+            if self.padding_mode == "circular" and max(lo, hi) > n:
+                raise SpecError(f"--padding-mode circular needs padding at most the input: padding {max(lo, hi)} "
+                                f"along the {name} axis of size {n} (PyTorch's rule); expected at most {n}")
+
+    @property
+    def padding_end(self) -> tuple[int, ...]:
+        """Padding after the last cell, per axis (the padding before it is `padding`)."""
+        return tuple(p + e for p, e in zip(self.padding, self.padding_extra or (0,) * self.ndim))
+
+    @property
+    def padded_size(self) -> tuple[int, ...]:
+        return tuple(n + lo + hi for n, lo, hi in zip(self.input_size, self.padding, self.padding_end))
+
+    @property
+    def padding_text(self) -> str:
+        """As a title says it: `1`, `1x0`, `same` (with its numbers when they are uneven), `valid`."""
+        if self.padding_word == "same" and self.padding_extra:
+            return f"same ({axis_text(self.padding)} before, {axis_text(self.padding_end)} after)"
+        return self.padding_word or axis_text(self.padding)
+
+    @property
+    def padded(self) -> bool:
+        return any(self.padding) or any(self.padding_end)
 
     def _check_groups(self) -> None:
         G, C, F = self.groups, self.in_channels, self.out_channels
@@ -224,9 +284,9 @@ class ConvSpec(_Spatial):
         return self.group_of_output(f) * self.group_in + local
 
     def _check_fits(self) -> None:
-        for axis, (n, k, p, d) in enumerate(zip(self.input_size, self.kernel_size, self.padding, self.dilation)):
+        for axis, (n, k, padded, d) in enumerate(zip(self.input_size, self.kernel_size, self.padded_size, self.dilation)):
             extent = d * (k - 1) + 1
-            if extent > n + 2 * p:
+            if extent > padded:
                 name = axis_names(self.ndim)[axis]
                 dil = f" with dilation {d} spans {extent}" if d > 1 else ""
                 raise SpecError(
@@ -256,7 +316,7 @@ class ConvSpec(_Spatial):
 
     def numerator(self, axis: int) -> int:
         """N + 2p − d(k−1) − 1 along an axis: the output size is this over the stride, floored, plus 1."""
-        return self.input_size[axis] + 2 * self.padding[axis] - self.dilation[axis] * (self.kernel_size[axis] - 1) - 1
+        return self.padded_size[axis] - self.dilation[axis] * (self.kernel_size[axis] - 1) - 1
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -308,6 +368,13 @@ class ConvSpec(_Spatial):
     @property
     def kernel_text(self) -> str:
         return "x".join(map(str, self.kernel_size))
+
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _bad_padding_word(text: str):
+    raise SpecError(f"--padding must be a non-negative integer, one per axis like 1x0, same or valid; got {_shown(text)}")
 
 
 def _axes(count: int) -> str:

@@ -124,7 +124,47 @@ def pad(ids: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
     return np.pad(ids, [(w, w) for w in widths], constant_values=ZERO)
 
 
-def windows(ids: np.ndarray, output_size, kernel, stride, dilation, padding) -> np.ndarray:
+def source_index(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarray:
+    """For each position of an axis padded by `before` and `after`, the input index it holds (−1: a zero).
+    reflect mirrors without repeating the edge, replicate repeats the edge, circular wraps (PyTorch's modes).
+
+    >>> source_index(3, 2, 2, "reflect").tolist(), source_index(3, 1, 1, "circular").tolist()
+    ([2, 1, 0, 1, 2, 1, 0], [2, 0, 1, 2, 0])
+    """
+    i = np.arange(-before, n + after)
+    if mode == "reflect":
+        i = np.abs(i)
+        return np.where(i >= n, 2 * (n - 1) - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return i % n
+    return np.where((i >= 0) & (i < n), i, -1)
+
+
+def pad_mode(ids: np.ndarray, before: tuple[int, ...], after: tuple[int, ...], mode: str = "zeros") -> np.ndarray:
+    """Pad every spatial axis of one channel's ids: zeros (ZERO), or copies of input cells (the other modes)."""
+    maps = [source_index(n, b, a, mode) for n, b, a in zip(ids.shape, before, after)]
+    inside = np.ones((1,) * ids.ndim, dtype=bool)
+    for axis, m in enumerate(maps):
+        inside = inside & (m >= 0).reshape([-1 if j == axis else 1 for j in range(ids.ndim)])
+    picked = ids[np.ix_(*[np.clip(m, 0, None) for m in maps])]
+    return np.where(inside, picked, ZERO)
+
+
+def fold(terms: Terms, shape: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...], mode: str) -> Terms:
+    """The gradient of a padded tensor folded back onto the input: each padded cell's terms go to the input
+    cell it copies (zeros mode: the padding is dropped, which is the crop)."""
+    maps = [source_index(n, b, a, mode) for n, b, a in zip(shape, before, after)]
+    pos = np.unravel_index(terms.entry, terms.shape)
+    src = [m[p] for m, p in zip(maps, pos)]
+    keep = np.all([s >= 0 for s in src], axis=0) if src else np.ones(terms.entry.size, dtype=bool)
+    entry = np.ravel_multi_index(tuple(s[keep] for s in src), tuple(shape))
+    return Terms(tuple(shape), np.asarray(entry, dtype=_INT), terms.a[keep], terms.b[keep], terms.coef[keep])
+
+
+def windows(ids: np.ndarray, output_size, kernel, stride, dilation, padding, padding_end=None,
+            mode: str = "zeros") -> np.ndarray:
     """Every receptive field of a channel-first id array: `ids[c, s*o + d*k - p]` for each channel c,
     output position o and kernel offset k, shape (C, *output_size, *kernel); ZERO where it falls in
     the padding. Convolution's forward pass and pooling's windows both read the input this way.
@@ -134,6 +174,11 @@ def windows(ids: np.ndarray, output_size, kernel, stride, dilation, padding) -> 
     """
     n = len(output_size)
     grid = np.indices((*output_size, *kernel), sparse=True)
+    if mode != "zeros":  # the padded cells hold copies of input cells
+        ends = padding_end if padding_end is not None else padding
+        maps = [source_index(size, b, a, mode) for size, b, a in zip(ids.shape[1:], padding, ends)]
+        positions = [m[s * o + d * k] for m, o, k, s, d in zip(maps, grid[:n], grid[n:], stride, dilation)]
+        return ids[(slice(None), *positions)]
     positions = [s * o + d * k - p for o, k, s, d, p in zip(grid[:n], grid[n:], stride, dilation, padding)]
     inside = np.ones((1,) * len(grid), dtype=bool)
     for pos, size in zip(positions, ids.shape[1:]):

@@ -49,8 +49,11 @@ def random_net(rng: random.Random):
             out = rng.randint(1, 2)
             text = f"conv {_x(k)} out={out} stride={_x(s)} padding={_x(p)} dilation={_x(d)}" + (" bias" if rng.random() < 0.6 else "")
             # groups from a second generator, so the networks drawn before groups existed stay the same
-            if shape[0] == out == 2 and random.Random(repr((size, stages, text))).random() < 0.6:
+            extra = random.Random(repr((size, stages, text)))
+            if shape[0] == out == 2 and extra.random() < 0.6:
                 text += " groups=2"
+            if any(p) and extra.random() < 0.5:  # padding that copies cells (PyTorch's limits are the spec's)
+                text += " padding_mode=" + extra.choice(["reflect", "replicate", "circular"])
         elif choice == "pool":
             w = [rng.randint(1, min(2, n)) for n in spatial]
             s = [rng.randint(1, 2) for _ in spatial]
@@ -140,8 +143,10 @@ def torch_run(spec: NetSpec, values: dict, lr: float):
             b = to_tensor(item["bias"], (layer.out_channels,)).requires_grad_(True) if stage.bias else None
             p = {"kernel": w, **({"bias": b} if b is not None else {})}
             conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[n]
-            out = conv(current[None], w, b, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                       groups=layer.groups)[0]
+            pairs = [v for lo, hi in zip(reversed(layer.padding), reversed(layer.padding_end)) for v in (lo, hi)]
+            mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
+            padded = F.pad(current[None], pairs, mode=mode) if any(pairs) else current[None]
+            out = conv(padded, w, b, stride=layer.stride, dilation=layer.dilation, groups=layer.groups)[0]
         elif stage.kind == "maxpool":
             layer = stage.layer
             pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
@@ -232,15 +237,17 @@ def test_random_net_matches_torch(seed):
 
 def test_the_oracle_covers_every_kind():
     """The random networks above reach every stage kind, 1-D, 2-D and 3-D, and each value kind."""
-    kinds, dims, values, grouped = set(), set(), set(), 0
+    kinds, dims, values, grouped, modes = set(), set(), set(), 0, set()
     for seed in range(NETS):
         rng = random.Random(9000 + seed)
         size, channels, layers = random_net(rng)
         spec = NetSpec.build(size, layers, channels)
         kinds |= {stage.kind for stage in spec.stages}
         grouped += any(stage.kind == "conv" and stage.layer.groups > 1 for stage in spec.stages)
+        modes |= {stage.layer.padding_mode for stage in spec.stages if stage.kind == "conv" and stage.layer.padded}
         dims.add(len(spec.input_shape) - 1)
         values.add(rng.choice(["int", "fraction", "float"]))
     assert kinds == {"conv", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dense", "softmax-ce", "mse", "sum"}
     assert dims == {1, 2, 3} and values == {"int", "fraction", "float"}
     assert grouped >= 5, grouped  # grouped convolutions (groups=2)
+    assert modes == {"zeros", "reflect", "replicate", "circular"}, modes

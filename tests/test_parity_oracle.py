@@ -14,6 +14,7 @@ from symgrad import ConvSpec, derive_conv
 from conftest import evaluate, value_vector
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel lengths")
 F = pytest.importorskip("torch.nn.functional")
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -45,11 +46,57 @@ def random_conv_options(rng: random.Random, index: int) -> dict:
 GROUP_CONFIGS = [random_conv_options(random.Random(1000 + i), i) for i in range(80)]
 
 
+def random_padding_options(rng: random.Random) -> dict:
+    """A random conv layer with 'same'/'valid' padding or a padding mode other than zeros."""
+    ndim = rng.choice([1, 2, 2, 3])
+    word = rng.choice(["same", "same", "valid", None])
+    mode = rng.choice(["zeros", "reflect", "reflect", "replicate", "circular"]) if word != "valid" else "zeros"
+    axes = []
+    for _ in range(ndim):
+        k = rng.randint(1, 4 if ndim < 3 else 3)
+        d = rng.choice([1, 1, 2])
+        s = 1 if word == "same" else rng.choice([1, 2, 3])
+        extent = d * (k - 1) + 1
+        n = rng.randint(max(extent, 3), max(extent, MAX_SIZE[ndim]) + 1)
+        p = (d * (k - 1) + 1) // 2 if word == "same" else rng.choice([0, 1, 2])
+        if mode == "reflect":
+            p = min(p, n - 1)
+        axes.append((n, k, s, min(p, n), d))
+    n, k, s, p, d = zip(*axes)
+    groups = rng.choice([1, 1, 2])
+    return dict(input=_x(n), kernel=_x(k), stride=_x(s), padding=word or _x(p), dilation=_x(d), padding_mode=mode,
+                in_channels=groups * rng.randint(1, 2), out_channels=groups * rng.randint(1, 2), groups=groups,
+                bias=rng.random() < 0.5)
+
+
+def _pad_configs(count: int) -> list[dict]:
+    out, seed = [], 5000
+    while len(out) < count:
+        options = random_padding_options(random.Random(seed))
+        seed += 1
+        try:
+            ConvSpec.build(**options)
+        except Exception:  # a draw PyTorch refuses too (reflect padding as large as the input, ...)
+            continue
+        out.append(options)
+    return out
+
+
+PAD_CONFIGS = _pad_configs(130)
+
+
 def torch_conv(spec: ConvSpec, values: dict):
     x = torch.tensor(values["input"][None], dtype=torch.float64, requires_grad=True)
     w = torch.tensor(values["kernel"], dtype=torch.float64, requires_grad=True)
     b = torch.tensor(values["bias"], dtype=torch.float64, requires_grad=True) if spec.bias else None
-    out = CONV[spec.ndim](x, w, b, stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=spec.groups)
+    # F.pad takes (before, after) pairs from the last axis back; reflect/replicate/circular as nn.Conv does
+    pairs = [v for before, after in zip(reversed(spec.padding), reversed(spec.padding_end)) for v in (before, after)]
+    mode = "constant" if spec.padding_mode == "zeros" else spec.padding_mode
+    padded = F.pad(x, pairs, mode=mode) if any(pairs) else x
+    out = CONV[spec.ndim](padded, w, b, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+    if spec.padding_word == "same" and spec.padding_mode == "zeros":  # and PyTorch's own 'same' agrees
+        same = CONV[spec.ndim](x, w, b, padding="same", dilation=spec.dilation, groups=spec.groups)
+        assert torch.equal(same, out)
     (out * torch.tensor(values["grad_output"][None], dtype=torch.float64)).sum().backward()
     ref = {"forward": out.detach().numpy()[0], "grad_kernel": w.grad.numpy(), "grad_input": x.grad.numpy()[0]}
     if spec.bias:
@@ -82,6 +129,21 @@ def check_conv_against_torch(options: dict, seed: int) -> None:
 @pytest.mark.parametrize("options", GROUP_CONFIGS, ids=[f"groups-{i:02d}" for i in range(len(GROUP_CONFIGS))])
 def test_groups_against_torch(options):
     check_conv_against_torch(options, seed=len(options["input"]))
+
+
+@pytest.mark.parametrize("options", PAD_CONFIGS, ids=[f"pad-{i:03d}" for i in range(len(PAD_CONFIGS))])
+def test_padding_words_and_modes_against_torch(options):
+    check_conv_against_torch(options, seed=len(options["padding"]))
+
+
+def test_padding_configs_cover_each_mode():
+    specs = [ConvSpec.build(**o) for o in PAD_CONFIGS]
+    for mode in ("reflect", "replicate", "circular"):
+        assert sum(s.padding_mode == mode and s.padded for s in specs) >= 15, mode
+    assert sum(s.padding_word == "same" for s in specs) >= 40
+    assert sum(s.padding_word == "same" and bool(s.padding_extra) for s in specs) >= 15  # the odd zero at the end
+    assert sum(s.padding_word == "valid" for s in specs) >= 10
+    assert {s.ndim for s in specs if s.padding_mode == "reflect"} == {1, 2, 3}
 
 
 def test_group_configs_cover_depthwise_and_grouped():

@@ -27,6 +27,8 @@ SLIPS = {  # the slips a wrong entry may show (slips.py computes them), and how 
     "no_dilation": "dL/dZ not dilated by the stride (stride > 1 needs stride-1 zeros between its entries)",
     "padding_not_cropped": "padding not cropped (the answer keeps rows or columns of the padding; dL/dX is the "
                            "padded gradient with p cut from each side)",
+    "no_fold": "the padded gradient cropped instead of folded (with reflect, replicate or circular padding the padded "
+               "cells are copies, so their gradient must be added into the cells they copy)",
     "rows_cols_swapped": "row and column indices swapped",
     "every_cell": "the max-pool gradient given to every cell of the window, not only to its maximum",
     "averaged": "the max-pool gradient averaged over the window, as for average pooling",

@@ -48,7 +48,9 @@ def build_variants(problem, key: str) -> list[tuple[str, object]]:
         table_variant("no_rot180", lambda: (input_closed_form(spec, symbols, rotate=False), 1))
         if any(s > 1 for s in spec.stride):
             table_variant("no_dilation", lambda: (input_closed_form(spec, symbols, dilate_grad=False), 1))
-        if any(spec.padding):
+        if spec.padded and spec.padding_mode != "zeros":
+            table_variant("no_fold", lambda: (input_closed_form(spec, symbols, fold_padding=False), 1))
+        if spec.padded:
             shape = spec.input_shape
             table_variant("padding_not_cropped", lambda: (
                 take(input_closed_form(spec, symbols, crop_padding=False), (0,) * len(shape), (1,) * len(shape), shape), 1))

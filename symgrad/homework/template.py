@@ -212,7 +212,9 @@ def _options(derivation) -> list[tuple[str, object]]:
 
     out: list[tuple[str, object]] = [("layer", derivation.layer), ("input", "x".join(map(str, spec.input_size)))]
     if isinstance(spec, ConvSpec):
-        out += [("kernel", spec.kernel_text), ("stride", per_axis(spec.stride)), ("padding", per_axis(spec.padding)),
+        out += [("kernel", spec.kernel_text), ("stride", per_axis(spec.stride)),
+                ("padding", spec.padding_word or per_axis(spec.padding))] + (
+                [("padding_mode", spec.padding_mode)] if spec.padding_mode != "zeros" else []) + [
                 ("dilation", per_axis(spec.dilation)), ("in_channels", spec.in_channels),
                 ("out_channels", spec.out_channels)] + ([("groups", spec.groups)] if spec.groups > 1 else []) + [
                 ("bias", spec.bias), ("loss", derivation.loss)]

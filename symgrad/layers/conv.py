@@ -23,7 +23,7 @@ from ..naming import Naming, latex_letter
 from ..numeric import Numeric, constants, descend, equal_numbers, finite, learning_rate, substitute
 from ..spec import ConvSpec, axis_names, axis_text
 from ..symbols import SymbolTable
-from ..tensor import ONE, Terms, concat, correlate, crop, dilate, embed, pad, rot180, stack, take, windows
+from ..tensor import ONE, Terms, concat, correlate, dilate, embed, fold, pad, pad_mode, rot180, stack, take, windows
 from ..values import FROM_PYTHON, parse_values
 from .base import M, Derivation, Identity, Intermediate, Kind, sum_of_products
 from .im2col import identities as matrix_identities
@@ -165,7 +165,8 @@ def expand_forward(spec: ConvSpec, symbols: SymbolTable) -> Terms:
     O, K = spec.output_size, spec.kernel_size
     grid = np.indices((F, *O, spec.group_in, *K), sparse=True)  # c: the kernel's channel index (within the group)
     f, o, c, k = grid[0], grid[1 : 1 + n], grid[1 + n], grid[2 + n :]
-    fields = windows(symbols["input"].ids, O, K, spec.stride, spec.dilation, spec.padding)  # (C, *O, *K)
+    fields = windows(symbols["input"].ids, O, K, spec.stride, spec.dilation, spec.padding, spec.padding_end,
+                     spec.padding_mode)  # (C, *O, *K): with reflect/replicate/circular, padded cells are input cells
     x = fields[(spec.group_of_output(f) * spec.group_in + c, *o, *k)]  # the input channel of the group
     w = symbols["kernel"].ids[(f, c, *k)]
     out = np.ravel_multi_index((f, *o), (F, *O))
@@ -214,17 +215,20 @@ def kernel_closed_form(spec: ConvSpec, symbols: SymbolTable, dilate_grad: bool =
     for f in range(spec.out_channels):
         g_dilated = dilate(G[f], spec.stride if dilate_grad else (1,) * spec.ndim)
         for local in range(spec.group_in):
-            corr = correlate(pad(X[spec.input_channel(f, local)], spec.padding), g_dilated).swapped()
+            x_padded = pad_mode(X[spec.input_channel(f, local)], spec.padding, spec.padding_end, spec.padding_mode)
+            corr = correlate(x_padded, g_dilated).swapped()
             blocks.append(take(corr, (0,) * spec.ndim, spec.dilation, spec.kernel_size))
     return stack(blocks, (spec.out_channels, spec.group_in))
 
 
 def input_closed_form(spec: ConvSpec, symbols: SymbolTable, rotate: bool = True, dilate_grad: bool = True,
-                      crop_padding: bool = True) -> Terms:
+                      crop_padding: bool = True, fold_padding: bool = True) -> Terms:
     """dL/dX[c] = crop_p(sum_f full-corr(dilate_s(G[f]), rot180(dilate_d(W[f,c])))) with zero tail rows.
 
     The flags leave out one step each (the slips `symgrad check` names): rotate=False keeps W unrotated,
     dilate_grad=False leaves dL/dZ undilated, crop_padding=False returns dL/dXpad (the padded shape).
+    With reflect/replicate/circular padding the padded gradient is folded (each padded cell adds into the input
+    cell it copies) instead of cropped; fold_padding=False crops it anyway (the slip of forgetting the fold).
     """
     W, G = symbols["kernel"].ids, symbols["grad_output"].ids
     full_pad = tuple(d * (k - 1) for d, k in zip(spec.dilation, spec.kernel_size))
@@ -237,7 +241,8 @@ def input_closed_form(spec: ConvSpec, symbols: SymbolTable, rotate: bool = True,
             w = dilate(W[f, local], spec.dilation)
             parts.append(correlate(g_padded, rot180(w) if rotate else w))
         full = embed(concat(parts), spec.padded_size)
-        per_channel.append(crop(full, spec.padding) if crop_padding else full)
+        mode = spec.padding_mode if fold_padding else "zeros"
+        per_channel.append(fold(full, spec.input_size, spec.padding, spec.padding_end, mode) if crop_padding else full)
     return stack(per_channel, (spec.in_channels,))
 
 
@@ -255,7 +260,7 @@ def kernel_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
     elif corr_size != spec.kernel_size:
         notes.append(f"the correlation is {_x(corr_size)}; dL/dW is its first {_x(spec.kernel_size)} entries")
     intermediates = (
-        Intermediate("X padded" if any(spec.padding) else "X", pad(X[0], spec.padding), _channel_note(spec, "c")),
+        Intermediate(_padded_label(spec), pad_mode(X[0], spec.padding, spec.padding_end, spec.padding_mode), _channel_note(spec, "c")),
         Intermediate("dL/dZ dilated by the stride", dilate(G[0], spec.stride), _channel_note(spec, "f")),
     )
     return Identity(
@@ -288,13 +293,21 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
             f"{unread} {'is' if sum(tail) == 1 else 'are'} never read by any output (floor division in the output size), so their "
             f"gradient is exactly 0 and zeros are appended there"
         )
-    if any(spec.padding):
-        notes.append(f"padding {_x(spec.padding)} is cropped from each side to get dL/dX of size {_x(spec.input_size)}")
+    if spec.padded and spec.padding_mode == "zeros":
+        sides = (f"padding {_x(spec.padding)} is cropped from each side" if spec.padding == spec.padding_end else
+                 f"padding {_x(spec.padding)} is cropped from the start and {_x(spec.padding_end)} from the end")
+        notes.append(f"{sides} to get dL/dX of size {_x(spec.input_size)}")
+    elif spec.padded:
+        notes += _fold_notes(spec, symbols)
     intermediates = (
         Intermediate("dL/dZ dilated and padded for the full correlation", pad(dilate(G[0], spec.stride), full_pad), _channel_note(spec, "f")),
         Intermediate("rot180(W)" if not any(d > 1 for d in spec.dilation) else "rot180(W dilated)", rot180(dilate(W[0, 0], spec.dilation)), _channel_note(spec, "fc")),
     )
-    if any(tail) or any(spec.padding):
+    if spec.padded and spec.padding_mode != "zeros":
+        copies = np.bincount(fold_sources(spec), minlength=int(np.prod(spec.input_size))).reshape(spec.input_size)
+        intermediates += (Intermediate(f"copies of each input cell in the padded input ({spec.padding_mode}): the fold adds "
+                                       "their gradients", copies, _channel_note(spec, "c"), "counts"),)
+    if any(tail) or spec.padded:
         first_channel = computed.entry[computed.entry < int(np.prod(spec.input_size))]
         counts = np.bincount(first_channel, minlength=int(np.prod(spec.input_size))).reshape(spec.input_size)
         intermediates += (
@@ -302,7 +315,8 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
         )
     return Identity(
         "grad_input",
-        "dL/dX = full-conv(dilate(dL/dZ), rot180(W))",
+        "dL/dX = full-conv(dilate(dL/dZ), rot180(W))" if spec.padding_mode == "zeros" else
+        f"dL/dX = fold_{spec.padding_mode}(full-conv(dilate(dL/dZ), rot180(W)))",
         False,
         len(computed),
         computed,
@@ -310,6 +324,32 @@ def input_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
         tuple(notes),
         "⋆",
     )
+
+
+def _padded_label(spec: ConvSpec) -> str:
+    if not spec.padded:
+        return "X"
+    return "X padded" + (f" ({spec.padding_mode})" if spec.padding_mode != "zeros" else "")
+
+
+def fold_sources(spec: ConvSpec) -> np.ndarray:
+    """The flat input cell each padded cell copies (one channel), for reflect/replicate/circular padding."""
+    plane = np.arange(int(np.prod(spec.input_size)), dtype=np.int64).reshape(spec.input_size)
+    return pad_mode(plane, spec.padding, spec.padding_end, spec.padding_mode).ravel()
+
+
+def _fold_notes(spec: ConvSpec, symbols: SymbolTable) -> list[str]:
+    """The fold in words, with the input cell that most padded cells copy as the example."""
+    sources = fold_sources(spec)
+    copies = np.bincount(sources, minlength=int(np.prod(spec.input_size)))
+    example = int(np.argmax(copies))
+    where = [np.unravel_index(q, spec.padded_size) for q in np.nonzero(sources == example)[0]]
+    cells = ", ".join("(" + ", ".join(str(int(i) + 1) for i in q) + ")" for q in where)
+    name = symbols.unicode(int(symbols["input"].ids.reshape(spec.in_channels, -1)[0, example]))
+    return [f"the padding holds copies of input cells ({spec.padding_mode}), so the correlation gives the gradient of the "
+            f"padded input, {_x(spec.padded_size)}, and the fold adds each padded cell's gradient into the cell it copies",
+            f"for example {name} appears at padded positions {cells}: its gradient is the sum of the padded gradient at "
+            f"those {len(where)} places"]
 
 
 def bias_identity(spec: ConvSpec, symbols: SymbolTable) -> Identity:
@@ -380,7 +420,8 @@ class Content:
     def title(d: ConvDerivation) -> list[str]:
         spec = d.spec
         parts = ["conv", f"input {spec.input_text}", f"kernel {spec.kernel_text}"]
-        parts += [f"{label} {axis_text(values)}" for label, values in (("stride", spec.stride), ("padding", spec.padding), ("dilation", spec.dilation))]
+        parts += [f"stride {axis_text(spec.stride)}", f"padding {spec.padding_text}"
+                  + (f" ({spec.padding_mode})" if spec.padding_mode != "zeros" else ""), f"dilation {axis_text(spec.dilation)}"]
         if spec.in_channels > 1 or spec.out_channels > 1:
             parts.append(f"channels {spec.in_channels}→{spec.out_channels}")
         if spec.groups > 1:
@@ -399,6 +440,15 @@ class Content:
         doc.para("Input ", doc.math("X"), f": {channels(spec.in_channels)} of {spec.input_text}, shape ", doc.math(n.shape(spec.input_shape)),
                  "; kernel ", doc.math("W"), ", shape ", doc.math(n.shape(spec.kernel_shape)),
                  "; output ", doc.math("Z"), f": {channels(spec.out_channels)}, shape ", doc.math(n.shape(spec.output_shape)), ".")
+        if spec.padding_word == "same":
+            doc.para("Padding same: the output keeps the input's size (stride 1), so each axis is padded by d(k−1) in all, "
+                     + ("half before and half after." if not spec.padding_extra else
+                        f"{axis_text(spec.padding)} before and {axis_text(spec.padding_end)} after (PyTorch puts the odd one at the end)."))
+        if spec.padding_mode != "zeros" and spec.padded:
+            doc.para(f"Padding mode {spec.padding_mode}: the padded cells are not zeros but copies of input cells, "
+                     + {"reflect": "mirrored at the edge without repeating it", "replicate": "the edge cell repeated",
+                        "circular": "wrapped around from the other side"}[spec.padding_mode]
+                     + "; a copy's gradient belongs to the cell it copies.")
         if spec.groups > 1:
             G, Cg, Fg = spec.groups, spec.group_in, spec.group_out
             depthwise = " (depthwise: one input channel per filter)" if Cg == 1 else ""
@@ -409,7 +459,8 @@ class Content:
         rows = []
         for axis, name in enumerate(axis_names(spec.ndim)):
             N, k, s, p, dl = spec.input_size[axis], spec.kernel_size[axis], spec.stride[axis], spec.padding[axis], spec.dilation[axis]
-            top_text = (rf"{N} + 2 \cdot {p} - {dl} \cdot ({k} - 1) - 1" if n.tex else f"{N} + 2·{p} − {dl}·({k}−1) − 1")
+            pads = (rf"2 \cdot {p}" if n.tex else f"2·{p}") if spec.padding_end[axis] == p else f"{p} + {spec.padding_end[axis]}"
+            top_text = (rf"{N} + {pads} - {dl} \cdot ({k} - 1) - 1" if n.tex else f"{N} + {pads} − {dl}·({k}−1) − 1")
             rows.append((name, top_text, s, spec.output_size[axis]))
         doc.output_size(M("floor((N + 2p − d(k−1) − 1)/s) + 1", r"\left\lfloor \frac{N + 2p - d(k-1) - 1}{s} \right\rfloor + 1"),
                         rows, spec.unused_tail, "no output reads (its gradient is exactly 0)")
@@ -446,7 +497,8 @@ class Content:
         else:
             formula = M(f"{z} = {'b + ' if spec.bias else ''}Σ_c Σ_k {w}[f,c,k]·{x}[c, s·o + d·k − p]",
                         rf"{z}_{{f,o}} = {'b_f + ' if spec.bias else ''}\sum_c \sum_k {w}_{{f,c,k}}\, {x}_{{c,\, s o + d k - p}}")
-        why = "; terms that fall in the padding are 0" if any(spec.padding) else ""
+        why = ("; terms that fall in the padding are 0" if spec.padding_mode == "zeros" else
+               f"; a term in the padding reads the input cell the padding copies ({spec.padding_mode})") if spec.padded else ""
         doc.para(doc.math(formula), f" (cross-correlation{why}).")
         numeric = doc.num.forward if doc.num is not None else None
         doc.sum_entries(d.forward, lambda k: doc.n.symbol(doc.sym, doc.out0 + k), numeric, "outputs")
@@ -466,9 +518,14 @@ class Content:
         doc.heading("Identities: the closed forms")
         doc.para("Each closed form is computed independently with pad, dilate, rot180 and correlate, and compared with "
                  "the chain-rule result term by term.")
+        mode = doc.d.spec.padding_mode
         for identity in doc.d.identities:
             if not identity.name.startswith("im2col"):
-                doc.identity(identity, M(identity.statement, STATEMENTS[identity.name]))
+                tex = STATEMENTS[identity.name]
+                if identity.name == "grad_input" and mode != "zeros":  # the padded gradient folded back
+                    lhs, rhs = tex.split(" = ", 1)
+                    tex = rf"{lhs} = \operatorname{{fold}}_{{\text{{{mode}}}}}\Bigl({rhs}\Bigr)"
+                doc.identity(identity, M(identity.statement, tex))
 
     @staticmethod
     def im2col(doc) -> None:
@@ -511,7 +568,7 @@ KIND = Kind(
     tensor_of={"grad_kernel": "W", "grad_input": "X", "grad_bias": "b"},
     answers=("forward", "grad_kernel", "grad_input", "grad_bias"),
     options=("input", "kernel", "stride", "padding", "dilation", "in_channels", "out_channels", "bias", "loss", "index", "names",
-             "groups"),
+             "groups", "padding_mode"),
     required=("input", "kernel"),
     noun="convolution",
     content=Content,

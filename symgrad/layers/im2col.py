@@ -39,7 +39,8 @@ class MatrixForm:
 
 def matrix_form(spec: ConvSpec, symbols: SymbolTable) -> MatrixForm:
     n, C, F = spec.ndim, spec.in_channels, spec.out_channels
-    fields = windows(symbols["input"].ids, spec.output_size, spec.kernel_size, spec.stride, spec.dilation, spec.padding)
+    fields = windows(symbols["input"].ids, spec.output_size, spec.kernel_size, spec.stride, spec.dilation, spec.padding,
+                     spec.padding_end, spec.padding_mode)
     # (C, *O, *K) -> (C, *K, *O) -> (C·K, O): rows in the kernel's order, columns in the output's
     x_col = np.moveaxis(fields, tuple(range(1, 1 + n)), tuple(range(1 + n, 1 + 2 * n))).reshape(C * int(np.prod(spec.kernel_size)), -1)
     offset = symbols["input"].offset
@@ -97,7 +98,8 @@ def identities(spec: ConvSpec, symbols: SymbolTable) -> tuple[Identity, Identity
     plane = int(np.prod(spec.input_size))
     reads = np.bincount(form.cell[(form.cell >= 0) & (form.cell < plane)], minlength=plane)  # channel 1
     notes = ["the col2im step adds entry (r, o) of W_rowᵀ · dL/dZ into the input cell that X_col read at (r, o); "
-             + ("entries read from the padding are dropped; " if any(spec.padding) else "")
+             + ("entries read from the padding are dropped; " if spec.padded and spec.padding_mode == "zeros" else
+                "entries read from a padded cell add into the input cell it copies (the fold); " if spec.padded else "")
              + f"a cell read by several outputs collects them all (here up to {int(reads.max()) if reads.size else 0} per channel)",
              "the transpose is where the closed form's rot180 comes from: W_rowᵀ · dL/dZ sends kernel entry k times "
              "output o's gradient to the cell o·s + d·k; gathered from a cell's side, that is a correlation of dL/dZ "

@@ -69,7 +69,9 @@ def build(d, settings: DocumentSettings | None = None, notation: Notation = LATE
     return Builder(d, settings or DocumentSettings.choose(d), notation).document()
 
 
-_FORMULA = re.compile(r"\b(dL/d[A-Za-z]|[A-Z]_(?:col|row)ᵀ?)(?![A-Za-z])")  # dL/dW, X_col, W_rowᵀ in a note
+# dL/dW, X_col, W_rowᵀ, x₁₂ (a symbol as the terminal writes it) in a note
+_FORMULA = re.compile(r"\b(dL/d[A-Za-z]|[A-Z]_(?:col|row)ᵀ?|[A-Za-z][₀₁₂₃₄₅₆₇₈₉]+(?:,[₀₁₂₃₄₅₆₇₈₉]+)*)(?![A-Za-z])")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _WORDED = re.compile(r"(.*?)((?<![A-Za-z])[A-Za-z]|dL/d[A-Za-z])?")  # "the kernel W", "dL/dZ": words, then a symbol
 
 
@@ -229,6 +231,8 @@ class Builder:
             return self.n.partial("L", token[4:])
         if not self.n.tex:
             return token
+        if token[1] != "_":  # x₁₂: the symbol with its subscript
+            return f"{token[0]}_{{{token[1:].translate(_SUBSCRIPTS)}}}"
         letter, which = token[0], token[2:5]
         return rf"{letter}_{{\text{{{which}}}}}" + (r"^{\top}" if token.endswith("ᵀ") else "")
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..numeric import divide
-from ..tensor import ONE, ZERO, dilate, pad, rot180, windows
+from ..tensor import ONE, ZERO, dilate, pad, rot180, source_index, windows
 from .notation import TEXT
 
 PASSES = {"conv": ("forward", "grad-kernel", "grad-input"), "pool": ("routing",)}
@@ -135,26 +135,34 @@ def _positions(spatial, output_size, kernel, stride, dilation) -> np.ndarray:
     return windows(ids, output_size, kernel, stride, dilation, (0,) * len(spatial))[0]
 
 
-def _tensor_panel(d, label: str, ids: np.ndarray, padding_widths=None, pad_text: str = "0") -> tuple[Panel, dict]:
-    """A panel of a spatial id array (1-D or 2-D), optionally padded; returns it and id -> (row, col).
-    ZERO entries (the zeros dilate and pad insert) are drawn like padding, as `pad_text`."""
+def _tensor_panel(d, label: str, ids: np.ndarray, padding_widths=None, pad_text: str = "0", after=None,
+                  mode: str = "zeros") -> tuple[Panel, dict]:
+    """A panel of a spatial id array (1-D or 2-D), optionally padded (`padding_widths` before, `after` after,
+    default the same); returns it and id -> (row, col). ZERO entries (the zeros dilate and pad insert) are
+    drawn like padding, as `pad_text`; with reflect/replicate/circular padding a padded cell shows the input
+    cell it copies, drawn grey like padding."""
     spatial = ids.shape
-    if padding_widths is not None and any(padding_widths):
-        padded = tuple(n + 2 * p for n, p in zip(spatial, padding_widths))
-    else:
-        padded, padding_widths = spatial, (0,) * len(spatial)
+    if padding_widths is None or not (any(padding_widths) or any(after or ())):
+        padding_widths, after = (0,) * len(spatial), (0,) * len(spatial)
+    after = tuple(after) if after is not None else tuple(padding_widths)
+    padded = tuple(n + b + a for n, b, a in zip(spatial, padding_widths, after))
     shape = _two_d(padded)
     texts = [[pad_text] * shape[1] for _ in range(shape[0])]
     where, pads = {}, set()
+    maps = [source_index(n, b, a, mode) for n, b, a in zip(spatial, padding_widths, after)]
     for flat in range(int(np.prod(padded))):
         position = np.unravel_index(flat, padded)
         inside = [p - w for p, w in zip(position, padding_widths)]
         cell = _cell(flat, padded)
-        symbol = int(ids[tuple(inside)]) if all(0 <= q < n for q, n in zip(inside, spatial)) else ZERO
-        if symbol != ZERO:
+        interior = all(0 <= q < n for q, n in zip(inside, spatial))
+        source = [int(m[p]) for m, p in zip(maps, position)]
+        symbol = int(ids[tuple(source)]) if all(q >= 0 for q in source) else ZERO
+        if symbol != ZERO and interior:
             texts[cell[0]][cell[1]] = _value_or_name(d, symbol)
             where[symbol] = cell
-        else:  # padding, or a zero a dilation or padding put in: drawn grey
+        else:  # padding (or a copy an input cell put there), or a zero a dilation put in: drawn grey
+            if symbol != ZERO:
+                texts[cell[0]][cell[1]] = _value_or_name(d, symbol)
             pads.add(cell)
     return Panel(label, shape, tuple(tuple(row) for row in texts), frozenset(pads)), where
 
@@ -197,7 +205,9 @@ def _result(d, key: str, index: int) -> str:
 
 def _conv_setup(d, c: int, f: int):
     spec, sym = d.spec, d.symbols
-    x_panel, x_at = _tensor_panel(d, "X (padded)" if any(spec.padding) else "X", sym["input"].ids[c], spec.padding)
+    x_panel, x_at = _tensor_panel(d, ("X (padded)" if spec.padding_mode == "zeros" else f"X (padded, {spec.padding_mode})")
+                                  if spec.padded else "X", sym["input"].ids[c], spec.padding, after=spec.padding_end,
+                                  mode=spec.padding_mode)
     w_panel, w_at = _tensor_panel(d, "W", sym["kernel"].ids[f, c % spec.group_in])
     z_panel, z_at = _tensor_panel(d, "Z", sym["output"].ids[f])
     positions = _positions(spec.padded_size, spec.output_size, spec.kernel_size, spec.stride, spec.dilation)
@@ -259,8 +269,9 @@ def _grad_input(d, c: int, f: int) -> Iterator[Frame]:
     r_ids = rot180(dilate(sym["kernel"].ids[f, c % spec.group_in], spec.dilation))
     g_panel, g_at = _tensor_panel(d, "∂L/∂Z dilated, padded for the full correlation", g_ids)
     r_panel, r_at = _tensor_panel(d, "rot180(W dilated)" if any(v > 1 for v in spec.dilation) else "rot180(W)", r_ids)
-    x_panel, x_at = _tensor_panel(d, "∂L/∂X" + (" (padding cropped)" if any(spec.padding) else ""),
-                                  sym["input"].ids[c], spec.padding)
+    x_panel, x_at = _tensor_panel(d, "∂L/∂X" + ((" (padding cropped)" if spec.padding_mode == "zeros" else
+                                               f" (padding folded back, {spec.padding_mode})") if spec.padded else ""),
+                                  sym["input"].ids[c], spec.padding, after=spec.padding_end, mode=spec.padding_mode)
     g2, r2 = g_ids.reshape(_two_d(g_ids.shape)), r_ids.reshape(_two_d(r_ids.shape))
     for x_id, cell in x_at.items():
         window = g2[cell[0]:cell[0] + r2.shape[0], cell[1]:cell[1] + r2.shape[1]]

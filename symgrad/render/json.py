@@ -104,6 +104,8 @@ def conv_data(d) -> dict:
             "index": d.naming.index,
             "names": ",".join([d.naming.input, d.naming.kernel, d.naming.output]),
             **({"groups": spec.groups} if spec.groups > 1 else {}),
+            **({"padding_end": list(spec.padding_end)} if spec.padding_end != spec.padding else {}),
+            **({"padding_mode": spec.padding_mode} if spec.padding_mode != "zeros" else {}),
         },
         "loss": loss,
         "symbols": symbol_data,
