@@ -59,7 +59,7 @@ def conv(
 
 def pool(
     input,
-    window,
+    window=None,
     stride=None,
     padding=0,
     mode: str = "max",
@@ -69,13 +69,21 @@ def pool(
     names: str | None = None,
     max_terms: int = DEFAULT_MAX_TERMS,
     values=None,
+    dilation=1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor=None,
+    output_size=None,
 ) -> PoolDerivation:
     """Derive backpropagation through max or average pooling. Raises SymgradError on bad options.
 
     stride defaults to the window; names are two letters, for input and output (default "x,y");
-    values: numbers for input and/or grad_output (a dict or the path of a JSON file).
+    values: numbers for input and/or grad_output (a dict or the path of a JSON file). PyTorch's other options:
+    dilation (max pooling), ceil_mode, count_include_pad and divisor (divisor_override; average pooling), and
+    output_size instead of window for adaptive pooling.
     """
-    spec = PoolSpec.build(input, window, stride, padding, mode, channels, ties, max_terms=max_terms)
+    spec = PoolSpec.build(input, window, stride, padding, mode, channels, ties, max_terms=max_terms, dilation=dilation,
+                          ceil_mode=ceil_mode, count_include_pad=count_include_pad, divisor=divisor, output_size=output_size)
     naming = Naming.for_pool(index, names)
     data, source = read_values(values, SymbolTable.for_pool(spec, naming))
     return derive_pool(spec, naming, data, source)

@@ -20,7 +20,8 @@ from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, GROUPS, PADDING_MODE, NOTATION, FRAGMENT, FULL, Group,
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, LR, MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT,
     OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, SETTINGS, STRIDE, TEMPLATE_MAX_TERMS,
-    TIES, WINDOW, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
+    TIES, WINDOW,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
     usage_message,
 )
 from .errors import OptionError, SymgradError, TooLargeError
@@ -134,10 +135,15 @@ def conv(
              options_metavar="--input SIZE --window SIZE [OPTIONS]")
 def pool(
     input: str = INPUT,
-    window: str = WINDOW,
+    window: Optional[str] = WINDOW,
+    output_size: Optional[str] = OUTPUT_SIZE,
     stride: Optional[str] = POOL_STRIDE,
     padding: str = POOL_PADDING,
+    dilation: str = POOL_DILATION,
+    ceil_mode: bool = CEIL_MODE,
     mode: str = MODE,
+    no_count_include_pad: bool = NO_COUNT_INCLUDE_PAD,
+    divisor: Optional[str] = DIVISOR,
     channels: str = CHANNELS,
     ties: str = TIES,
     index: str = INDEX,
@@ -170,6 +176,8 @@ def pool(
     check_format(format, LAYER_FORMATS, fragment, entry=entry, figures=figures, notation=notation)
     sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                                       dilation=dilation, ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad,
+                                       divisor=divisor, output_size=output_size,
                                        max_terms=limit, values=values),
                 sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
 

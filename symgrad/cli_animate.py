@@ -10,7 +10,8 @@ import typer
 from .cli_parts import (
     ANIMATION_OUTPUT, BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, FRAMES, INDEX, INPUT, IN_CHANNELS, KERNEL,
     MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, PASS, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
-    POOL_VALUES, STRIDE, TIES, WINDOW, check_output, emit, parse_count, sub_app,
+    POOL_VALUES, STRIDE, TIES, WINDOW,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, parse_count, sub_app,
 )
 from .errors import OptionError
 
@@ -63,10 +64,15 @@ def animate_conv(
                      options_metavar="--input SIZE --window SIZE -o FILE [OPTIONS]")
 def animate_pool(
     input: str = INPUT,
-    window: str = WINDOW,
+    window: Optional[str] = WINDOW,
+    output_size: Optional[str] = OUTPUT_SIZE,
     stride: Optional[str] = POOL_STRIDE,
     padding: str = POOL_PADDING,
+    dilation: str = POOL_DILATION,
+    ceil_mode: bool = CEIL_MODE,
     mode: str = MODE,
+    no_count_include_pad: bool = NO_COUNT_INCLUDE_PAD,
+    divisor: Optional[str] = DIVISOR,
     channels: str = CHANNELS,
     ties: str = TIES,
     index: str = INDEX,
@@ -88,7 +94,9 @@ def animate_pool(
     """
     from . import api
 
-    _animate(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, values=values),
+    _animate(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, dilation=dilation,
+                              ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad, divisor=divisor,
+                              output_size=output_size, values=values),
              pass_ or "routing", frames, channel, "1", values, output)
 
 

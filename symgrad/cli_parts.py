@@ -95,7 +95,14 @@ INDEX = typer.Option("matrix", "--index", metavar="STYLE", help="matrix (x_1_2) 
 CONV_NAMES = typer.Option(None, "--names", metavar="LETTERS", help="Letters for input, kernel, output, e.g. a,w,z.")
 CONV_VALUES = typer.Option(None, "--values", metavar="FILE",
                            help="JSON numbers for any of input, kernel, bias, grad_output, nested like the tensors.")
-WINDOW = typer.Option(..., "--window", metavar="SIZE", help="Window size, with as many axes as --input.")
+WINDOW = typer.Option(None, "--window", metavar="SIZE", help="Window size, with as many axes as --input.")
+OUTPUT_SIZE = typer.Option(None, "--output-size", metavar="SIZE",
+                           help="Adaptive pooling: the output size instead of a window (PyTorch's rule).")
+POOL_DILATION = typer.Option("1", "--dilation", metavar="N", help="Max pooling: spacing of window cells.")
+CEIL_MODE = typer.Option(False, "--ceil-mode", help="Round the output size up, as PyTorch's ceil_mode.")
+NO_COUNT_INCLUDE_PAD = typer.Option(False, "--no-count-include-pad",
+                                    help="Average pooling: leave padded cells out of the divisor.")
+DIVISOR = typer.Option(None, "--divisor", metavar="N", help="Average pooling: divide every window by N.")
 POOL_STRIDE = typer.Option(None, "--stride", metavar="N",
                            help="Step between windows: one number, or one per axis (2x1).  [default: the window]")
 POOL_PADDING = typer.Option("0", "--padding", metavar="N",
@@ -113,7 +120,7 @@ FULL = typer.Option(False, "--full", help="Print every entry, term and matrix ce
 LAYER_MAX_TERMS = typer.Option(str(DEFAULT_MAX_TERMS), "--max-terms", metavar="N",
                                help="Refuse layers whose derivation exceeds N product terms.")
 NOTATION = typer.Option("partial", "--notation", metavar="STYLE",
-                        help="partial (∂L/∂z₁₁) or delta (δ₁₁, compact) for the gradients arriving at the outputs.")
+                        help="partial (∂L/∂z) or delta (δ) for each output's gradient.")
 ENTRY = typer.Option(None, "--entry", metavar="NAME",
                      help="Show one entry (x_3_3, w_1_2, z_2_1, ...): its chain rule and the cells involved, as grids.")
 FIGURES = typer.Option(None, "--figures", metavar="DIR",
@@ -215,7 +222,7 @@ NET_NAMES = typer.Option(None, "--names", metavar="LETTERS",
 
 NET_LAYERS = typer.Option(..., "--layers", metavar="STAGES",
                           help="Stages separated by |: conv SIZE [out=F stride=S padding=P dilation=D bias], "
-                               "maxpool|avgpool SIZE [stride=S padding=P ties=first|split], relu, sigmoid, tanh, "
+                               "maxpool|avgpool SIZE [stride=S padding=P ties=first|split ...] (or output_size=O), relu, sigmoid, tanh, "
                                "flatten, dense N [bias]; last, a loss: mse, sum or softmax-ce.")
 
 

@@ -9,7 +9,8 @@ import typer
 from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
     NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
-    STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, WINDOW, check_output, emit, parse_limit, sub_app,
+    STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, WINDOW,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, parse_limit, sub_app,
 )
 from .errors import OptionError, printable
 
@@ -61,10 +62,15 @@ def template_conv(
                       options_metavar="--input SIZE --window SIZE [OPTIONS]")
 def template_pool(
     input: str = INPUT,
-    window: str = WINDOW,
+    window: Optional[str] = WINDOW,
+    output_size: Optional[str] = OUTPUT_SIZE,
     stride: Optional[str] = POOL_STRIDE,
     padding: str = POOL_PADDING,
+    dilation: str = POOL_DILATION,
+    ceil_mode: bool = CEIL_MODE,
     mode: str = MODE,
+    no_count_include_pad: bool = NO_COUNT_INCLUDE_PAD,
+    divisor: Optional[str] = DIVISOR,
     channels: str = CHANNELS,
     ties: str = TIES,
     index: str = INDEX,
@@ -88,6 +94,8 @@ def template_pool(
     from . import api
 
     _write_template(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                                           dilation=dilation, ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad,
+                                           divisor=divisor, output_size=output_size,
                                            max_terms=limit, values=values),
                     values, ask, student, max_terms, output)
 

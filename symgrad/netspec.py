@@ -27,8 +27,8 @@ KINDS = ("conv", *POOLS, *ACTIVATIONS, "flatten", "dense", *LOSS_STAGES)
 # per kind: (takes a size: "required" / None, options with values, flags)
 _GRAMMAR = {
     "conv": ("required", ("out", "stride", "padding", "dilation", "groups", "padding_mode"), ("bias",)),
-    "maxpool": ("required", ("stride", "padding", "ties"), ()),
-    "avgpool": ("required", ("stride", "padding"), ()),
+    "maxpool": ("required", ("stride", "padding", "ties", "dilation", "output_size"), ("ceil_mode",)),
+    "avgpool": ("required", ("stride", "padding", "divisor", "output_size"), ("ceil_mode", "no_count_include_pad")),
     "dense": ("required", (), ("bias",)),
     **{kind: (None, (), ()) for kind in (*ACTIVATIONS, "flatten", *LOSS_STAGES)},
 }
@@ -157,7 +157,7 @@ def _stage(i: int, text: str, shape: tuple[int, ...], last: bool) -> Stage:
         else:
             expected = f"like '{_EXAMPLES[kind]}'" if kind in _EXAMPLES else f"just '{kind}'"
             raise fail(f"unexpected {_shown(word)}; expected {expected}")
-    if takes_size and size is None:
+    if takes_size and size is None and "output_size" not in options:
         raise fail(f"needs a size; expected {_EXAMPLES[kind]!r}")
     if kind in LOSS_STAGES and not last:
         raise fail(f"{kind} is a loss, so it must be the last stage")
@@ -166,7 +166,9 @@ def _stage(i: int, text: str, shape: tuple[int, ...], last: bool) -> Stage:
 
     def rename(error: SpecError) -> SpecError:
         message = str(error)
-        for option, key in (("--padding-mode", "padding_mode="), ("--kernel", "size"), ("--window", "size"), ("--stride", "stride="), ("--padding", "padding="),
+        for option, key in (("--padding-mode", "padding_mode="), ("--output-size", "output_size="),
+                            ("--no-count-include-pad", "no_count_include_pad"), ("--ceil-mode", "ceil_mode"),
+                            ("--divisor", "divisor="), ("--kernel", "size"), ("--window", "size"), ("--stride", "stride="), ("--padding", "padding="),
                             ("--dilation", "dilation="), ("--out-channels", "out="), ("--groups", "groups="), ("--in-channels", "the input's channels"), ("--ties", "ties="), ("--input", "input")):
             if key.endswith("="):  # "--groups 2 must ..." -> "groups=2 must ..."
                 message = re.sub(re.escape(option) + r" (?=[0-9]|(?:same|valid|zeros|reflect|replicate|circular)\b)", key, message)
@@ -184,7 +186,10 @@ def _stage(i: int, text: str, shape: tuple[int, ...], last: bool) -> Stage:
                                        padding_mode=options.get("padding_mode", "zeros"))
             else:
                 layer = PoolSpec.build(shape[1:], size, options.get("stride"), options.get("padding", 0),
-                                       kind[:3], shape[0], options.get("ties", "first"), max_terms=None)
+                                       kind[:3], shape[0], options.get("ties", "first"), max_terms=None,
+                                       dilation=options.get("dilation", 1), ceil_mode="ceil_mode" in set_flags,
+                                       count_include_pad="no_count_include_pad" not in set_flags,
+                                       divisor=options.get("divisor"), output_size=options.get("output_size"))
         except SpecError as error:
             raise rename(error) from None
         return Stage(i, text, kind, shape, layer.output_shape, layer, "bias" in set_flags, options)

@@ -9,9 +9,12 @@ A spec is plain checked data. Nothing downstream validates again.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from .errors import SpecError, TooLargeError
 
@@ -392,29 +395,50 @@ TIE_POLICIES = ("first", "split")
 
 @dataclass(frozen=True)
 class PoolSpec(_Spatial):
-    """A pooling layer, checked: PyTorch's max_pool / avg_pool (no dilation, floor mode).
+    """A pooling layer, checked: PyTorch's max_pool / avg_pool, and the adaptive ones.
 
-    Max pooling pads with -inf (padding never wins); average pooling counts padded zeros in the
-    divisor, which is always the window size (PyTorch's default, count_include_pad=True).
+    Max pooling pads with -inf (padding never wins). Average pooling counts padded zeros in the divisor
+    (PyTorch's default, count_include_pad=True) unless told not to; divisor_override replaces the
+    divisor. ceil_mode rounds the output size up (a window that would start in the right padding is
+    dropped); such a last window may hang over the end and counts only what it covers. Adaptive pooling
+    gives the output size instead of a window: output i along an axis of N reads
+    floor(i·N/O) .. ceil((i+1)·N/O) − 1, so windows may differ in size and overlap.
     """
 
     input_size: tuple[int, ...]
-    window: tuple[int, ...]
-    stride: tuple[int, ...]
+    window: tuple[int, ...]  # adaptive: the largest window per axis
+    stride: tuple[int, ...]  # adaptive: unused (1s)
     padding: tuple[int, ...]
     mode: str = "max"
     channels: int = 1
     ties: str = "first"
+    dilation: tuple[int, ...] = ()  # max pooling only; () means 1 per axis
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    divisor_override: int | None = None
+    adaptive_size: tuple[int, ...] = ()  # the output size of adaptive pooling; () for windowed pooling
 
     @classmethod
-    def build(cls, input, window, stride=None, padding=0, mode="max", channels=1, ties="first",
-              max_terms: int | None = DEFAULT_MAX_TERMS) -> "PoolSpec":
-        input_size, window_size = parse_sizes(input, window, "--window")
-        ndim = len(input_size)
+    def build(cls, input, window=None, stride=None, padding=0, mode="max", channels=1, ties="first",
+              max_terms: int | None = DEFAULT_MAX_TERMS, dilation=1, ceil_mode: bool = False,
+              count_include_pad: bool = True, divisor=None, output_size=None) -> "PoolSpec":
         if mode not in POOL_MODES:
             raise SpecError(f"--mode must be one of {', '.join(POOL_MODES)}, got {_shown(mode)}")
         if ties not in TIE_POLICIES:
             raise SpecError(f"--ties must be one of {', '.join(TIE_POLICIES)}, got {_shown(ties)}")
+        if output_size is not None:
+            return cls._adaptive(input, window, stride, padding, mode, channels, ties, max_terms, dilation, ceil_mode,
+                                 count_include_pad, divisor, output_size)
+        if window is None:
+            raise SpecError("--window is needed (or --output-size for adaptive pooling)")
+        input_size, window_size = parse_sizes(input, window, "--window")
+        ndim = len(input_size)
+        dilation_ = parse_per_axis(dilation, "--dilation", ndim, minimum=1)
+        if mode == "avg" and any(d > 1 for d in dilation_):
+            raise SpecError(f"--dilation {axis_text(dilation_)} is for max pooling; PyTorch's average pooling has no dilation")
+        if mode == "max" and (not count_include_pad or divisor is not None):
+            raise SpecError(("--no-count-include-pad" if not count_include_pad else "--divisor")
+                            + " is for average pooling (--mode avg); max pooling divides nothing")
         spec = cls(
             input_size=input_size,
             window=window_size,
@@ -423,6 +447,10 @@ class PoolSpec(_Spatial):
             mode=mode,
             channels=parse_count(channels, "--channels"),
             ties=ties,
+            dilation=dilation_ if any(d > 1 for d in dilation_) else (),
+            ceil_mode=bool(ceil_mode),
+            count_include_pad=bool(count_include_pad),
+            divisor_override=None if divisor is None else parse_count(divisor, "--divisor"),
         )
         spec._check_fits()
         if max_terms is not None and spec.estimated_terms > max_terms:
@@ -433,17 +461,119 @@ class PoolSpec(_Spatial):
             )
         return spec
 
+    @classmethod
+    def _adaptive(cls, input, window, stride, padding, mode, channels, ties, max_terms, dilation, ceil_mode,
+                  count_include_pad, divisor, output_size) -> "PoolSpec":
+        given = [name for name, value, default in (("--window", window, None), ("--stride", stride, None),
+                 ("--padding", padding, 0), ("--dilation", dilation, 1), ("--ceil-mode", ceil_mode, False),
+                 ("--no-count-include-pad", not count_include_pad, False), ("--divisor", divisor, None))
+                 if value not in (default, str(default))]
+        if given:
+            raise SpecError(f"--output-size (adaptive pooling) sets every window itself; leave out {', '.join(given)}")
+        input_size, out_size = parse_sizes(input, output_size, "--output-size")
+        for axis, (n, o) in enumerate(zip(input_size, out_size)):
+            if o > n:
+                raise SpecError(f"--output-size {_shown(output_size)} is larger than the input {_shown(input)} along the "
+                                f"{axis_names(len(input_size))[axis]} axis; expected at most {n} outputs there")
+        ndim = len(input_size)
+        largest = tuple(max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o)) for n, o in zip(input_size, out_size))
+        spec = cls(input_size=input_size, window=largest, stride=(1,) * ndim, padding=(0,) * ndim, mode=mode,
+                   channels=parse_count(channels, "--channels"), ties=ties, adaptive_size=out_size)
+        if max_terms is not None and spec.estimated_terms > max_terms:
+            raise TooLargeError(f"layer too large: about {spec.estimated_terms:,} terms (input {spec.input_text}, output "
+                                f"size {'x'.join(map(str, out_size))}) exceeds the limit of {max_terms:,}", TooLargeError.LAYER_ADVICE)
+        return spec
+
+    @property
+    def dilations(self) -> tuple[int, ...]:
+        return self.dilation or (1,) * self.ndim
+
+    @property
+    def extent(self) -> tuple[int, ...]:
+        """The span of a window per axis: d(k − 1) + 1."""
+        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilations, self.window))
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        """PyTorch's output size per axis: floor (or with ceil_mode, ceil, dropping a window that would start
+        in the right padding) of (N + 2p − d(k−1) − 1)/s, plus 1; adaptive pooling's given size."""
+        if self.adaptive_size:
+            return self.adaptive_size
+        sizes = []
+        for axis, s in enumerate(self.stride):
+            num = self.numerator(axis)
+            out = (-(-num // s) if self.ceil_mode else num // s) + 1
+            if self.ceil_mode and (out - 1) * s >= self.input_size[axis] + self.padding[axis]:
+                out -= 1
+            sizes.append(out)
+        return tuple(sizes)
+
+    @property
+    def unused_tail(self) -> tuple[int, ...]:
+        if self.adaptive_size or self.ceil_mode:
+            return tuple(max(0, self.padded_size[a] - ((self.output_size[a] - 1) * self.stride[a] + self.extent[a]))
+                         for a in range(self.ndim)) if not self.adaptive_size else (0,) * self.ndim
+        return super().unused_tail
+
+    def spans(self, axis: int) -> list[tuple[int, int]]:
+        """Per output along an axis: [start, end) of its window in input coordinates (may run into the
+        padding: start < 0 or end > N); adaptive: PyTorch's floor/ceil formula."""
+        n = self.input_size[axis]
+        if self.adaptive_size:
+            o = self.adaptive_size[axis]
+            return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
+        s, p, e = self.stride[axis], self.padding[axis], self.extent[axis]
+        return [(i * s - p, i * s - p + e) for i in range(self.output_size[axis])]
+
+    def divisors(self) -> np.ndarray:
+        """Average pooling's divisor for each output of one channel (row-major, int64): the window's size
+        as PyTorch counts it (cells inside input + padding; only real cells without count_include_pad; the
+        override when given; adaptive: the window's size)."""
+        return self._divisors
+
+    @functools.cached_property
+    def _divisors(self) -> np.ndarray:
+        if self.divisor_override:
+            return np.full(math.prod(self.output_size), self.divisor_override, dtype=np.int64)
+        total = np.ones((), dtype=np.int64)
+        for axis in range(self.ndim):
+            n, p = self.input_size[axis], self.padding[axis]
+            spans = np.array(self.spans(axis), dtype=np.int64).reshape(-1, 2)
+            start, end = spans[:, 0], spans[:, 1]
+            if self.adaptive_size:
+                counts = end - start
+            elif self.count_include_pad:
+                counts = np.minimum(end, n + p) - start
+            else:
+                counts = np.minimum(end, n) - np.maximum(start, 0)
+            total = np.multiply.outer(total, counts)
+        return total.ravel()
+
+    @functools.cached_property
+    def common_divisor(self) -> int:
+        """Average pooling: the least common multiple of the windows' divisors (1 for max pooling)."""
+        return int(np.lcm.reduce(self.divisors())) if self.mode == "avg" and self.divisors().size else 1
+
+    @functools.cached_property
+    def uniform_divisor(self) -> int | None:
+        """The one divisor every window uses, or None when they differ."""
+        if self.mode != "avg":
+            return 1
+        divisors = self.divisors()
+        return int(divisors[0]) if divisors.size and (divisors == divisors[0]).all() else None
+
     def _check_fits(self) -> None:
         names = axis_names(self.ndim)
-        for axis, (n, k, p) in enumerate(zip(self.input_size, self.window, self.padding)):
-            if 2 * p > k:
+        for axis, (n, k, p, e) in enumerate(zip(self.input_size, self.window, self.padding, self.extent)):
+            if 2 * p > k:  # PyTorch's rule counts the window's cells, not its dilated span
                 raise SpecError(
                     f"--padding {'x'.join(map(str, self.padding))} is more than half the window {self.window_text} "
                     f"along the {names[axis]} axis; PyTorch allows padding at most half the window"
                 )
-            if k > n + 2 * p:
+            if e > n + 2 * p:
                 raise SpecError(
-                    f"window {self.window_text} is larger than the padded input {self.padded_text} along the "
+                    f"window {self.window_text}{f' with dilation {self.dilations[axis]} spans {e} and' if e != k else ''} is "
+                    f"larger than the padded input {self.padded_text} along the "
                     f"{names[axis]} axis; expected a window that fits inside input + 2*padding"
                 )
 
@@ -456,8 +586,8 @@ class PoolSpec(_Spatial):
         return (self.channels, *self.output_size)
 
     def numerator(self, axis: int) -> int:
-        """N + 2p − k along an axis: the output size is this over the stride, floored, plus 1."""
-        return self.input_size[axis] + 2 * self.padding[axis] - self.window[axis]
+        """N + 2p − d(k−1) − 1 along an axis: the output size is this over the stride, floored, plus 1."""
+        return self.input_size[axis] + 2 * self.padding[axis] - self.extent[axis]
 
     @property
     def window_count(self) -> int:

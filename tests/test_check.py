@@ -92,6 +92,10 @@ LAYERS = [
     {"layer": "pool", "input": "5x5", "window": "3x3", "stride": 2, "padding": 1},
     {"layer": "pool", "input": "4x4", "window": "2x2", "mode": "avg", "channels": 2},
     {"layer": "pool", "input": "6", "window": "3", "stride": 2, "mode": "avg", "padding": 1},
+    {"layer": "pool", "input": "5x5", "window": "2x2", "mode": "avg", "ceil_mode": True, "count_include_pad": False},
+    {"layer": "pool", "input": "7x5", "output_size": "3x2", "mode": "avg"},
+    {"layer": "pool", "input": "7", "window": "3", "dilation": 2, "padding": 1, "ceil_mode": True},
+    {"layer": "pool", "input": "6", "window": "4", "stride": 2, "padding": 2, "mode": "avg", "divisor": 3},
 ]
 
 

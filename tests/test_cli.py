@@ -155,7 +155,7 @@ BAD = [
 
 BAD_POOL = [
     (["pool", "--window", "2x2"], "Missing option '--input'"),
-    (["pool", "--input", "4x4"], "Missing option '--window'"),
+    (["pool", "--input", "4x4"], "--window is needed (or --output-size for adaptive pooling)"),
     (["pool", "--input", "4x4", "--window", "2"], "--window '2' has 1 axis but --input '4x4' has 2"),
     (["pool", "--input", "4x4", "--window", "5x5"], "window 5x5 is larger than the padded input 4x4"),
     (["pool", "--input", "4x4", "--window", "2x2", "--padding", "2"], "--padding 2x2 is more than half the window 2x2"),

@@ -86,9 +86,11 @@ def test_show_help_lists_the_sections_the_layer_has(kind, capsys):
 def test_template_pool_help_offers_only_what_pooling_accepts(capsys):
     _, out, _ = run(["template", "pool", "--help"], capsys)
     options = options_of(out)
-    for foreign in ["--kernel", "--bias", "--dilation", "--in-channels", "--loss", "grad-kernel", "grad-bias"]:
+    for foreign in ["--kernel", "--bias", "--groups", "--padding-mode", "--in-channels", "--loss", "grad-kernel", "grad-bias"]:
         assert foreign not in options, foreign
     assert "forward, grad-input" in options
+    for own in ["--dilation", "--ceil-mode", "--no-count-include-pad", "--divisor", "--output-size"]:  # PyTorch's pooling options
+        assert own in options, own
     _, conv, _ = run(["template", "conv", "--help"], capsys)
     assert "grad-kernel" in options_of(conv) and "--window" not in options_of(conv)
 

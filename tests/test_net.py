@@ -178,7 +178,7 @@ def test_seed000_story_with_numbers_and_the_update():
 
 
 @pytest.mark.parametrize("layers,message", [
-    ("conv 3x3 | maxpool 2x2 strid=2", "stage 2 'maxpool 2x2 strid=2': unknown option 'strid'; expected stride=, padding= or ties="),
+    ("conv 3x3 | maxpool 2x2 strid=2", "stage 2 'maxpool 2x2 strid=2': unknown option 'strid'; expected stride=, padding=, ties=, dilation= or output_size="),
     ("conv 3x3 | dense 3", "stage 2 'dense 3': its input has shape 1x4x4; dense needs a vector, so put a flatten stage before it"),
     ("flatten | conv 3x3", "stage 2 'conv 3x3': its input has shape 36, a vector; conv needs channels and spatial axes"),
     ("maxpool 7x7", "stage 1 'maxpool 7x7': window 7x7 is larger than the padded input 6x6"),

@@ -60,6 +60,14 @@ def random_net(rng: random.Random):
             p = [rng.randint(0, kk // 2) for kk in w]
             kind = rng.choice(["maxpool", "avgpool"])
             text = f"{kind} {_x(w)} stride={_x(s)} padding={_x(p)}"
+            extra = random.Random(repr((size, stages, text)))  # PyTorch's other pooling options, drawn apart
+            roll = extra.random()
+            if roll < 0.2:
+                text = f"{kind} output_size={_x([extra.randint(1, n) for n in spatial])}"
+            elif roll < 0.45:
+                text += " ceil_mode"
+            if kind == "avgpool" and roll >= 0.2 and extra.random() < 0.4:
+                text += " no_count_include_pad"
         else:
             text = rng.choice(["relu", "relu", "sigmoid", "tanh"])
         try:
@@ -147,14 +155,18 @@ def torch_run(spec: NetSpec, values: dict, lr: float):
             mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
             padded = F.pad(current[None], pairs, mode=mode) if any(pairs) else current[None]
             out = conv(padded, w, b, stride=layer.stride, dilation=layer.dilation, groups=layer.groups)[0]
+        elif stage.kind in ("maxpool", "avgpool") and stage.layer.adaptive_size:
+            pool = getattr(F, f"adaptive_{stage.kind[:3]}_pool{n}d")
+            out = pool(current[None], stage.layer.adaptive_size)[0]
         elif stage.kind == "maxpool":
             layer = stage.layer
             pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
-            out = pool(current[None], layer.window, layer.stride, layer.padding)[0]
+            out = pool(current[None], layer.window, layer.stride, layer.padding, ceil_mode=layer.ceil_mode)[0]
         elif stage.kind == "avgpool":
             layer = stage.layer
             pool = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[n]
-            out = pool(current[None], layer.window, layer.stride, layer.padding)[0]
+            out = pool(current[None], layer.window, layer.stride, layer.padding, ceil_mode=layer.ceil_mode,
+                       count_include_pad=layer.count_include_pad)[0]
         elif stage.kind == "relu":
             out = torch.relu(current)
         elif stage.kind == "sigmoid":
@@ -237,7 +249,7 @@ def test_random_net_matches_torch(seed):
 
 def test_the_oracle_covers_every_kind():
     """The random networks above reach every stage kind, 1-D, 2-D and 3-D, and each value kind."""
-    kinds, dims, values, grouped, modes = set(), set(), set(), 0, set()
+    kinds, dims, values, grouped, modes, pools = set(), set(), set(), 0, set(), set()
     for seed in range(NETS):
         rng = random.Random(9000 + seed)
         size, channels, layers = random_net(rng)
@@ -245,9 +257,13 @@ def test_the_oracle_covers_every_kind():
         kinds |= {stage.kind for stage in spec.stages}
         grouped += any(stage.kind == "conv" and stage.layer.groups > 1 for stage in spec.stages)
         modes |= {stage.layer.padding_mode for stage in spec.stages if stage.kind == "conv" and stage.layer.padded}
+        pools |= {option for stage in spec.stages if stage.kind in ("maxpool", "avgpool")
+                  for option, on in (("adaptive", stage.layer.adaptive_size), ("ceil", stage.layer.ceil_mode),
+                                     ("no_count", not stage.layer.count_include_pad)) if on}
         dims.add(len(spec.input_shape) - 1)
         values.add(rng.choice(["int", "fraction", "float"]))
     assert kinds == {"conv", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dense", "softmax-ce", "mse", "sum"}
     assert dims == {1, 2, 3} and values == {"int", "fraction", "float"}
     assert grouped >= 5, grouped  # grouped convolutions (groups=2)
     assert modes == {"zeros", "reflect", "replicate", "circular"}, modes
+    assert pools == {"adaptive", "ceil", "no_count"}, pools

@@ -152,3 +152,105 @@ def test_group_configs_cover_depthwise_and_grouped():
     assert sum(s.group_in > 1 for s in specs) >= 20
     assert sum(s.group_out > 1 for s in specs) >= 20
     assert {s.ndim for s in specs} == {1, 2, 3}
+
+
+# --- pooling: ceil_mode, dilation (max), count_include_pad=False, divisor_override (avg), adaptive
+
+
+def random_pool_options(rng: random.Random) -> dict:
+    ndim = rng.choice([1, 2, 2, 3])
+    mode = rng.choice(["max", "avg"])
+    kind = rng.choice(["ceil", "dilation", "no_count", "divisor", "adaptive"] if mode == "avg" or True else [])
+    if mode == "avg" and kind == "dilation":
+        kind = "no_count"
+    if mode == "max" and kind in ("no_count", "divisor"):
+        kind = rng.choice(["ceil", "dilation"])
+    size = [rng.randint(3, MAX_SIZE[ndim] + 2) for _ in range(ndim)]
+    options = dict(input=_x(size), mode=mode, channels=rng.randint(1, 2))
+    if kind == "adaptive":
+        options["output_size"] = _x([rng.randint(1, n) for n in size])
+        return options
+    window = [rng.randint(1, min(3, n)) for n in size]
+    dilation = [rng.choice([1, 2]) if kind == "dilation" else 1 for _ in size]
+    extent = [d * (k - 1) + 1 for d, k in zip(dilation, window)]
+    padding = [rng.randint(0, e // 2) for e in extent]
+    stride = [rng.randint(1, 3) for _ in size]
+    options.update(window=_x(window), stride=_x(stride), padding=_x(padding))
+    if kind == "dilation":
+        options["dilation"] = _x(dilation)
+    options["ceil_mode"] = kind == "ceil" or rng.random() < 0.3
+    if kind == "no_count" or (mode == "avg" and rng.random() < 0.3):
+        options["count_include_pad"] = False
+    if kind == "divisor":
+        options["divisor"] = rng.randint(1, 7)
+    return options
+
+
+def _pool_configs(count: int) -> list[dict]:
+    from symgrad.spec import PoolSpec
+
+    out, seed = [], 7000
+    while len(out) < count:
+        options = random_pool_options(random.Random(seed))
+        seed += 1
+        try:
+            PoolSpec.build(**options)
+        except Exception:  # a window that does not fit, as PyTorch would refuse it too
+            continue
+        out.append(options)
+    return out
+
+
+POOL_CONFIGS = _pool_configs(140)
+
+
+def torch_pool(spec, x: np.ndarray, g: np.ndarray):
+    xt = torch.tensor(x[None], dtype=torch.float64, requires_grad=True)
+    n = spec.ndim
+    if spec.adaptive_size:
+        fn = getattr(F, f"adaptive_{spec.mode}_pool{n}d")
+        y = fn(xt, spec.adaptive_size)
+    elif spec.mode == "max":
+        y = getattr(F, f"max_pool{n}d")(xt, spec.window, spec.stride, spec.padding, dilation=spec.dilations,
+                                         ceil_mode=spec.ceil_mode)
+    else:
+        args = dict(ceil_mode=spec.ceil_mode, count_include_pad=spec.count_include_pad)
+        if n > 1:
+            y = getattr(F, f"avg_pool{n}d")(xt, spec.window, spec.stride, spec.padding, divisor_override=spec.divisor_override, **args)
+        else:  # avg_pool1d has no divisor_override: the same pooling as 2-D over a unit axis
+            y = F.avg_pool2d(xt[..., None], (*spec.window, 1), (*spec.stride, 1), (*spec.padding, 0),
+                             divisor_override=spec.divisor_override, **args)[..., 0]
+    (y * torch.tensor(g[None], dtype=torch.float64)).sum().backward()
+    return y.detach().numpy()[0], xt.grad.numpy()[0]
+
+
+@pytest.mark.parametrize("options", POOL_CONFIGS, ids=[f"pool-{i:03d}" for i in range(len(POOL_CONFIGS))])
+def test_pooling_options_against_torch(options):
+    import symgrad
+    from symgrad.spec import PoolSpec
+
+    spec = PoolSpec.build(**options)
+    gen = np.random.default_rng(len(POOL_CONFIGS) + sum(map(ord, repr(options))))
+    x = gen.permutation(int(np.prod(spec.input_shape))).reshape(spec.input_shape) - 7  # distinct: one maximum per window
+    g = gen.integers(-5, 6, size=spec.output_shape)
+    d = symgrad.pool(**options, values={"input": x.tolist(), "grad_output": g.tolist()})
+    assert d.spec.output_shape == spec.output_shape
+    want_y, want_dx = torch_pool(spec, x.astype(float), g.astype(float))
+    assert d.all_hold and all(d.numeric.identities.values())
+    np.testing.assert_allclose(d.numeric.result("forward").astype(float), want_y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(d.numeric.result("grad_input").astype(float), want_dx, rtol=1e-12, atol=1e-12)
+
+
+def test_pool_configs_cover_each_option():
+    from symgrad.spec import PoolSpec
+
+    specs = [PoolSpec.build(**o) for o in POOL_CONFIGS]
+    windowed = [s for s in specs if not s.adaptive_size]
+    assert sum(s.ceil_mode and s.output_size != PoolSpec.build(**{**o, "ceil_mode": False}).output_size
+               for s, o in zip(specs, POOL_CONFIGS) if not s.adaptive_size) >= 15  # ceil adds a window
+    assert sum(bool(s.dilation) for s in windowed) >= 15
+    assert sum(s.mode == "avg" and not s.count_include_pad and any(s.padding) for s in windowed) >= 10
+    assert sum(bool(s.divisor_override) for s in windowed) >= 10
+    assert sum(s.mode == "max" for s in specs if s.adaptive_size) >= 8 and sum(s.mode == "avg" for s in specs if s.adaptive_size) >= 8
+    assert sum(any(n % o for n, o in zip(s.input_size, s.adaptive_size)) for s in specs if s.adaptive_size) >= 8  # uneven windows
+    assert {s.ndim for s in specs} == {1, 2, 3}

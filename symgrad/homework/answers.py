@@ -157,9 +157,9 @@ def read_problem(problem, path: str) -> tuple[str, dict, dict | None]:
                                   f"{', '.join(allowed)} (and values)")
         if name in options:
             raise AnswerFileError(f"{path}: [problem] gives {name} twice")
-        if name == "bias":
+        if name in ("bias", "ceil_mode", "count_include_pad"):
             if not isinstance(value, bool):
-                raise AnswerFileError(f"{path}: [problem] bias must be true or false, got {_kind(value)}")
+                raise AnswerFileError(f"{path}: [problem] {name} must be true or false, got {_kind(value)}")
         elif isinstance(value, bool) or not isinstance(value, (str, int)):
             raise AnswerFileError(f"{path}: [problem] {key} must be a string or a whole number, got {_kind(value)}")
         elif isinstance(value, str) and len(value) > (1000 if name == "layers" else 100):

@@ -95,9 +95,14 @@ class Problem:
             channels += f" in {spec.groups} groups" if spec.groups > 1 else ""
         else:
             words[-1] += ","
-            words += [spec.mode, "window", "x".join(map(str, spec.window))]
-            extras = [("stride", spec.stride, None), ("padding", spec.padding, 0)]
+            words += [spec.mode] + (["output size", "x".join(map(str, spec.adaptive_size)), "(adaptive)"] if spec.adaptive_size
+                                    else ["window", "x".join(map(str, spec.window))])
+            extras = [] if spec.adaptive_size else [("stride", spec.stride, None), ("padding", spec.padding, 0),
+                                                    ("dilation", spec.dilations, 1)]
             channels = f"{spec.channels} channels" if spec.channels > 1 else ""
+            flags = [word for word, on in (("ceil mode", spec.ceil_mode), ("padding not counted", not spec.count_include_pad),
+                                           (f"divisor {spec.divisor_override}", spec.divisor_override)) if on]
+            channels = ", ".join(([channels] if channels else []) + flags)
         text = " ".join(words)
         for name, value, default in extras:
             if default is None or any(v != default for v in value):

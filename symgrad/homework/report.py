@@ -33,6 +33,8 @@ SLIPS = {  # the slips a wrong entry may show (slips.py computes them), and how 
     "every_cell": "the max-pool gradient given to every cell of the window, not only to its maximum",
     "averaged": "the max-pool gradient averaged over the window, as for average pooling",
     "not_divided": "the average-pool gradient not divided by the window size",
+    "wrong_divisor": "the average-pool gradient divided by the full window size, where PyTorch divides this window by "
+                     "fewer cells (count_include_pad=False, ceil mode or adaptive windows)",
     "activation_derivative_left_out": "the activation's derivative left out (dL/dz written as dL/da)",
     "relu_slope_one_at_zero": "ReLU's derivative at 0 taken as 1 (it is 0, as in PyTorch)",
     "loss_gradient_sign": "the loss gradient's sign flipped (softmax-ce: t − p instead of p − t)",

@@ -60,16 +60,27 @@ def build_variants(problem, key: str) -> list[tuple[str, object]]:
         table_variant("no_dilation", lambda: (kernel_closed_form(spec, symbols, dilate_grad=False), 1))
     if d.layer == "pool" and key == "grad_input":
         table = d.grad_input
-        ones = Terms(table.shape, table.entry, table.a, np.full_like(table.b, ONE), table.coef)
+        ones = Terms(table.shape, table.entry, table.a, np.full_like(table.b, ONE), np.ones_like(table.coef))
         if spec.mode == "max":
             table_variant("every_cell", lambda: (ones, 1))
-            table_variant("averaged", lambda: (ones, spec.window_count))
+            table_variant("averaged", lambda: _averaged(d, ones))
         else:
             table_variant("not_divided", lambda: (ones, 1))
+            if spec.uniform_divisor is None or not spec.count_include_pad:  # the window size where it differs
+                table_variant("wrong_divisor", lambda: (ones, spec.window_count))
     group = problem.answer_group(key)
     if len(group.spatial) >= 2:
         out.append(("rows_cols_swapped", _swapped_entry(problem, key, group)))
     return out
+
+
+def _averaged(d, ones: Terms) -> tuple[Terms, int]:
+    """Max pooling's gradient shared equally among each window's real cells (the average pooling rule)."""
+    counts = np.count_nonzero(d.windows != -1, axis=1)  # real cells per window (ZERO is -1)
+    common = int(np.lcm.reduce(counts)) if counts.size else 1
+    g0 = d.symbols["grad_output"].offset
+    coef = common // counts[ones.a - g0]
+    return Terms(ones.shape, ones.entry, ones.a, ones.b, coef), common
 
 
 def _swapped_entry(problem, key: str, group):

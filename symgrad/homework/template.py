@@ -221,8 +221,15 @@ def _options(derivation) -> list[tuple[str, object]]:
         letters = (derivation.naming.input, derivation.naming.kernel, derivation.naming.output)
         default_letters = ("x", "w", "z")
     else:
-        out += [("window", "x".join(map(str, spec.window))), ("stride", per_axis(spec.stride)),
-                ("padding", per_axis(spec.padding)), ("mode", spec.mode), ("channels", spec.channels)]
+        if spec.adaptive_size:
+            out += [("output_size", "x".join(map(str, spec.adaptive_size))), ("mode", spec.mode), ("channels", spec.channels)]
+        else:
+            out += [("window", "x".join(map(str, spec.window))), ("stride", per_axis(spec.stride)),
+                    ("padding", per_axis(spec.padding)), ("mode", spec.mode), ("channels", spec.channels)]
+            out += [("dilation", per_axis(spec.dilation))] if spec.dilation else []
+            out += [("ceil_mode", True)] if spec.ceil_mode else []
+            out += [("count_include_pad", False)] if not spec.count_include_pad else []
+            out += [("divisor", spec.divisor_override)] if spec.divisor_override else []
         if spec.mode == "max":
             out.append(("ties", spec.ties))
         letters = (derivation.naming.input, derivation.naming.output)

@@ -533,7 +533,7 @@ class Content:
         forms = [identity for identity in doc.d.identities if identity.name.startswith("im2col")]
         if not forms:
             return
-        spec, n = doc.d.spec, doc.n
+        spec = doc.d.spec
         xcol, wrow = (M("X_col", r"X_{\text{col}}"), M("W_row", r"W_{\text{row}}"))
         doc.heading("The matrix form (im2col)")
         doc.para("The layer as one matrix product, as im2col implementations compute it: each column of ", doc.math(xcol),

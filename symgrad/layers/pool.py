@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from ..naming import Naming
 from ..numeric import Numeric, divide, equal_numbers, finite, merge, substitute
 from ..spec import PoolSpec, axis_names, axis_text
 from ..symbols import SymbolTable
-from ..tensor import ONE, ZERO, Terms, crop, dilate, stack, windows
+from ..tensor import ONE, ZERO, Terms, dilate, stack, take, windows
 from ..values import FROM_PYTHON, parse_values
 from .base import M, Derivation, Identity, Intermediate, Kind
 
@@ -62,7 +63,14 @@ class PoolDerivation(Derivation):
 
     @property
     def divisor(self) -> int:
-        return self.spec.window_count if self.spec.mode == "avg" else 1
+        """Average pooling: what every term is divided by, the least common multiple of the windows'
+        divisors (a window with divisor n has terms with coefficient divisor/n); 1 for max pooling."""
+        return self.spec.common_divisor
+
+    def window_divisor(self, k: int) -> int:
+        """Average pooling: window k's own divisor (k over every channel's outputs)."""
+        divisors = self.spec.divisors()
+        return int(divisors[k % len(divisors)])
 
     def gradients(self) -> list[tuple[str, Terms]]:
         return [("grad_input", self.grad_input)]
@@ -176,9 +184,17 @@ def derive_pool(spec: PoolSpec, naming: Naming | None = None, values: dict | Non
 
 
 def window_cells(spec: PoolSpec, symbols: SymbolTable) -> np.ndarray:
-    """Input ids of every window's cells, shape (outputs, cells per window); ZERO where a cell is padding."""
-    cells = windows(symbols["input"].ids, spec.output_size, spec.window, spec.stride, (1,) * spec.ndim, spec.padding)
-    return cells.reshape(-1, spec.window_count).copy()
+    """Input ids of every window's cells, shape (outputs, cells per window); ZERO where a cell is padding
+    (or, with ceil_mode, past the end; adaptive pooling: the slots a smaller window does not use)."""
+    if not spec.adaptive_size:
+        cells = windows(symbols["input"].ids, spec.output_size, spec.window, spec.stride, spec.dilations, spec.padding)
+        return cells.reshape(-1, spec.window_count).copy()
+    ids = symbols["input"].ids
+    out = np.full((spec.channels, int(np.prod(spec.output_size)), spec.window_count), ZERO, dtype=np.int64)
+    for k, ranges in enumerate(itertools.product(*[spec.spans(axis) for axis in range(spec.ndim)])):
+        block = ids[(slice(None), *[slice(start, end) for start, end in ranges])].reshape(spec.channels, -1)
+        out[:, k, : block.shape[1]] = block
+    return out.reshape(-1, spec.window_count)
 
 
 def chain_rule(spec: PoolSpec, symbols: SymbolTable, windows: np.ndarray) -> Terms:
@@ -191,9 +207,36 @@ def chain_rule(spec: PoolSpec, symbols: SymbolTable, windows: np.ndarray) -> Ter
     k, cell = np.nonzero(windows != ZERO)
     x = windows[k, cell] - symbols["input"].offset
     second = symbols["mask"].ids.reshape(windows.shape)[k, cell] if spec.mode == "max" else np.full(k.size, ONE)
-    table = Terms.make(spec.input_shape, x, g[k], second)
+    table = Terms.make(spec.input_shape, x, g[k], second, _scales(spec)[k])
     order = np.lexsort((table.a, table.entry))
     return Terms(table.shape, table.entry[order], table.a[order], table.b[order], table.coef[order])
+
+
+def _scales(spec: PoolSpec) -> np.ndarray:
+    """Per window (every channel's): the coefficient of its terms over the common divisor (lcm / its own
+    divisor); all 1 for max pooling and for average pooling with one divisor."""
+    outputs = int(np.prod(spec.output_shape))
+    if spec.mode != "avg":
+        return np.ones(outputs, dtype=np.int64)
+    return np.tile(spec.common_divisor // spec.divisors(), spec.channels)
+
+
+def _adaptive_routing(spec: PoolSpec, symbols: SymbolTable) -> Terms:
+    """Adaptive pooling's routing, window by window from PyTorch's start/end formula: output k sends its
+    gradient (times the mask, for max) to every cell of its window."""
+    G = symbols["grad_output"].ids.reshape(spec.channels, -1)
+    mask = symbols["mask"].ids.reshape(spec.channels, -1, spec.window_count) if spec.mode == "max" else None
+    scales = _scales(spec)
+    entries, a, b, coef = [], [], [], []
+    cells = np.arange(int(np.prod(spec.input_size))).reshape(spec.input_size)
+    for k, ranges in enumerate(itertools.product(*[spec.spans(axis) for axis in range(spec.ndim)])):
+        block = cells[tuple(slice(start, end) for start, end in ranges)].ravel()
+        for c in range(spec.channels):
+            entries.append(c * cells.size + block)
+            a.append(np.full(block.size, G[c, k]))
+            b.append(mask[c, k, : block.size] if mask is not None else np.full(block.size, ONE))
+            coef.append(np.full(block.size, scales[k]))
+    return Terms.make(spec.input_shape, np.concatenate(entries), np.concatenate(a), np.concatenate(b), np.concatenate(coef))
 
 
 def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
@@ -204,20 +247,31 @@ def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
     """
     G = symbols["grad_output"].ids
     mask = symbols["mask"].ids.reshape(spec.channels, -1, spec.window_count) if spec.mode == "max" else None
-    # every (window offset j, output o) at once, j outer: input cell s*o + offset_j of the padded input
-    outputs = np.indices(spec.output_size).reshape(spec.ndim, 1, -1)
-    offsets = np.array(list(np.ndindex(*spec.window))).T.reshape(spec.ndim, -1, 1)
-    stride = np.array(spec.stride).reshape(spec.ndim, 1, 1)
-    entry = np.ravel_multi_index(tuple(stride * outputs + offsets), spec.padded_size)
-    per_channel = []
-    for c in range(spec.channels):
-        g = np.broadcast_to(G[c].reshape(1, -1), entry.shape)
-        second = mask[c].T if mask is not None else np.full(entry.shape, ONE)
-        per_channel.append(crop(Terms.make(spec.padded_size, entry, g, second), spec.padding))
-    computed = stack(per_channel, (spec.channels,))
+    divisor = spec.uniform_divisor
+    if spec.adaptive_size:
+        computed = _adaptive_routing(spec, symbols)
+    else:
+        # every (window offset j, output o) at once, j outer: cell s*o + d*j of the padded input (on a canvas
+        # long enough for a ceil_mode window that hangs over the end)
+        outputs = np.indices(spec.output_size).reshape(spec.ndim, 1, -1)
+        offsets = np.array(list(np.ndindex(*spec.window))).T.reshape(spec.ndim, -1, 1) * np.array(spec.dilations).reshape(spec.ndim, 1, 1)
+        stride = np.array(spec.stride).reshape(spec.ndim, 1, 1)
+        canvas = tuple(max(n, (o - 1) * s + e) for n, o, s, e in zip(spec.padded_size, spec.output_size, spec.stride, spec.extent))
+        entry = np.ravel_multi_index(tuple(stride * outputs + offsets), canvas)
+        scales = _scales(spec).reshape(spec.channels, -1)
+        per_channel = []
+        for c in range(spec.channels):
+            g = np.broadcast_to(G[c].reshape(1, -1), entry.shape)
+            second = mask[c].T if mask is not None else np.full(entry.shape, ONE)
+            coef = np.broadcast_to(scales[c].reshape(1, -1), entry.shape)
+            routed = Terms.make(canvas, entry, g, second, coef)
+            per_channel.append(take(routed, spec.padding, (1,) * spec.ndim, spec.input_size))  # drop the padding
+        computed = stack(per_channel, (spec.channels,))
+    shared = "upsample(dL/dY)" if not spec.adaptive_size else "dL/dY spread over each window"
     statement = (
-        "dL/dX = sum over windows of mask ⊙ upsample(dL/dY)" if spec.mode == "max"
-        else f"dL/dX = sum over windows of upsample(dL/dY) / {spec.window_count}"
+        f"dL/dX = sum over windows of mask ⊙ {shared}" if spec.mode == "max"
+        else f"dL/dX = sum over windows of {shared} / {divisor}" if divisor is not None
+        else f"dL/dX = sum over windows of {shared} / (the window's divisor)"
     )
     notes = []
     if spec.mode == "max":
@@ -227,17 +281,35 @@ def routing_identity(spec: PoolSpec, symbols: SymbolTable) -> Identity:
         notes.append(
             f"ties: {spec.ties} - {TIES[spec.ties]}"
         )
-    if any(s < k for s, k in zip(spec.stride, spec.window)):
+    counts = np.bincount(computed.entry, minlength=int(np.prod(spec.input_shape))).reshape(spec.input_shape)[0]
+    if not spec.adaptive_size and counts.max(initial=0) > 1:
         notes.append("windows overlap (stride smaller than the window): a cell in several windows adds up their gradients")
+    if spec.adaptive_size and any(n % o for n, o in zip(spec.input_size, spec.adaptive_size)):
+        notes.append("adaptive windows: output i of O along an axis of N reads floor(i·N/O) to ceil((i+1)·N/O) − 1, so "
+                     "windows differ in size or overlap and a cell in several windows adds up their gradients")
+    if spec.ceil_mode:
+        notes.append("ceil mode: the last window along an axis may hang over the end of the padded input; it holds only "
+                     "the cells it covers")
+    if spec.mode == "avg" and divisor is None:
+        notes.append("each window divides by its own divisor: " + _divisor_rule(spec))
     if any(spec.padding):
         pad_note = "padding is -inf for max (never the maximum)" if spec.mode == "max" else "padded cells count as zeros in each window's average"
         notes.append(f"{pad_note}; it is cropped at the end")
-    counts = np.bincount(computed.entry, minlength=int(np.prod(spec.input_shape))).reshape(spec.input_shape)[0]
-    intermediates = (
-        Intermediate("dL/dY upsampled by the stride (channel 1)" if spec.channels > 1 else "dL/dY upsampled by the stride", dilate(G[0], spec.stride)),
-        Intermediate("windows holding each input cell", counts, "", "counts"),
-    )
+    intermediates = () if spec.adaptive_size else (
+        Intermediate("dL/dY upsampled by the stride (channel 1)" if spec.channels > 1 else "dL/dY upsampled by the stride", dilate(G[0], spec.stride)),)
+    intermediates += (Intermediate("windows holding each input cell", counts, "", "counts"),)
+    if spec.mode == "avg" and divisor is None:
+        intermediates += (Intermediate("each window's divisor", np.array(spec.divisors()).reshape(spec.output_size), "", "counts"),)
     return Identity("grad_input", statement, False, len(computed), computed, intermediates, tuple(notes))
+
+
+def _divisor_rule(spec: PoolSpec) -> str:
+    """Why average pooling's windows divide by different numbers, in words."""
+    if spec.adaptive_size:
+        return "the number of cells in the window (adaptive windows differ in size)"
+    if not spec.count_include_pad:
+        return "the number of real cells in the window (count_include_pad=False: padded cells are not counted)"
+    return "the cells the window covers inside input + padding (ceil mode: the last window is cut at the end)"
 
 
 # --- numbers
@@ -288,7 +360,9 @@ def evaluate(derivation, known: np.ndarray, number: np.ndarray, exact: bool, giv
             values = np.where(real, x, -np.inf).max(axis=1)
         else:
             sums = x.sum(axis=1)
-            values = [divide(v, derivation.divisor, exact) for v in sums] if exact else sums / derivation.divisor
+            per_window = [derivation.window_divisor(k) for k in range(len(sums))]
+            values = ([divide(v, n, exact) for v, n in zip(sums, per_window)] if exact
+                      else sums / np.array(per_window, dtype=np.float64))
         coef = np.empty(len(values), dtype=object if exact else np.float64)
         coef[:] = values
         ones = np.full(len(values), ONE)
@@ -337,8 +411,15 @@ class Content:
     @staticmethod
     def title(d: PoolDerivation) -> list[str]:
         spec = d.spec
-        parts = ["pool", f"input {spec.input_text}", f"window {spec.window_text}", f"stride {axis_text(spec.stride)}",
-                 f"padding {axis_text(spec.padding)}"]
+        if spec.adaptive_size:
+            parts = ["pool", f"input {spec.input_text}", f"output size {'x'.join(map(str, spec.adaptive_size))} (adaptive)"]
+        else:
+            parts = ["pool", f"input {spec.input_text}", f"window {spec.window_text}", f"stride {axis_text(spec.stride)}",
+                     f"padding {axis_text(spec.padding)}"]
+            parts += [f"dilation {axis_text(spec.dilation)}"] if spec.dilation else []
+            parts += ["ceil mode"] if spec.ceil_mode else []
+            parts += ["padding not counted"] if not spec.count_include_pad else []
+            parts += [f"divisor {spec.divisor_override}"] if spec.divisor_override else []
         if spec.channels > 1:
             parts.append(f"{spec.channels} channels")
         return parts + [f"{spec.mode} pooling" + (f" (ties: {spec.ties})" if spec.mode == "max" else "")]
@@ -363,18 +444,47 @@ class Content:
         doc.heading("Setup")
         doc.para("Input ", doc.math("X"), f": {channels} of {spec.input_text}, shape ", doc.math(n.shape(spec.input_shape)),
                  "; output ", doc.math("Y"), ", shape ", doc.math(n.shape(spec.output_shape)), ".")
-        rows = []
-        for axis, name in enumerate(axis_names(spec.ndim)):
-            N, k, p = spec.input_size[axis], spec.window[axis], spec.padding[axis]
-            top_text = rf"{N} + 2 \cdot {p} - {k}" if n.tex else f"{N} + 2·{p} − {k}"
-            rows.append((name, top_text, spec.stride[axis], spec.output_size[axis]))
-        doc.output_size(M("floor((N + 2p − k)/s) + 1", r"\left\lfloor \frac{N + 2p - k}{s} \right\rfloor + 1"), rows, spec.unused_tail, "no window holds")
+        if spec.adaptive_size:
+            doc.para("Adaptive pooling: the output size is given, and output ", doc.math("i"), " of ", doc.math("O"),
+                     " along an axis of ", doc.math("N"), " reads cells ",
+                     doc.math(M("⌊iN/O⌋ … ⌈(i+1)N/O⌉ − 1", r"\lfloor iN/O \rfloor \dots \lceil (i+1)N/O \rceil - 1")),
+                     " (PyTorch's rule, counting from 0), so windows may differ in size and overlap.")
+            for axis, name in enumerate(axis_names(spec.ndim)):
+                spans = ", ".join(f"{start + 1}–{end}" for start, end in spec.spans(axis))
+                doc.para(f"Windows along the {name} (cells, counting from 1): {spans}.", small=True)
+        else:
+            rows = []
+            for axis, name in enumerate(axis_names(spec.ndim)):
+                N, k, p, dl = spec.input_size[axis], spec.window[axis], spec.padding[axis], spec.dilations[axis]
+                span = (rf"{dl} \cdot ({k} - 1) - 1" if n.tex else f"{dl}·({k}−1) − 1") if spec.dilation else str(k)
+                top_text = rf"{N} + 2 \cdot {p} - {span}" if n.tex else f"{N} + 2·{p} − {span}"
+                out = spec.output_size[axis]
+                rounded = -(-spec.numerator(axis) // spec.stride[axis]) + 1
+                if spec.ceil_mode and rounded != out:  # the window that would start in the right padding is dropped
+                    out = (rf"{rounded} - 1 = {out}" if n.tex else f"{rounded} − 1 = {out}")
+                rows.append((name, top_text, spec.stride[axis], out))
+            k_text = ("d(k−1) − 1", "d(k-1) - 1") if spec.dilation else ("k", "k")
+            if spec.ceil_mode:
+                formula = M(f"ceil((N + 2p − {k_text[0]})/s) + 1", rf"\left\lceil \frac{{N + 2p - {k_text[1]}}}{{s}} \right\rceil + 1")
+            else:
+                formula = M(f"floor((N + 2p − {k_text[0]})/s) + 1", rf"\left\lfloor \frac{{N + 2p - {k_text[1]}}}{{s}} \right\rfloor + 1")
+            doc.output_size(formula, rows, spec.unused_tail if not spec.ceil_mode else (0,) * spec.ndim, "no window holds",
+                            ceil=spec.ceil_mode)
+            if spec.ceil_mode:
+                doc.note("Ceil mode rounds up (a window that would start in the right padding is dropped, as PyTorch "
+                         "does); the last window may hang over the end and holds only the cells it covers.")
         if spec.mode == "max":
             doc.para(doc.math(M("y = max(window)", r"y = \max(\text{window})")), "; padding is ",
                      doc.math(M("−∞", r"-\infty")), ", so it is never the maximum.")
+        elif spec.uniform_divisor is not None:
+            count = spec.uniform_divisor
+            why = (f"the divisor is set to {count} (divisor_override)" if spec.divisor_override else
+                   "padded cells count as 0 and in the divisor, as PyTorch's default does" if spec.count_include_pad else
+                   "padded cells are not counted")
+            doc.para(doc.math(M(f"y = (sum of the window)/{count}", rf"y = \tfrac{{1}}{{{count}}} \sum \text{{window}}")), f"; {why}.")
         else:
-            doc.para(doc.math(M(f"y = (sum of the window)/{spec.window_count}", rf"y = \tfrac{{1}}{{{spec.window_count}}} \sum \text{{window}}")),
-                     "; padded cells count as 0 and in the divisor, as PyTorch's default does.")
+            doc.para(doc.math(M("y_k = (sum of window k)/n_k", r"y_k = \tfrac{1}{n_k} \sum \text{window } k")), ", where ",
+                     doc.math("n_k"), " is " + _divisor_rule(spec) + ".")
         if not doc.in_net:
             doc.values_sentence()
         doc.matrices("X", doc.sym["input"].ids, ("c",))
@@ -385,13 +495,10 @@ class Content:
     def forward(doc) -> None:
         d, spec, n = doc.d, doc.d.spec, doc.n
         doc.heading("Forward pass: every window")
-        if spec.mode == "avg" and any(spec.padding):
-            doc.note(f"A window at the border also holds padded zeros: they add nothing but still count in the divisor {spec.window_count}.")
+        if spec.mode == "avg" and any(spec.padding) and spec.count_include_pad and not spec.divisor_override:
+            doc.note("A window at the border also holds padded zeros: they add nothing but still count in its divisor.")
         if spec.mode == "max":
             opening, separator, closing = ((r"\max(", ",", ")") if n.tex else ("max(", ",", ")"))
-        else:
-            count = spec.window_count
-            opening, separator, closing = ((rf"\tfrac{{1}}{{{count}}}(", " +", ")") if n.tex else ("(", " +", f")/{count}"))
         values = doc.num.result("forward") if doc.num is not None else None
         more = lambda total, shown: [rf"\dots \text{{ ({total - shown} more)}}" if n.tex else f"… ({total - shown} more)"] if total > shown else []  # noqa: E731
         shown = 0
@@ -399,6 +506,9 @@ class Content:
             if doc.limited(shown):
                 break
             cells = d.real_cells(k)
+            if spec.mode == "avg":
+                count = d.window_divisor(k)
+                opening, separator, closing = ((rf"\tfrac{{1}}{{{count}}}(", " +", ")") if n.tex else ("(", " +", f")/{count}"))
             names = [n.symbol(doc.sym, c) for c in doc.head(np.array(cells))[0]]
             rows = [_listed(opening, names + more(len(cells), len(names)), separator, closing)]
             if values is not None:
@@ -439,9 +549,14 @@ class Content:
                      "elsewhere. Only the maximum of each window receives that window's gradient.")
             if doc.num is not None and doc.num.masks is not None:
                 doc.note(f"Ties ({spec.ties}): {TIES[spec.ties]}.")
-        else:
-            doc.para(doc.math(M(f"∂y_k/∂x = 1/{spec.window_count}", rf"\frac{{\partial y_k}}{{\partial x}} = \tfrac{{1}}{{{spec.window_count}}}")),
+        elif spec.uniform_divisor is not None:
+            count = spec.uniform_divisor
+            doc.para(doc.math(M(f"∂y_k/∂x = 1/{count}", rf"\frac{{\partial y_k}}{{\partial x}} = \tfrac{{1}}{{{count}}}")),
                      " for every cell ", doc.math("x"), " of window ", doc.math("k"), ".")
+        else:
+            doc.para(doc.math(M("∂y_k/∂x = 1/n_k", r"\frac{\partial y_k}{\partial x} = \tfrac{1}{n_k}")),
+                     " for every cell ", doc.math("x"), " of window ", doc.math("k"), ", with ", doc.math("n_k"),
+                     " the window's own divisor.")
 
     @staticmethod
     def identities(doc) -> None:
@@ -449,7 +564,8 @@ class Content:
         doc.heading("Identity: routing by upsampling")
         doc.para("The gradient is computed again window offset by window offset: ", doc.math(doc.n.partial("L", "Y")),
                  " is upsampled by the stride, "
-                 + ("multiplied by the mask of maxima, " if spec.mode == "max" else f"divided by {spec.window_count}, ")
+                 + ("multiplied by the mask of maxima, " if spec.mode == "max" else
+                    f"divided by {spec.uniform_divisor}, " if spec.uniform_divisor else "divided by each window's divisor, ")
                  + "shifted to each cell of the window and added up; it is compared with the chain rule term by term.")
         for identity in d.identities:
             # the tie policy is stated with the gradient, and only when numbers decide the maxima
@@ -457,7 +573,12 @@ class Content:
             notes = tuple("mask: 1 where a cell is its window's maximum, else 0 (the Heaviside step of the cell "
                           "minus the largest other cell)" if note.startswith("mask:") else note
                           for note in identity.notes if not note.startswith("ties:"))
-            doc.identity(identity, M(identity.statement, STATEMENTS[spec.mode]), notes)
+            tex = STATEMENTS[spec.mode]
+            if spec.mode == "avg" and spec.uniform_divisor is not None:
+                tex = tex.replace(r"\sum_{\text{windows } k} \tfrac{1}{n_k}", rf"\sum_{{\text{{windows}}}} \tfrac{{1}}{{{spec.uniform_divisor}}}")
+            if spec.adaptive_size:
+                tex = tex.replace(r"\operatorname{upsample}", r"\operatorname{spread}")
+            doc.identity(identity, M(identity.statement, tex), notes)
         if doc.num is not None and doc.num.masks is not None:
             doc.para(f"Each cell's share of its windows' gradient (ties: {spec.ties}):", level=1)
             doc.matrices("", cell_shares(d, doc.num), ("c",), literal=True, level=1)
@@ -465,7 +586,7 @@ class Content:
 
 STATEMENTS = {  # TeX; the plain text is the identity's own statement
     "max": r"\frac{\partial L}{\partial X} = \sum_{\text{windows}} \text{mask} \odot \operatorname{upsample}\bigl(\tfrac{\partial L}{\partial Y}\bigr)",
-    "avg": r"\frac{\partial L}{\partial X} = \sum_{\text{windows}} \tfrac{1}{|\text{window}|} \operatorname{upsample}\bigl(\tfrac{\partial L}{\partial Y}\bigr)",
+    "avg": r"\frac{\partial L}{\partial X} = \sum_{\text{windows } k} \tfrac{1}{n_k} \operatorname{upsample}\bigl(\tfrac{\partial L}{\partial Y}\bigr)",
 }
 
 KIND = Kind(
@@ -474,8 +595,9 @@ KIND = Kind(
     gradient_of={"grad_input": "input"},
     tensor_of={"grad_input": "X"},
     answers=("forward", "grad_input"),
-    options=("input", "window", "stride", "padding", "mode", "channels", "ties", "index", "names"),
-    required=("input", "window"),
+    options=("input", "window", "stride", "padding", "mode", "channels", "ties", "index", "names", "dilation", "ceil_mode",
+             "count_include_pad", "divisor", "output_size"),
+    required=("input",),
     noun="pooling",
     content=Content,
     figures=(("grad_input", "routing"),),

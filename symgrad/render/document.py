@@ -315,8 +315,8 @@ class Builder:
                 local = self.signed([(c, [self.factor(bi), self.factor(gi)]) for gi, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())])
                 plugged = self.signed([(c, [self.plugged(bi), self.plugged(gi)]) for gi, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())])
             else:  # average pooling: every term is dL/dy_k over the window size
-                local = [("+ " if i else "") + self.n.scaled(divisor, self.grad_output(g)) for i, g in enumerate(a.tolist())]
-                plugged = [("+ " if i else "") + self.n.scaled(divisor, self.plugged(g)[0]) for i, g in enumerate(a.tolist())]
+                local = [("+ " if i else "") + self.n.scaled(divisor // c, self.grad_output(g)) for i, (g, c) in enumerate(zip(a.tolist(), coef.tolist()))]
+                plugged = [("+ " if i else "") + self.n.scaled(divisor // c, self.plugged(g)[0]) for i, (g, c) in enumerate(zip(a.tolist(), coef.tolist()))]
             rows.append(self.cap(local, total))
             if numeric is not None:
                 rows += self.numeric_rows(b, a, coef, total, numeric, index, rows[-1], self.cap(plugged, total))
@@ -499,7 +499,8 @@ class Builder:
             return [("math", match.group(1)), *self.prose(match.group(2))]
         return self.prose(label[:1].upper() + label[1:])
 
-    def output_size(self, formula: M, rows: list[tuple[str, str, int, int]], tail: tuple[int, ...], unread: str) -> None:
+    def output_size(self, formula: M, rows: list[tuple[str, str, int, int]], tail: tuple[int, ...], unread: str,
+                    ceil: bool = False) -> None:
         """The output-size arithmetic per axis (axis name, numerator text, stride, output), and the
         floor-stride tail: per axis, the trailing positions of the padded input that `unread`."""
         self.para("Output size per axis (PyTorch's rule): ", self.math(formula), ".")
@@ -507,9 +508,10 @@ class Builder:
         for axis, top_text, s, out in rows:
             if self.n.tex:
                 lhs = rf"O_{{\text{{{axis}}}}}"
-                lines.append(Equation(lhs, ((rf"\left\lfloor \frac{{{top_text}}}{{{s}}} \right\rfloor + 1 = {out}",),)))
+                left, right = (r"\left\lceil", r"\right\rceil") if ceil else (r"\left\lfloor", r"\right\rfloor")
+                lines.append(Equation(lhs, ((rf"{left} \frac{{{top_text}}}{{{s}}} {right} + 1 = {out}",),)))
             else:
-                lines.append(Equation(f"{axis}", ((f"floor(({top_text})/{s}) + 1 = {out}",),)))
+                lines.append(Equation(f"{axis}", ((f"{'ceil' if ceil else 'floor'}(({top_text})/{s}) + 1 = {out}",),)))
         self.blocks.extend(lines)
         for (axis, *_), count in zip(rows, tail):
             if count:

@@ -98,7 +98,7 @@ def entry_document(d, symbol: int, full: bool = False, n: Notation = TEXT) -> Do
     elif hasattr(d, "windows"):
         cells = [n.symbol(sym, c) for c in d.windows[index] if c != ZERO]
         b.para(f"The window it {'is' if group.key == 'output' else 'receives its gradient from'}:")
-        rule = f"max({', '.join(cells)})" if d.spec.mode == "max" else f"({' + '.join(cells)})/{d.spec.window_count}"
+        rule = f"max({', '.join(cells)})" if d.spec.mode == "max" else f"({' + '.join(cells)})/{d.window_divisor(index)}"
         b.equation(n.symbol(sym, sym["output"].offset + index), [[rule]])
     else:
         b.para("The sum it is" + (" (its gradient ∂L/∂ of it reaches these cells)" if group.key == "grad_output" else "") + ":")

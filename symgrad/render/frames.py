@@ -307,9 +307,12 @@ def _routing(d, c: int, f: int) -> Iterator[Frame]:
     x_panel, x_at = _tensor_panel(d, "X (padded)" if any(spec.padding) else "X", sym["input"].ids[c], spec.padding,
                                   pad_text="−∞" if spec.mode == "max" else "0")
     y_panel, y_at = _tensor_panel(d, "Y", sym["output"].ids[c])
-    positions = _positions(spec.padded_size, spec.output_size, spec.window, spec.stride, (1,) * spec.ndim)
     n_out = int(np.prod(spec.output_size))
-    taps = positions.reshape(n_out, -1)
+    if spec.adaptive_size:  # the windows' own cells (no padding): flat input positions
+        taps = d.windows[c * n_out:(c + 1) * n_out] - sym["input"].ids[c].ravel()[0]
+        taps = np.where(d.windows[c * n_out:(c + 1) * n_out] == ZERO, -1, taps)
+    else:  # padded positions; a ceil_mode window's cells past the padded input are -1
+        taps = _positions(spec.padded_size, spec.output_size, spec.window, spec.stride, spec.dilations).reshape(n_out, -1)
     masks = d.numeric.masks if d.numeric is not None and d.numeric.masks is not None else None
     for o in range(n_out):
         y_id = int(sym["output"].ids[c].ravel()[o])
@@ -317,15 +320,17 @@ def _routing(d, c: int, f: int) -> Iterator[Frame]:
         shares = masks[k] if masks is not None else None
         marked = {}
         for j, p in enumerate(taps[o].tolist()):
+            if p < 0:
+                continue
             cell = _cell(p, spec.padded_size)
             if spec.mode == "avg":
-                marked[cell] = f"1/{spec.window_count}"
+                marked[cell] = f"1/{d.window_divisor(k)}"
             elif shares is not None:
                 marked[cell] = "★" if shares[j] != 0 else ""
             else:
                 marked[cell] = ""
         cells = [_name(d, x) for x in d.windows[k] if x >= 0]
-        rule = f"max({', '.join(cells)})" if spec.mode == "max" else f"({' + '.join(cells)})/{spec.window_count}"
+        rule = f"max({', '.join(cells)})" if spec.mode == "max" else f"({' + '.join(cells)})/{d.window_divisor(k)}"
         caption = f"{_name(d, y_id)} = {rule}{_result(d, 'forward', k)}"
         g_id = sym["grad_output"].offset + k
         g = d.numeric.value(g_id) if d.numeric is not None else None
@@ -334,8 +339,8 @@ def _routing(d, c: int, f: int) -> Iterator[Frame]:
             winners = [_name(d, x) for x, s in zip(d.windows[k].tolist(), shares.tolist()) if x >= 0 and s != 0]
             caption += f"; ∂L/∂{_name(d, y_id)}{g_text} goes to {', '.join(winners)} (★)"
         elif spec.mode == "avg":
-            share = f" = {TEXT.number(divide(g, spec.window_count, d.numeric.exact))}" if g is not None else ""
-            caption += f"; each cell gets ∂L/∂{_name(d, y_id)}/{spec.window_count}{share}"
+            share = f" = {TEXT.number(divide(g, d.window_divisor(k), d.numeric.exact))}" if g is not None else ""
+            caption += f"; each cell gets ∂L/∂{_name(d, y_id)}/{d.window_divisor(k)}{share}"
         yield Frame((
             Panel(x_panel.label, x_panel.shape, x_panel.texts, x_panel.padding, marked),
             Panel(y_panel.label, y_panel.shape, y_panel.texts, current=frozenset({y_at[y_id]})),

@@ -205,7 +205,7 @@ def pool_data(d) -> dict:
     elif spec.mode == "max":
         forward = [f"Max({cells(k)})" for k in range(n_out)]
     else:
-        forward = [f"({cells(k).replace(', ', ' + ')})/{spec.window_count}" for k in range(n_out)]
+        forward = [f"({cells(k).replace(', ', ' + ')})/{d.window_divisor(k)}" for k in range(n_out)]
 
     def named(i: int) -> tuple[str, bool]:
         text = "" if i == ONE else mask_text(i) if symbols["mask"].contains(i) else ident(i)
@@ -219,8 +219,8 @@ def pool_data(d) -> dict:
     for _, a, b, coef in entry_terms(table):
         items = [(c, [named(ai), named(bi)]) for ai, bi, c in zip(a.tolist(), b.tolist(), coef.tolist())]
         text = " ".join(signed_terms(items, JSON)) or "0"
-        if divisor != 1 and items:
-            text = " + ".join(f"{ident(ai)}/{divisor}" for ai in a.tolist())
+        if divisor != 1 and items:  # each window's own divisor: the common one over the term's coefficient
+            text = " + ".join(f"{ident(ai)}/{divisor // c}" for ai, c in zip(a.tolist(), coef.tolist()))
         grad.append(text)
     data = {
         "layer": "pool",
@@ -230,6 +230,13 @@ def pool_data(d) -> dict:
             "window": list(spec.window), "stride": list(spec.stride), "padding": list(spec.padding),
             "mode": spec.mode, "ties": spec.ties, "index": d.naming.index,
             "names": f"{d.naming.input},{d.naming.output}",
+            **({"dilation": list(spec.dilation)} if spec.dilation else {}),
+            **({"ceil_mode": True} if spec.ceil_mode else {}),
+            **({"count_include_pad": False} if not spec.count_include_pad else {}),
+            **({"divisor": spec.divisor_override} if spec.divisor_override else {}),
+            **({"output_size": list(spec.adaptive_size)} if spec.adaptive_size else {}),
+            **({"divisors": nest([str(n) for n in spec.divisors()] * spec.channels, spec.output_shape)}
+               if spec.mode == "avg" and spec.uniform_divisor is None else {}),
         },
         "symbols": {"input": symbols.nested_identifiers("input"), "grad_output": symbols.nested_identifiers("grad_output")},
         "forward": nest(forward, spec.output_shape),
