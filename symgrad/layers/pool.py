@@ -308,7 +308,7 @@ def _divisor_rule(spec: PoolSpec) -> str:
     if spec.adaptive_size:
         return "the number of cells in the window (adaptive windows differ in size)"
     if not spec.count_include_pad:
-        return "the number of real cells in the window (count_include_pad=False: padded cells are not counted)"
+        return "the number of real cells in the window (padded cells are not counted)"
     return "the cells the window covers inside input + padding (ceil mode: the last window is cut at the end)"
 
 
