@@ -12,9 +12,10 @@ _LAZY = {
     "conv": ".api", "pool": ".api", "ConvDerivation": ".layers", "PoolDerivation": ".layers",
     "derive_conv": ".layers", "Naming": ".naming", "ConvSpec": ".spec", "PoolSpec": ".spec",
     "net": ".api", "NetDerivation": ".layers", "NetSpec": ".netspec",
+    "convtranspose": ".api", "ConvTransposeDerivation": ".layers", "ConvTransposeSpec": ".spec",
 }
 
-__all__ = ["ConvDerivation", "ConvSpec", "Naming", "NetDerivation", "NetSpec", "PoolDerivation", "PoolSpec", "SymgradError", "conv",
+__all__ = ["ConvTransposeDerivation", "ConvTransposeSpec", "convtranspose", "ConvDerivation", "ConvSpec", "Naming", "NetDerivation", "NetSpec", "PoolDerivation", "PoolSpec", "SymgradError", "conv",
            "derive_conv", "net", "pool", "__version__"]
 
 

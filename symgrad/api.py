@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 import os
 
-from .layers import ConvDerivation, NetDerivation, PoolDerivation, derive_conv, derive_net, derive_pool
+from .layers import (ConvDerivation, ConvTransposeDerivation, NetDerivation, PoolDerivation, derive_conv,
+                     derive_convtranspose, derive_net, derive_pool)
 from .netspec import NetSpec
 from .naming import Naming
-from .spec import DEFAULT_MAX_TERMS, ConvSpec, PoolSpec
+from .spec import DEFAULT_MAX_TERMS, ConvSpec, ConvTransposeSpec, PoolSpec
 from .symbols import SymbolTable
 from .values import FROM_PYTHON, MAX_FILE_BYTES, byte_limit, load_values
 
@@ -55,6 +56,33 @@ def conv(
     naming = Naming.build(index, names)
     data, source = read_values(values, SymbolTable.for_conv(spec, naming))
     return derive_conv(spec, naming, loss, data, source, lr, im2col)
+
+
+def convtranspose(
+    input,
+    kernel,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    dilation=1,
+    in_channels=1,
+    out_channels=1,
+    groups=1,
+    bias: bool = False,
+    loss: str = "generic",
+    index: str = "matrix",
+    names: str | None = None,
+    max_terms: int = DEFAULT_MAX_TERMS,
+    values=None,
+    lr=None,
+) -> ConvTransposeDerivation:
+    """Derive backpropagation through a transposed convolution (PyTorch's ConvTranspose, weight shape
+    in × out/groups × kernel). Raises SymgradError on bad options; values and lr as for conv()."""
+    spec = ConvTransposeSpec.build(input, kernel, stride, padding, output_padding, dilation, in_channels, out_channels,
+                                   groups, bias, max_terms=max_terms)
+    naming = Naming.build(index, names)
+    data, source = read_values(values, SymbolTable.for_convtranspose(spec, naming))
+    return derive_convtranspose(spec, naming, loss, data, source, lr)
 
 
 def pool(

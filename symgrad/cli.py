@@ -17,7 +17,7 @@ from .cli_animate import animate_app
 from .cli_quiz import quiz_app
 from .cli_template import template_app
 from .cli_parts import (
-    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, GROUPS, PADDING_MODE, NOTATION, FRAGMENT, FULL, Group,
+    BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, ENTRY, FIGURES, FORMAT, GROUPS, OUTPUT_PADDING, PADDING_MODE, TRANSPOSE_PADDING, NOTATION, FRAGMENT, FULL, Group,
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, LR, MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT,
     OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, SETTINGS, STRIDE, TEMPLATE_MAX_TERMS,
     TIES, WINDOW,
@@ -129,6 +129,60 @@ def conv(
                                        im2col=show is not None and "im2col" in sections, groups=groups,
                                        padding_mode=padding_mode),
                 sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
+
+
+CONVTRANSPOSE_SECTIONS = ("setup", "forward", "grad-kernel", "grad-input", "grad-bias", "identities", "update")
+
+
+@app.command(cls=Command, short_help="Transposed convolution backprop, tied to convolution's closed forms.",
+             options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
+def convtranspose(
+    input: str = INPUT,
+    kernel: str = KERNEL,
+    stride: str = STRIDE,
+    padding: str = TRANSPOSE_PADDING,
+    output_padding: str = OUTPUT_PADDING,
+    dilation: str = DILATION,
+    in_channels: str = IN_CHANNELS,
+    out_channels: str = OUT_CHANNELS,
+    groups: str = GROUPS,
+    bias: bool = BIAS,
+    loss: str = LOSS,
+    index: str = INDEX,
+    names: Optional[str] = CONV_NAMES,
+    show: Optional[str] = show_option(CONVTRANSPOSE_SECTIONS),
+    values: Optional[str] = CONV_VALUES,
+    lr: Optional[str] = LR,
+    notation: str = NOTATION,
+    format: str = FORMAT,
+    fragment: bool = FRAGMENT,
+    full: bool = FULL,
+    max_terms: str = LAYER_MAX_TERMS,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """Transposed convolution (PyTorch's ConvTranspose) backprop: its forward is a convolution's dL/dX
+    map, its dL/dX a plain correlation; every term shown, each identity proved.
+
+    \b
+    Examples:
+      symgrad convtranspose --input 3x3 --kernel 3x3 --stride 2
+      symgrad convtranspose --input 3x3 --kernel 3x3 --stride 2 --padding 1 \\
+                            --output-padding 1 --show identities
+      symgrad convtranspose --input 4 --kernel 2 --stride 2 --format latex \\
+                            -o up.tex
+
+    Exit codes: 0 all identities hold; 1 an identity failed; 2 bad input.
+    """
+    from . import api
+
+    check_format(format, LAYER_FORMATS, fragment, notation=notation)
+    sections = _parse_show(show, "convtranspose")
+    if show is not None and "grad-bias" in sections and not bias:
+        raise OptionError("--show grad-bias needs --bias (this layer has no bias)")
+    _show_layer(lambda limit: api.convtranspose(input, kernel, stride, padding, output_padding, dilation, in_channels,
+                                                out_channels, groups, bias, loss, index, names, max_terms=limit,
+                                                values=values, lr=lr),
+                sections, format, full, fragment, max_terms, values, output, notation=notation)
 
 
 @app.command(cls=Command, short_help="Max or average pooling backprop, every term shown and proved.",

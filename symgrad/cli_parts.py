@@ -84,6 +84,10 @@ PADDING = typer.Option("0", "--padding", metavar="N",
 DILATION = typer.Option("1", "--dilation", metavar="N", help="Spacing of kernel taps: one number, or one per axis.")
 IN_CHANNELS = typer.Option("1", "--in-channels", metavar="N", help="Input channels.")
 OUT_CHANNELS = typer.Option("1", "--out-channels", metavar="N", help="Output channels (filters).")
+TRANSPOSE_PADDING = typer.Option("0", "--padding", metavar="N",
+                                 help="Cells cut from both ends of the output: one number, or one per axis.")
+OUTPUT_PADDING = typer.Option("0", "--output-padding", metavar="N",
+                              help="Extra cells at the end of the output (less than the stride or the dilation).")
 PADDING_MODE = typer.Option("zeros", "--padding-mode", metavar="MODE",
                             help="What the padding holds: zeros, reflect, replicate or circular (PyTorch's modes).")
 GROUPS = typer.Option("1", "--groups", metavar="G",

@@ -8,7 +8,7 @@ import typer
 
 from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
-    NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
+    NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, OUTPUT_PADDING, PADDING_MODE, TRANSPOSE_PADDING, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
     STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, WINDOW,
     OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, parse_limit, sub_app,
 )
@@ -56,6 +56,44 @@ def template_conv(
     _write_template(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias,
                                            loss, index, names, max_terms=limit, values=values, groups=groups, padding_mode=padding_mode),
                     values, ask, student, max_terms, output)
+
+
+@template_app.command("convtranspose", cls=Command, short_help="An answer file for a transposed convolution problem.",
+                      options_metavar="--input SIZE --kernel SIZE [OPTIONS]")
+def template_convtranspose(
+    input: str = INPUT,
+    kernel: str = KERNEL,
+    stride: str = STRIDE,
+    padding: str = TRANSPOSE_PADDING,
+    output_padding: str = OUTPUT_PADDING,
+    dilation: str = DILATION,
+    in_channels: str = IN_CHANNELS,
+    out_channels: str = OUT_CHANNELS,
+    groups: str = GROUPS,
+    bias: bool = BIAS,
+    loss: str = LOSS,
+    index: str = INDEX,
+    names: Optional[str] = CONV_NAMES,
+    values: Optional[str] = CONV_VALUES,
+    ask: Optional[str] = typer.Option(None, "--ask", metavar="LIST",
+                                      help="Answers to ask for: forward, grad-kernel, grad-input, grad-bias (needs "
+                                           "--bias), as a comma-separated list.  [default: every gradient]"),
+    student: str = STUDENT,
+    max_terms: str = TEMPLATE_MAX_TERMS,
+    output: Optional[str] = OUTPUT,
+) -> None:
+    """An answer file for a transposed convolution problem: the problem filled in, every answer ''.
+
+    \b
+    Examples:
+      symgrad template convtranspose --input 3x3 --kernel 3x3 --stride 2 \\
+                                     -o hw4.toml
+    """
+    from . import api
+
+    _write_template(lambda limit: api.convtranspose(input, kernel, stride, padding, output_padding, dilation, in_channels,
+                                                    out_channels, groups, bias, loss, index, names, max_terms=limit,
+                                                    values=values), values, ask, student, max_terms, output)
 
 
 @template_app.command("pool", cls=Command, short_help="An answer file for a pooling problem.",

@@ -376,6 +376,123 @@ class ConvSpec(_Spatial):
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
+@dataclass(frozen=True)
+class ConvTransposeSpec:
+    """A transposed convolution (PyTorch's ConvTranspose), checked. Weight shape (in, out/groups, *kernel);
+    output size (N − 1)s − 2p + d(k − 1) + output_padding + 1 per axis. Input cell n adds w_k·x_n into
+    output cell n·s + d·k − p: the forward is a convolution's input-gradient map (see `as_conv`)."""
+
+    input_size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    in_channels: int = 1
+    out_channels: int = 1
+    groups: int = 1
+    bias: bool = False
+
+    padding_mode = "zeros"  # what convolution's shared code reads of a spec
+    padding_word = ""
+
+    @property
+    def padding_end(self) -> tuple[int, ...]:
+        return self.padding
+
+    @classmethod
+    def build(cls, input, kernel, stride=1, padding=0, output_padding=0, dilation=1, in_channels=1, out_channels=1,
+              groups=1, bias: bool = False, max_terms: int | None = DEFAULT_MAX_TERMS) -> "ConvTransposeSpec":
+        input_size, kernel_size = parse_sizes(input, kernel, "--kernel")
+        ndim = len(input_size)
+        spec = cls(
+            input_size=input_size,
+            kernel_size=kernel_size,
+            stride=parse_per_axis(stride, "--stride", ndim, minimum=1),
+            padding=parse_per_axis(padding, "--padding", ndim, minimum=0),
+            output_padding=parse_per_axis(output_padding, "--output-padding", ndim, minimum=0),
+            dilation=parse_per_axis(dilation, "--dilation", ndim, minimum=1),
+            in_channels=parse_count(in_channels, "--in-channels"),
+            out_channels=parse_count(out_channels, "--out-channels"),
+            groups=parse_count(groups, "--groups"),
+            bias=bool(bias),
+        )
+        names = axis_names(ndim)
+        for axis, (op, s, d) in enumerate(zip(spec.output_padding, spec.stride, spec.dilation)):
+            if op >= max(s, d):
+                raise SpecError(f"--output-padding {axis_text(spec.output_padding)} must be smaller than the stride or "
+                                f"the dilation along the {names[axis]} axis (PyTorch's rule); got {op} with stride {s} "
+                                f"and dilation {d}")
+        for axis, o in enumerate(spec.output_size):
+            if o < 1:
+                raise SpecError(f"--padding {axis_text(spec.padding)} leaves no output along the {names[axis]} axis: "
+                                f"(N − 1)s − 2p + d(k − 1) + output_padding + 1 = {o}; expected at least 1")
+        if spec.in_channels % spec.groups or spec.out_channels % spec.groups:
+            raise SpecError(f"--groups {spec.groups} must divide both --in-channels {spec.in_channels} and --out-channels "
+                            f"{spec.out_channels} (PyTorch's rule); expected a common divisor such as "
+                            f"{math.gcd(spec.in_channels, spec.out_channels)}")
+        if max_terms is not None and spec.estimated_terms > max_terms:
+            raise TooLargeError(
+                f"layer too large: about {spec.estimated_terms:,} product terms (input {spec.input_text}, kernel "
+                f"{spec.kernel_text}, {spec.in_channels}->{spec.out_channels} channels) exceeds the limit of {max_terms:,}",
+                TooLargeError.LAYER_ADVICE)
+        return spec
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input_size)
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        return tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, k, s, p, op, d in
+                     zip(self.input_size, self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.in_channels, *self.input_size)
+
+    @property
+    def kernel_shape(self) -> tuple[int, ...]:
+        """PyTorch's weight shape for ConvTranspose: (in_channels, out_channels / groups, *kernel)."""
+        return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, *self.output_size)
+
+    @property
+    def group_in(self) -> int:
+        return self.in_channels // self.groups
+
+    @property
+    def group_out(self) -> int:
+        return self.out_channels // self.groups
+
+    @property
+    def input_text(self) -> str:
+        return "x".join(map(str, self.input_size))
+
+    @property
+    def kernel_text(self) -> str:
+        return "x".join(map(str, self.kernel_size))
+
+    @property
+    def estimated_terms(self) -> int:
+        forward = self.in_channels * math.prod(self.input_size) * self.group_out * math.prod(self.kernel_size)
+        return forward + math.prod(self.input_shape) + math.prod(self.kernel_shape) + math.prod(self.output_shape)
+
+    def as_conv(self) -> "ConvSpec":
+        """The convolution whose dL/dX map is this layer's forward: input = this output's size, the same kernel,
+        stride, padding and dilation, channels swapped (its kernel shape is this weight's shape)."""
+        return ConvSpec.build("x".join(map(str, self.output_size)), self.kernel_text, "x".join(map(str, self.stride)),
+                              "x".join(map(str, self.padding)), "x".join(map(str, self.dilation)), self.out_channels,
+                              self.in_channels, groups=self.groups, max_terms=None)
+
+    value_keys = ConvSpec.value_keys
+    value_key_problem = ConvSpec.value_key_problem
+    values_layer_words = staticmethod(ConvSpec.values_layer_words)
+
+
 def _bad_padding_word(text: str):
     raise SpecError(f"--padding must be a non-negative integer, one per axis like 1x0, same or valid; got {_shown(text)}")
 

@@ -86,6 +86,20 @@ class SymbolTable:
         return cls.from_layout(naming, layout)
 
     @classmethod
+    def for_convtranspose(cls, spec, naming: Naming) -> "SymbolTable":
+        """A transposed convolution: the kernel is (in, out/groups, *kernel), as PyTorch stores it."""
+        F, C = spec.out_channels, spec.in_channels
+        layout = [
+            ("input", naming.input, spec.input_shape, 1, (C > 1,)),
+            ("kernel", naming.kernel, spec.kernel_shape, 2, (C > 1, spec.group_out > 1)),
+            ("bias", naming.bias, (F,) if spec.bias else (0,), 1, (F > 1,)),
+            ("grad_output", naming.grad_output, spec.output_shape, 1, (F > 1,)),
+            ("output", naming.output, spec.output_shape, 1, (F > 1,)),
+            ("target", naming.target, spec.output_shape, 1, (F > 1,)),
+        ]
+        return cls.from_layout(naming, layout)
+
+    @classmethod
     def for_pool(cls, spec: PoolSpec, naming: Naming) -> "SymbolTable":
         """Input x, dL/dy symbols dy, outputs y, and for max pooling one mask symbol per window cell
         (the indicator that the cell is its window's maximum)."""

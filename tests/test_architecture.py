@@ -95,7 +95,7 @@ def test_renderers_never_test_a_layer_by_name():
 
 
 def test_every_kind_is_registered_with_its_sections_and_content():
-    assert set(KINDS) == {"conv", "pool"}
+    assert set(KINDS) == {"conv", "pool", "convtranspose"}
     for kind in KINDS.values():
         assert kind.sections[0] == "setup" and "identities" in kind.sections
         for hook in ("title", "name", "setup", "forward", "gradient_intro", "identities"):

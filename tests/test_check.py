@@ -440,7 +440,7 @@ BAD_FILES = [
      r'unknown key "foo"; expected student, \[problem\] and \[answer\]'),
     ('[problem]\nlayer="conv"\ninput="3x3"\nkernel="2x2"\nsize=3\n[answer]\ngrad_kernel=[["",""],["",""]]\n',
      r'\[problem\] has the unknown key "size"'),
-    ('[problem]\nlayer="dense"\ninput="3x3"\n[answer]\n', r'layer must be "conv", "pool" or "net", got "dense"'),
+    ('[problem]\nlayer="dense"\ninput="3x3"\n[answer]\n', r'layer must be "conv", "pool", "convtranspose" or "net", got "dense"'),
     ('[problem]\nlayer="conv"\ninput="3x3"\nkernel="4x4"\n[answer]\ngrad_kernel=[[""]]\n', r"\[problem\] kernel 4x4 is larger than the padded input"),
     ('[problem]\nlayer="conv"\ninput="3x3"\nkernel="2x2"\nstride=0\n[answer]\ngrad_kernel=[[""]]\n', r"\[problem\] stride must be a positive integer"),
     ('[problem]\nlayer="conv"\ninput="3x3"\nkernel="2x2"\n[answer]\ngrad_weights=[[""]]\n', r'\[answer\] has the unknown key "grad_weights"'),

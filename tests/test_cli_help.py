@@ -18,7 +18,7 @@ import symgrad
 
 PACKAGE = Path(symgrad.__file__).resolve().parent
 SEED = ["conv", "--input", "5x5", "--kernel", "3x3", "--stride", "2"]
-PAGES = [[], ["conv"], ["pool"], ["net"], ["animate"], ["animate", "conv"], ["animate", "pool"], ["animate", "net"], ["template"], ["template", "conv"], ["template", "pool"], ["template", "net"], ["check"]]
+PAGES = [[], ["conv"], ["convtranspose"], ["pool"], ["net"], ["animate"], ["animate", "conv"], ["animate", "pool"], ["animate", "net"], ["template"], ["template", "conv"], ["template", "convtranspose"], ["template", "pool"], ["template", "net"], ["check"]]
 
 
 def options_of(page: str) -> str:
@@ -110,7 +110,7 @@ OTHER_KIND = [
     (["conv", "--input", "5x5", "--window", "3x3"], ["No such option: --window", "--kernel", "symgrad conv --help"]),
     (["pool", "--input", "4x4", "--window", "2x2", "--in-channels", "2"], ["No such option: --in-channels", "--channels"]),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--channels", "2"], ["No such option: --channels", "--in-channels"]),
-    (["template"], ["Missing command: one of conv, pool", "symgrad template --help"]),
+    (["template"], ["Missing command: one of conv, convtranspose, pool, net", "symgrad template --help"]),
     (["conv", "--input", "5x5", "--kernel", "3x3", "--bogus", "1"], ["No such option: --bogus", "symgrad conv --help"]),
 ]
 

@@ -232,7 +232,7 @@ UNUSABLE = [
     ("dupkey.toml", "is not valid TOML"),
     ("dotted.toml", "dotted key"),
     ("student.toml", "student must be a string"),
-    ("layer.toml", '[problem] layer must be "conv", "pool" or "net", got "dense"'),
+    ("layer.toml", '[problem] layer must be "conv", "pool", "convtranspose" or "net", got "dense"'),
     ("option.toml", '[problem] has the unknown key "format"'),
     ("stride.toml", "[problem] stride must be a positive integer, got '0'"),
     ("floatstride.toml", "[problem] stride must be a string or a whole number, got a number"),

@@ -254,3 +254,82 @@ def test_pool_configs_cover_each_option():
     assert sum(s.mode == "max" for s in specs if s.adaptive_size) >= 8 and sum(s.mode == "avg" for s in specs if s.adaptive_size) >= 8
     assert sum(any(n % o for n, o in zip(s.input_size, s.adaptive_size)) for s in specs if s.adaptive_size) >= 8  # uneven windows
     assert {s.ndim for s in specs} == {1, 2, 3}
+
+
+# --- transposed convolution
+
+
+def random_transpose_options(rng: random.Random) -> dict:
+    ndim = rng.choice([1, 2, 2, 3])
+    axes = []
+    for _ in range(ndim):
+        k = rng.randint(1, 3)
+        s = rng.choice([1, 2, 2, 3])
+        d = rng.choice([1, 1, 2])
+        op = rng.randint(0, max(s, d) - 1)
+        p = rng.choice([0, 0, 1, 2])
+        axes.append((rng.randint(1, {1: 5, 2: 4, 3: 3}[ndim]), k, s, p, op, d))
+    n, k, s, p, op, d = zip(*axes)
+    groups = rng.choice([1, 1, 2])
+    return dict(input=_x(n), kernel=_x(k), stride=_x(s), padding=_x(p), output_padding=_x(op), dilation=_x(d),
+                in_channels=groups * rng.randint(1, 2), out_channels=groups * rng.randint(1, 2), groups=groups,
+                bias=rng.random() < 0.5)
+
+
+def _transpose_configs(count: int) -> list[dict]:
+    from symgrad.spec import ConvTransposeSpec
+
+    out, seed = [], 9000
+    while len(out) < count:
+        options = random_transpose_options(random.Random(seed))
+        seed += 1
+        try:
+            ConvTransposeSpec.build(**options)
+        except Exception:  # no output left (padding too large for the layer): PyTorch refuses it too
+            continue
+        out.append(options)
+    return out
+
+
+TRANSPOSE_CONFIGS = _transpose_configs(100)
+
+
+@pytest.mark.parametrize("options", TRANSPOSE_CONFIGS, ids=[f"transpose-{i:03d}" for i in range(len(TRANSPOSE_CONFIGS))])
+def test_convtranspose_against_torch(options):
+    from symgrad.layers.convtranspose import derive_convtranspose
+    from symgrad.spec import ConvTransposeSpec
+
+    spec = ConvTransposeSpec.build(**options)
+    d = derive_convtranspose(spec)
+    gen = np.random.default_rng(sum(map(ord, repr(options))))
+    values = {key: gen.standard_normal(d.symbols[key].shape) for key in ("input", "kernel", "grad_output")}
+    if spec.bias:
+        values["bias"] = gen.standard_normal(d.symbols["bias"].shape)
+    vec = value_vector(d.symbols, values)
+    x = torch.tensor(values["input"][None], requires_grad=True)
+    w = torch.tensor(values["kernel"], requires_grad=True)
+    b = torch.tensor(values["bias"], requires_grad=True) if spec.bias else None
+    fn = getattr(F, f"conv_transpose{spec.ndim}d")
+    out = fn(x, w, b, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding, groups=spec.groups,
+             dilation=spec.dilation)
+    (out * torch.tensor(values["grad_output"][None])).sum().backward()
+    ref = {"forward": out.detach().numpy()[0], "grad_kernel": w.grad.numpy(), "grad_input": x.grad.numpy()[0]}
+    if spec.bias:
+        ref["grad_bias"] = b.grad.numpy()
+    close(evaluate(d.forward, vec), ref["forward"], "forward")
+    for key, table in d.gradients():
+        close(evaluate(table, vec), ref[key], key)
+    assert [i.name for i in d.identities] == ["forward", "grad_kernel", "grad_input"]
+    for identity in d.identities:
+        assert identity.holds, identity.name
+        close(evaluate(identity.computed, vec), ref[identity.of], identity.name)
+
+
+def test_transpose_configs_cover_each_option():
+    from symgrad.spec import ConvTransposeSpec
+
+    specs = [ConvTransposeSpec.build(**o) for o in TRANSPOSE_CONFIGS]
+    assert sum(any(s.output_padding) for s in specs) >= 20
+    assert sum(any(op >= st for op, st in zip(s.output_padding, s.stride)) for s in specs) >= 3  # op < dilation only
+    assert sum(any(s.padding) for s in specs) >= 30 and sum(s.groups > 1 for s in specs) >= 20
+    assert sum(any(d > 1 for d in s.dilation) for s in specs) >= 20 and {s.ndim for s in specs} == {1, 2, 3}

@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import AnswerError
-from ..spec import CHECK_MAX_TERMS, ConvSpec, PoolSpec
+from ..spec import CHECK_MAX_TERMS, ConvSpec, ConvTransposeSpec, PoolSpec
 from ..tensor import ONE, Terms
 from .parse import parse_answer
 from .poly import Budget, Poly
@@ -59,7 +59,7 @@ class Problem:
         self._variants: dict[str, list] = {}  # answer key -> the slips that apply, see variants()
         spec = getattr(derivation, "spec", None)  # a network's dense, activation and loss stages have none
         accepted = ["input", "grad_output", "output"]
-        if derivation.layer == "conv":
+        if derivation.layer in ("conv", "convtranspose"):
             accepted += ["kernel"] + (["bias"] if spec.bias else []) + (["target"] if derivation.loss == "mse" else [])
         self.groups = {self.symbols[key].letter: self.symbols[key] for key in accepted}
         self.letters = set(self.groups)
@@ -70,7 +70,7 @@ class Problem:
         """The problem of an answer file; SymgradError (one line) when the layer or its values are bad."""
         from .. import api
 
-        build = api.conv if layer == "conv" else api.pool
+        build = {"conv": api.conv, "pool": api.pool, "convtranspose": api.convtranspose}[layer]
         derivation = build(**options, max_terms=max_terms, values=values)
         check_judgeable(derivation, max_terms)
         return cls(derivation, tolerance)
@@ -87,10 +87,11 @@ class Problem:
         """The layer in a few words: `conv 5x5, kernel 3x3, stride 2` (+ `with values`)."""
         spec = self.spec
         words = [self.derivation.layer, "x".join(map(str, spec.input_size))]
-        if isinstance(spec, ConvSpec):
+        if isinstance(spec, (ConvSpec, ConvTransposeSpec)):
             words[-1] += ","
             words += ["kernel", spec.kernel_text]
             extras = [("stride", spec.stride, 1), ("padding", spec.padding, 0), ("dilation", spec.dilation, 1)]
+            extras += [("output padding", spec.output_padding, 0)] if isinstance(spec, ConvTransposeSpec) else []
             channels = f"{spec.in_channels}->{spec.out_channels} channels" if (spec.in_channels, spec.out_channels) != (1, 1) else ""
             channels += f" in {spec.groups} groups" if spec.groups > 1 else ""
         else:
@@ -109,7 +110,7 @@ class Problem:
                 text += f", {name} {per_axis(value)}"
         if channels:
             text += f", {channels}"
-        if isinstance(spec, ConvSpec) and spec.bias:
+        if isinstance(spec, (ConvSpec, ConvTransposeSpec)) and spec.bias:
             text += ", bias"
         if self.derivation.loss != "generic":
             text += f", {self.derivation.loss} loss"
@@ -156,7 +157,7 @@ class Problem:
 
     def _output(self, k: int) -> Poly:
         d = self.derivation
-        if d.layer == "conv":
+        if d.layer in ("conv", "convtranspose"):
             lo, hi = np.searchsorted(d.forward.entry, [k, k + 1])
             return self._sum(d.forward, range(lo, hi), 1)
         if self.numeric is not None and self.numeric.output_value(k) is not None:
@@ -334,7 +335,7 @@ def check_judgeable(derivation, max_terms: int) -> None:
             f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
             f"{derivation.named_cells:,} names, over the limit of {max_terms:,}; give the input's numbers in "
             f"[problem.values] (--values), use a smaller window, or raise --max-terms")
-    if derivation.layer == "conv" and derivation.numeric is None:
+    if derivation.layer in ("conv", "convtranspose") and derivation.numeric is None:
         cost = derivation.mse_expanded_terms
         if cost > max_terms:
             raise TooLargeError(

@@ -54,7 +54,8 @@ def build_variants(problem, key: str) -> list[tuple[str, object]]:
             shape = spec.input_shape
             table_variant("padding_not_cropped", lambda: (
                 take(input_closed_form(spec, symbols, crop_padding=False), (0,) * len(shape), (1,) * len(shape), shape), 1))
-    undilated = np.prod([p - o + 1 for p, o in zip(spec.padded_size, spec.output_size)]) * np.prod(spec.output_size)
+    undilated = (np.prod([p - o + 1 for p, o in zip(spec.padded_size, spec.output_size)]) * np.prod(spec.output_size)
+                 if d.layer == "conv" else 0)
     if d.layer == "conv" and key == "grad_kernel" and any(s > 1 for s in spec.stride) and undilated <= 1_000_000:
         # (the undilated correlation is (Npad - O + 1) x O wide: huge padding would make it huge)
         table_variant("no_dilation", lambda: (kernel_closed_form(spec, symbols, dilate_grad=False), 1))

@@ -27,7 +27,7 @@ import json
 import numpy as np
 
 from ..errors import OptionError
-from ..spec import ConvSpec
+from ..spec import ConvSpec, ConvTransposeSpec
 from ..values import json_number
 from .problem import GROUP_WORDS, Problem, per_axis
 from .report import STAGE_TITLES
@@ -211,7 +211,14 @@ def _options(derivation) -> list[tuple[str, object]]:
     spec = derivation.spec
 
     out: list[tuple[str, object]] = [("layer", derivation.layer), ("input", "x".join(map(str, spec.input_size)))]
-    if isinstance(spec, ConvSpec):
+    if isinstance(spec, ConvTransposeSpec):
+        out += [("kernel", spec.kernel_text), ("stride", per_axis(spec.stride)), ("padding", per_axis(spec.padding)),
+                ("output_padding", per_axis(spec.output_padding)), ("dilation", per_axis(spec.dilation)),
+                ("in_channels", spec.in_channels), ("out_channels", spec.out_channels)] + (
+                [("groups", spec.groups)] if spec.groups > 1 else []) + [("bias", spec.bias), ("loss", derivation.loss)]
+        letters = (derivation.naming.input, derivation.naming.kernel, derivation.naming.output)
+        default_letters = ("x", "w", "z")
+    elif isinstance(spec, ConvSpec):
         out += [("kernel", spec.kernel_text), ("stride", per_axis(spec.stride)),
                 ("padding", spec.padding_word or per_axis(spec.padding))] + (
                 [("padding_mode", spec.padding_mode)] if spec.padding_mode != "zeros" else []) + [
@@ -268,7 +275,7 @@ def _answer_block(problem, key: str) -> list[str]:
     layer_titles = {"forward": "the outputs", "grad_kernel": "dL/dW", "grad_input": "dL/dX", "grad_bias": "dL/db"}
     title = STAGE_TITLES[key] if hasattr(problem, "stage") else layer_titles[key]
     prefix = "" if key == "forward" or key.startswith("new_") else "dL/d"
-    channel_letters = ("f", "c") if group.key == "kernel" else ("f",) if group.channel_axes and group.key != "input" and problem.derivation.layer == "conv" else ("c",)
+    channel_letters = ("f", "c") if group.key == "kernel" else ("f",) if group.channel_axes and group.key != "input" and problem.derivation.layer in ("conv", "convtranspose") else ("c",)
     letters = [channel_letters[axis] if axis < group.channel_axes else "ijk"[axis - group.channel_axes] for axis in kept]
     if symbols.naming.index == "matrix" and shape:
         meaning = f"{key}{''.join(f'[{c}]' for c in letters)} is {prefix}{group.letter}_" + "_".join(f"({c}+1)" for c in letters)

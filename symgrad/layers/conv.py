@@ -376,8 +376,9 @@ def evaluate(d: ConvDerivation, known: np.ndarray, number: np.ndarray, exact: bo
         forward = substitute(d.forward, known, number, exact)
     losses.fill_grad_output(d.loss, d.symbols, known, number, constants(forward, exact))
     gradients = {key: substitute(table, known, number, exact) for key, table in d.gradients()}
+    results = {**gradients, "forward": forward}  # a transposed convolution's forward is an identity's too
     identities = {
-        identity.name: equal_numbers(substitute(identity.computed, known, number, exact), gradients[identity.of], exact)
+        identity.name: equal_numbers(substitute(identity.computed, known, number, exact), results[identity.of], exact)
         for identity in d.identities
     }
     return Numeric(exact, given, source, known, number, forward, gradients, identities)

@@ -257,4 +257,17 @@ def _net_data(d) -> dict:
     return net_data(d, DATA, JSON)
 
 
-DATA = {"conv": conv_data, "pool": pool_data, "net": _net_data}  # each kind's JSON builder
+def convtranspose_data(d) -> dict:
+    """layer "convtranspose": convolution's keys, with the transposed layer's options."""
+    data = conv_data(d)
+    spec = d.spec
+    data["layer"] = "convtranspose"
+    data["options"] = {
+        "stride": list(spec.stride), "padding": list(spec.padding), "output_padding": list(spec.output_padding),
+        "dilation": list(spec.dilation), "groups": spec.groups, "bias": spec.bias, "index": d.naming.index,
+        "names": ",".join([d.naming.input, d.naming.kernel, d.naming.output]),
+    }
+    return data
+
+
+DATA = {"conv": conv_data, "pool": pool_data, "convtranspose": convtranspose_data, "net": _net_data}  # each kind's JSON builder

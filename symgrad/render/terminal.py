@@ -79,7 +79,9 @@ def lay_out(doc, width: int) -> list[Text]:
             out += [Text(line) for line in _equation(block, width)]
         elif isinstance(block, Statement):
             mark, style = ("✓", "bold green") if block.holds else ("✗", "bold red")
-            out.append(Text.assemble(("  " + mark + " ", style), (block.math, "bold")))
+            lines = wrap_words(block.math, width - 4)  # a long statement wraps under itself, not to column 0
+            out.append(Text.assemble(("  " + mark + " ", style), (lines[0], "bold")))
+            out += [Text("    " + line, style="bold") for line in lines[1:]]
         elif isinstance(block, Matrix):
             room = width - len(indent) - 2
             if block.tag:  # a long tag wraps under itself, not back to column 0
