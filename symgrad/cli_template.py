@@ -173,7 +173,7 @@ def template_net(
     _check_student(student)
     derivation = api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit)
     for stage in derivation.stages:  # handed out only for a problem check can judge
-        if stage.kind in ("conv", "maxpool", "avgpool"):
+        if stage.kind in ("conv", "convtranspose", "maxpool", "avgpool"):
             check_judgeable(stage.d, limit)
     emit(net_answer_template(derivation, ask, student), output)
 

@@ -17,16 +17,18 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import SpecError, TooLargeError
-from .spec import DEFAULT_MAX_TERMS, ConvSpec, PoolSpec, _shown, parse_count, parse_size
+from .spec import DEFAULT_MAX_TERMS, ConvSpec, ConvTransposeSpec, PoolSpec, _shown, parse_count, parse_size
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 LOSS_STAGES = ("softmax-ce", "mse", "sum")
 POOLS = ("maxpool", "avgpool")
-KINDS = ("conv", *POOLS, *ACTIVATIONS, "flatten", "dense", *LOSS_STAGES)
+CONVS = ("conv", "convtranspose")  # the stages with a kernel (and maybe a bias)
+KINDS = (*CONVS, *POOLS, *ACTIVATIONS, "flatten", "dense", *LOSS_STAGES)
 
 # per kind: (takes a size: "required" / None, options with values, flags)
 _GRAMMAR = {
     "conv": ("required", ("out", "stride", "padding", "dilation", "groups", "padding_mode"), ("bias",)),
+    "convtranspose": ("required", ("out", "stride", "padding", "output_padding", "dilation", "groups"), ("bias",)),
     "maxpool": ("required", ("stride", "padding", "ties", "dilation", "output_size"), ("ceil_mode",)),
     "avgpool": ("required", ("stride", "padding", "divisor", "output_size"), ("ceil_mode", "no_count_include_pad")),
     "dense": ("required", (), ("bias",)),
@@ -34,14 +36,15 @@ _GRAMMAR = {
 }
 _EXAMPLES = {
     "conv": "conv 3x3 out=2 stride=1 padding=0 dilation=1 bias",
+    "convtranspose": "convtranspose 3x3 out=2 stride=2 padding=1 output_padding=1 bias",
     "maxpool": "maxpool 2x2 stride=2 padding=0 ties=first",
     "avgpool": "avgpool 2x2 stride=2 padding=0",
     "dense": "dense 10 bias",
 }
 # Letters of the tensors each kind makes (several stages of a kind are numbered: z1, z2)
-OUTPUT_LETTERS = {"conv": "z", "maxpool": "p", "avgpool": "p", "relu": "a", "sigmoid": "a", "tanh": "a",
+OUTPUT_LETTERS = {"conv": "z", "convtranspose": "z", "maxpool": "p", "avgpool": "p", "relu": "a", "sigmoid": "a", "tanh": "a",
                   "flatten": "f", "dense": "y"}
-PARAM_LETTERS = {"conv": {"kernel": "w", "bias": "b"}, "dense": {"weight": "v", "bias": "c"}}
+PARAM_LETTERS = {"conv": {"kernel": "w", "bias": "b"}, "convtranspose": {"kernel": "w", "bias": "b"}, "dense": {"weight": "v", "bias": "c"}}
 MAX_STAGES = 64
 
 
@@ -65,7 +68,7 @@ class Stage:
     @property
     def params(self) -> tuple[str, ...]:
         """The parameter groups this stage has (in update order)."""
-        if self.kind == "conv":
+        if self.kind in CONVS:
             return ("kernel", "bias") if self.bias else ("kernel",)
         if self.kind == "dense":
             return ("weight", "bias") if self.bias else ("weight",)
@@ -168,18 +171,23 @@ def _stage(i: int, text: str, shape: tuple[int, ...], last: bool) -> Stage:
         message = str(error)
         for option, key in (("--padding-mode", "padding_mode="), ("--output-size", "output_size="),
                             ("--no-count-include-pad", "no_count_include_pad"), ("--ceil-mode", "ceil_mode"),
-                            ("--divisor", "divisor="), ("--kernel", "size"), ("--window", "size"), ("--stride", "stride="), ("--padding", "padding="),
+                            ("--divisor", "divisor="), ("--output-padding", "output_padding="), ("--kernel", "size"), ("--window", "size"), ("--stride", "stride="), ("--padding", "padding="),
                             ("--dilation", "dilation="), ("--out-channels", "out="), ("--groups", "groups="), ("--in-channels", "the input's channels"), ("--ties", "ties="), ("--input", "input")):
             if key.endswith("="):  # "--groups 2 must ..." -> "groups=2 must ..."
                 message = re.sub(re.escape(option) + r" (?=[0-9]|(?:same|valid|zeros|reflect|replicate|circular)\b)", key, message)
             message = message.replace(option, key)
         return fail(message)
 
-    if kind == "conv" or kind in POOLS:
+    if kind in CONVS or kind in POOLS:
         if not spatial:
             raise fail(f"{where}, a vector; {kind} needs channels and spatial axes, so put it before flatten")
         try:
-            if kind == "conv":
+            if kind == "convtranspose":
+                layer = ConvTransposeSpec.build(shape[1:], size, options.get("stride", 1), options.get("padding", 0),
+                                                options.get("output_padding", 0), options.get("dilation", 1), shape[0],
+                                                options.get("out", 1), options.get("groups", 1), "bias" in set_flags,
+                                                max_terms=None)
+            elif kind == "conv":
                 layer = ConvSpec.build(shape[1:], size, options.get("stride", 1), options.get("padding", 0),
                                        options.get("dilation", 1), shape[0], options.get("out", 1),
                                        "bias" in set_flags, max_terms=None, groups=options.get("groups", 1),

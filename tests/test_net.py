@@ -188,7 +188,7 @@ def test_seed000_story_with_numbers_and_the_update():
     ("conv 3x3 out=0", "stage 1 'conv 3x3 out=0': out= must be a positive integer"),
     ("conv 3 | relu", "stage 1 'conv 3': size '3' has 1 axis but input"),
     ("conv 3x3 | | relu", "stage 2 of --layers 'conv 3x3 | | relu' is empty"),
-    ("sofmax", "stage 1 'sofmax': unknown stage 'sofmax'; expected one of conv, maxpool"),
+    ("sofmax", "stage 1 'sofmax': unknown stage 'sofmax'; expected one of conv, convtranspose, maxpool"),
     ("conv 3x3 stride=2x2x2", "stage 1 'conv 3x3 stride=2x2x2': stride= has 3 axes"),
     ("conv 3x3 | softmax-ce", "stage 2 'softmax-ce': its input has shape 1x4x4; softmax-ce needs a vector"),
     ("avgpool 2x2 ties=split", "stage 1 'avgpool 2x2 ties=split': unknown option 'ties'"),

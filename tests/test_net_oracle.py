@@ -54,6 +54,10 @@ def random_net(rng: random.Random):
                 text += " groups=2"
             if any(p) and extra.random() < 0.5:  # padding that copies cells (PyTorch's limits are the spec's)
                 text += " padding_mode=" + extra.choice(["reflect", "replicate", "circular"])
+            if extra.random() < 0.2:  # a transposed convolution instead (it grows the tensor)
+                op = [extra.randint(0, si - 1) for si in s]
+                text = (f"convtranspose {_x(k)} out={out} stride={_x(s)} padding={_x([0] * len(s))} output_padding={_x(op)}"
+                        + (" bias" if extra.random() < 0.5 else ""))
         elif choice == "pool":
             w = [rng.randint(1, min(2, n)) for n in spatial]
             s = [rng.randint(1, 2) for _ in spatial]
@@ -117,7 +121,7 @@ def build_values(rng, spec: NetSpec, kind: str):
     values = {"input": nested(rng, spec.input_shape, kind), "layers": []}
     for stage in spec.stages:
         item = {}
-        if stage.kind == "conv":
+        if stage.kind in ("conv", "convtranspose"):
             item["kernel"] = nested(rng, stage.layer.kernel_shape, kind)
             if stage.bias:
                 item["bias"] = nested(rng, (stage.layer.out_channels,), kind)
@@ -155,6 +159,14 @@ def torch_run(spec: NetSpec, values: dict, lr: float):
             mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
             padded = F.pad(current[None], pairs, mode=mode) if any(pairs) else current[None]
             out = conv(padded, w, b, stride=layer.stride, dilation=layer.dilation, groups=layer.groups)[0]
+        elif stage.kind == "convtranspose":
+            layer = stage.layer
+            w = to_tensor(item["kernel"], layer.kernel_shape).requires_grad_(True)
+            b = to_tensor(item["bias"], (layer.out_channels,)).requires_grad_(True) if stage.bias else None
+            p = {"kernel": w, **({"bias": b} if b is not None else {})}
+            fn = getattr(F, f"conv_transpose{n}d")
+            out = fn(current[None], w, b, stride=layer.stride, padding=layer.padding, output_padding=layer.output_padding,
+                     groups=layer.groups, dilation=layer.dilation)[0]
         elif stage.kind in ("maxpool", "avgpool") and stage.layer.adaptive_size:
             pool = getattr(F, f"adaptive_{stage.kind[:3]}_pool{n}d")
             out = pool(current[None], stage.layer.adaptive_size)[0]
@@ -262,7 +274,7 @@ def test_the_oracle_covers_every_kind():
                                      ("no_count", not stage.layer.count_include_pad)) if on}
         dims.add(len(spec.input_shape) - 1)
         values.add(rng.choice(["int", "fraction", "float"]))
-    assert kinds == {"conv", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dense", "softmax-ce", "mse", "sum"}
+    assert kinds == {"conv", "convtranspose", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dense", "softmax-ce", "mse", "sum"}
     assert dims == {1, 2, 3} and values == {"int", "fraction", "float"}
     assert grouped >= 5, grouped  # grouped convolutions (groups=2)
     assert modes == {"zeros", "reflect", "replicate", "circular"}, modes

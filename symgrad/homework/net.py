@@ -56,7 +56,7 @@ class StageProblem(Problem):
             accepted += ["kernel"] + (["bias"] if stage.spec.bias else [])
         if stage.spec.is_loss:
             accepted = ["input"] + (["target"] if kind == "mse" else [])
-        if kind not in ("conv", "maxpool", "avgpool"):
+        if kind not in ("conv", "convtranspose", "maxpool", "avgpool"):
             self.groups = {d.symbols[key].letter: d.symbols[key] for key in accepted}
             self.letters = set(self.groups)
 
@@ -81,7 +81,7 @@ class StageProblem(Problem):
         group = self.symbols.group_of(symbol_id)
         if group.key == "slope":  # ReLU's H(z_k), symbolic (sigmoid and tanh are judged as numbers only)
             return self.function_atom(("relu", self.symbols["input"].offset + symbol_id - group.offset))
-        if group.key == "output" and self.stage.kind not in ("conv", "maxpool", "avgpool"):
+        if group.key == "output" and self.stage.kind not in ("conv", "convtranspose", "maxpool", "avgpool"):
             return self._stage_output(symbol_id - group.offset)
         return super()._compute_meaning(symbol_id)
 
@@ -176,7 +176,7 @@ class StageProblem(Problem):
     def variants(self, key: str) -> list[tuple[str, object]]:
         if key in self._variants:
             return self._variants[key]
-        out = list(super().variants(key)) if self.stage.kind in ("conv", "maxpool", "avgpool") and key not in GRADIENT_OF else []
+        out = list(super().variants(key)) if self.stage.kind in ("conv", "convtranspose", "maxpool", "avgpool") and key not in GRADIENT_OF else []
         kind = self.stage.kind
         if key == "grad_input" and kind in ("relu", "sigmoid", "tanh"):
             delta = self.symbols["grad_output"]
@@ -231,7 +231,7 @@ class NetProblem:
 
         net = api.net(**options, values=values, max_terms=max_terms)
         for stage in net.stages:
-            if stage.kind in ("conv", "maxpool", "avgpool"):
+            if stage.kind in ("conv", "convtranspose", "maxpool", "avgpool"):
                 check_judgeable(stage.d, max_terms)
         return cls(net, tolerance)
 

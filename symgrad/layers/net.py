@@ -25,10 +25,10 @@ import numpy as np
 
 from ..errors import OptionError, ValuesError
 from ..naming import LETTERS_RE, RESERVED_WORDS, Naming
-from ..netspec import OUTPUT_LETTERS, PARAM_LETTERS, NetSpec, Stage
+from ..netspec import CONVS, OUTPUT_LETTERS, PARAM_LETTERS, NetSpec, Stage
 from ..numeric import Numeric, _refuse_huge_denominators, descend, entry_values, learning_rate, substitute
 from ..values import FROM_PYTHON, _where, flatten
-from . import activation, conv, dense, loss, pool
+from . import activation, conv, convtranspose, dense, loss, pool
 from .base import Displayable, Kind
 
 if TYPE_CHECKING:
@@ -121,10 +121,11 @@ def stage_namings(spec: NetSpec, names: str | None = None) -> list[Naming]:
     outputs = [OUTPUT_LETTERS.get(stage.kind, "L") for stage in spec.stages]
     numbered = _numbered(outputs, [stage.kind for stage in spec.stages])
     params: dict[int, dict[str, str]] = {}
-    for kind, letters in PARAM_LETTERS.items():
-        indices = [s.index for s in spec.stages if s.kind == kind]
+    for letters in {tuple(sorted(letters.items())) for letters in PARAM_LETTERS.values()}:  # kinds sharing letters count together
+        kinds = {kind for kind, own in PARAM_LETTERS.items() if tuple(sorted(own.items())) == letters}
+        indices = [s.index for s in spec.stages if s.kind in kinds]
         for n, i in enumerate(indices, 1):
-            params[i] = {key: letter + (str(n) if len(indices) > 1 else "") for key, letter in letters.items()}
+            params[i] = {key: letter + (str(n) if len(indices) > 1 else "") for key, letter in letters}
     input_letter = "x"
     if names is not None:
         parts = [part.strip() for part in str(names).split(",")]
@@ -169,6 +170,8 @@ def _numbered(letters: list[str], kinds: list[str]) -> list[str]:
 def derive_stage(stage: Stage, naming: Naming, target_class: int | None = None):
     if stage.kind == "conv":
         return conv.derive_conv(stage.layer, naming)
+    if stage.kind == "convtranspose":
+        return convtranspose.derive_convtranspose(stage.layer, naming)
     if stage.kind in ("maxpool", "avgpool"):
         return pool.derive_pool(stage.layer, naming)
     if stage.kind in activation.FUNCTIONS:
@@ -275,7 +278,7 @@ def derive_symbols_for_values(shape: tuple[int, ...], channel_axes: int | None =
 
 
 def _param_shape(stage: Stage, key: str) -> tuple[int, ...]:
-    if stage.kind == "conv":
+    if stage.kind in CONVS:
         return stage.layer.kernel_shape if key == "kernel" else (stage.layer.out_channels,)
     if stage.kind == "dense":
         return (stage.output_shape[0], stage.input_shape[0]) if key == "weight" else stage.output_shape
@@ -283,7 +286,7 @@ def _param_shape(stage: Stage, key: str) -> tuple[int, ...]:
 
 
 def _channel_axes(stage: Stage, key: str) -> int:
-    if stage.kind == "conv" and key == "kernel":
+    if stage.kind in CONVS and key == "kernel":
         return 2
     if stage.kind == "dense":
         return 0
@@ -314,7 +317,7 @@ def _forward(stage: NetStage, known, number, exact: bool, source: str):
     """(which outputs are numbers, their values, the substituted forward table of a sum-of-products stage,
     kept for the backward pass, or None)."""
     d, kind = stage.d, stage.kind
-    if kind in ("conv", "dense", "flatten"):
+    if kind in (*CONVS, "dense", "flatten"):
         table = substitute(d.forward, known, number, exact)
         return (*entry_values(table, exact), table)
     if kind in ("maxpool", "avgpool"):
@@ -381,7 +384,7 @@ def _stage_numeric(stage: NetStage, known, number, exact: bool, source: str, for
     """A stage's numbers, its δ now known; `forward` is its substituted forward pass from the way forward."""
     given = _given(stage.d, known)
     kind = stage.kind
-    if kind == "conv":
+    if kind in CONVS:
         return conv.evaluate(stage.d, known, number, exact, given, source, forward=forward)
     if kind in ("dense", "flatten"):
         return dense.evaluate(stage.d, known, number, exact, given, source, forward=forward)

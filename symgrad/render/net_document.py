@@ -124,6 +124,6 @@ def _update_blocks(stage, lr, settings: DocumentSettings, n: Notation) -> list:
     builder = Builder(stage.d, settings, n, level=3, in_net=True)
     for param, (known, new) in stage.update.items():
         group = stage.d.symbols[PARAM_GROUP[param]]
-        labels = ("f", "c") if stage.kind == "conv" and param == "kernel" else ()
+        labels = ("f", "c") if stage.kind in ("conv", "convtranspose") and param == "kernel" else ()
         builder.update_entries(group, GRADIENT_OF[param], known, new, lr, labels)
     return builder.blocks

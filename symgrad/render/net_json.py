@@ -24,13 +24,13 @@ def _number(x) -> str:
 def net_data(net, layer_data: dict, JSON) -> dict:
     """The network's data; `layer_data` are the layer builders (render/json.DATA) that conv and pool
     stages reuse, `JSON` the JSON number style."""
-    conv_data, pool_data = layer_data["conv"], layer_data["pool"]
+    pool_data = layer_data["pool"]
     stages = []
     for stage in net.stages:
         d, spec = stage.d, stage.spec
         data = {"kind": spec.kind, "text": spec.text, "input_shape": list(spec.input_shape), "output_shape": list(spec.output_shape)}
-        if spec.kind == "conv":
-            full = conv_data(d)
+        if spec.kind in ("conv", "convtranspose"):
+            full = layer_data[spec.kind](d)
             data.update({key: full[key] for key in ("kernel_shape", "symbols", "forward", "grad_input", "grad_kernel")})
             if spec.bias:
                 data["grad_bias"] = full["grad_bias"]
