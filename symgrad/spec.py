@@ -115,6 +115,32 @@ def axis_text(values) -> str:
     return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
 
 
+class _Grouped:
+    """PyTorch's groups, shared by convolution and transposed convolution."""
+
+    in_channels: int
+    out_channels: int
+    groups: int
+
+    def _check_groups(self) -> None:
+        G, C, F = self.groups, self.in_channels, self.out_channels
+        if C % G or F % G:
+            raise SpecError(
+                f"--groups {G} must divide both --in-channels {C} and --out-channels {F} (PyTorch's rule); "
+                f"expected a common divisor such as {math.gcd(C, F)}"
+            )
+
+    @property
+    def group_in(self) -> int:
+        """Input channels each output channel reads (C / groups)."""
+        return self.in_channels // self.groups
+
+    @property
+    def group_out(self) -> int:
+        """Output channels per group (F / groups)."""
+        return self.out_channels // self.groups
+
+
 class _Spatial:
     """What every layer spec shares: spatial axes with a stride and padding, and the output-size rule
     `floor(numerator / stride) + 1` (the numerator is the kind's: N + 2p − d(k−1) − 1 for conv)."""
@@ -154,7 +180,7 @@ class _Spatial:
 
 
 @dataclass(frozen=True)
-class ConvSpec(_Spatial):
+class ConvSpec(_Spatial, _Grouped):
     """A convolution layer, checked. Spatial tuples all have `ndim` entries; channels are counts."""
 
     input_size: tuple[int, ...]
@@ -261,24 +287,6 @@ class ConvSpec(_Spatial):
     def padded(self) -> bool:
         return any(self.padding) or any(self.padding_end)
 
-    def _check_groups(self) -> None:
-        G, C, F = self.groups, self.in_channels, self.out_channels
-        if C % G or F % G:
-            raise SpecError(
-                f"--groups {G} must divide both --in-channels {C} and --out-channels {F} (PyTorch's rule); "
-                f"expected a common divisor such as {math.gcd(C, F)}"
-            )
-
-    @property
-    def group_in(self) -> int:
-        """Input channels each output channel reads (C / groups)."""
-        return self.in_channels // self.groups
-
-    @property
-    def group_out(self) -> int:
-        """Output channels per group (F / groups)."""
-        return self.out_channels // self.groups
-
     def group_of_output(self, f: int) -> int:
         return f // self.group_out
 
@@ -377,7 +385,7 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 @dataclass(frozen=True)
-class ConvTransposeSpec:
+class ConvTransposeSpec(_Grouped):
     """A transposed convolution (PyTorch's ConvTranspose), checked. Weight shape (in, out/groups, *kernel);
     output size (N − 1)s − 2p + d(k − 1) + output_padding + 1 per axis. Input cell n adds w_k·x_n into
     output cell n·s + d·k − p: the forward is a convolution's input-gradient map (see `as_conv`)."""
@@ -427,10 +435,7 @@ class ConvTransposeSpec:
             if o < 1:
                 raise SpecError(f"--padding {axis_text(spec.padding)} leaves no output along the {names[axis]} axis: "
                                 f"(N − 1)s − 2p + d(k − 1) + output_padding + 1 = {o}; expected at least 1")
-        if spec.in_channels % spec.groups or spec.out_channels % spec.groups:
-            raise SpecError(f"--groups {spec.groups} must divide both --in-channels {spec.in_channels} and --out-channels "
-                            f"{spec.out_channels} (PyTorch's rule); expected a common divisor such as "
-                            f"{math.gcd(spec.in_channels, spec.out_channels)}")
+        spec._check_groups()
         if max_terms is not None and spec.estimated_terms > max_terms:
             raise TooLargeError(
                 f"layer too large: about {spec.estimated_terms:,} product terms (input {spec.input_text}, kernel "
@@ -459,14 +464,6 @@ class ConvTransposeSpec:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return (self.out_channels, *self.output_size)
-
-    @property
-    def group_in(self) -> int:
-        return self.in_channels // self.groups
-
-    @property
-    def group_out(self) -> int:
-        return self.out_channels // self.groups
 
     @property
     def input_text(self) -> str:

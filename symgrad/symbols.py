@@ -74,24 +74,20 @@ class SymbolTable:
 
     @classmethod
     def for_conv(cls, spec: ConvSpec, naming: Naming) -> "SymbolTable":
-        F, C = spec.out_channels, spec.in_channels
-        layout = [
-            ("input", naming.input, spec.input_shape, 1, (C > 1,)),
-            ("kernel", naming.kernel, spec.kernel_shape, 2, (F > 1, spec.group_in > 1)),
-            ("bias", naming.bias, (F,) if spec.bias else (0,), 1, (F > 1,)),
-            ("grad_output", naming.grad_output, spec.output_shape, 1, (F > 1,)),
-            ("output", naming.output, spec.output_shape, 1, (F > 1,)),
-            ("target", naming.target, spec.output_shape, 1, (F > 1,)),
-        ]
-        return cls.from_layout(naming, layout)
+        """A convolution: the kernel is (out, in/groups, *kernel), its indices shown where they vary."""
+        return cls._conv_like(spec, naming, (spec.out_channels > 1, spec.group_in > 1))
 
     @classmethod
     def for_convtranspose(cls, spec, naming: Naming) -> "SymbolTable":
         """A transposed convolution: the kernel is (in, out/groups, *kernel), as PyTorch stores it."""
+        return cls._conv_like(spec, naming, (spec.in_channels > 1, spec.group_out > 1))
+
+    @classmethod
+    def _conv_like(cls, spec, naming: Naming, kernel_shown: tuple[bool, bool]) -> "SymbolTable":
         F, C = spec.out_channels, spec.in_channels
         layout = [
             ("input", naming.input, spec.input_shape, 1, (C > 1,)),
-            ("kernel", naming.kernel, spec.kernel_shape, 2, (C > 1, spec.group_out > 1)),
+            ("kernel", naming.kernel, spec.kernel_shape, 2, kernel_shown),
             ("bias", naming.bias, (F,) if spec.bias else (0,), 1, (F > 1,)),
             ("grad_output", naming.grad_output, spec.output_shape, 1, (F > 1,)),
             ("output", naming.output, spec.output_shape, 1, (F > 1,)),
