@@ -126,19 +126,21 @@ def net(
     index: str = "matrix",
     names: str | None = None,
     max_terms: int = DEFAULT_MAX_TERMS,
+    im2col: bool = False,
 ) -> NetDerivation:
     """Derive backpropagation through a small network, stage by stage: `layers` like
     'conv 3x3 out=2 bias | relu | maxpool 2x2 | flatten | dense 3 bias | softmax-ce'.
 
     values: {"input": nested, "layers": [{...} per stage]} (a dict or the path of a JSON file);
-    lr: the learning rate α of the update w − α·dL/dw ("0.1" and "1/10" are exact).
+    lr: the learning rate α of the update w − α·dL/dw ("0.1" and "1/10" are exact); im2col: conv stages also
+    carry their matrix form (as conv(..., im2col=True)).
     """
     spec = NetSpec.build(input, layers, in_channels, index=_index(index), max_terms=max_terms)
     if isinstance(values, (str, os.PathLike)):
         values, source = load_values(os.fspath(values), net_byte_limit(spec))
     else:
         source = FROM_PYTHON
-    return derive_net(spec, values, lr, names, source)
+    return derive_net(spec, values, lr, names, source, im2col)
 
 
 def _index(index: str) -> str:
@@ -149,7 +151,7 @@ def _index(index: str) -> str:
 def net_byte_limit(spec: NetSpec) -> int:
     """The largest values file a network can need (as byte_limit for a layer)."""
     entries = sum(math.prod(stage.input_shape) + math.prod(stage.output_shape) for stage in spec.stages)
-    entries += sum(stage.layer.estimated_terms for stage in spec.stages if stage.kind == "conv")
+    entries += sum(stage.layer.estimated_terms for stage in spec.stages if stage.kind in ("conv", "convtranspose"))
     entries += sum(math.prod(stage.input_shape) * math.prod(stage.output_shape) for stage in spec.stages if stage.kind == "dense")
     return min(MAX_FILE_BYTES, 1024 * 1024 + 200 * entries)
 

@@ -236,7 +236,7 @@ def pool(
                 sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
 
 
-NET_SECTIONS = ("setup", "forward", "backward", "identities", "update")
+NET_SECTIONS = ("setup", "forward", "backward", "identities", "im2col", "update")
 @app.command(cls=Command, short_help="Backprop through a small CNN, stage by stage, with the update.",
              options_metavar="--input SIZE --layers STAGES [OPTIONS]")
 def net(
@@ -273,7 +273,8 @@ def net(
 
     check_format(format, LAYER_FORMATS, fragment)
     sections = _parse_sections(show, NET_SECTIONS)
-    _show_layer(lambda limit: api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit),
+    _show_layer(lambda limit: api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit,
+                                      im2col=show is not None and "im2col" in sections),
                 sections, format, full, fragment, max_terms, values, output)
 
 

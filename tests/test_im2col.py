@@ -132,3 +132,15 @@ def test_latex_and_markdown(tmp_path):
     log = (tmp_path / "m.log").read_text(errors="replace")
     assert done.returncode == 0, log[-2000:]
     assert "Overfull" not in log
+
+
+def test_net_conv_stages_carry_the_matrix_form(capsys):
+    values = {"input": [[1, 2, 0], [0, 1, 3], [2, 1, 1]], "layers": [{"kernel": [[1, -1], [0, 2]]}, {}, {}]}
+    net = symgrad.net("3x3", "conv 2x2 | relu | sum", values=values, im2col=True)
+    conv_stage = net.stages[0]
+    assert [i.name for i in conv_stage.d.identities] == ["grad_kernel", "grad_input", "im2col_grad_kernel", "im2col_grad_input"]
+    assert all(i.holds for i in conv_stage.d.identities) and all(conv_stage.d.numeric.identities.values())
+    assert cli.main(["net", "--input", "3x3", "--layers", "conv 2x2 | relu | sum", "--show", "im2col"]) == 0
+    out = capsys.readouterr().out
+    assert "The matrix form (im2col)" in out and "✓ dL/dX = col2im(W_rowᵀ · dL/dZ)" in out
+    assert "im2col" not in symgrad.net("3x3", "conv 2x2 | relu | sum").to_markdown()

@@ -167,9 +167,9 @@ def _numbered(letters: list[str], kinds: list[str]) -> list[str]:
 # --- the stages, derived symbolically
 
 
-def derive_stage(stage: Stage, naming: Naming, target_class: int | None = None):
+def derive_stage(stage: Stage, naming: Naming, target_class: int | None = None, im2col: bool = False):
     if stage.kind == "conv":
-        return conv.derive_conv(stage.layer, naming)
+        return conv.derive_conv(stage.layer, naming, im2col=im2col)
     if stage.kind == "convtranspose":
         return convtranspose.derive_convtranspose(stage.layer, naming)
     if stage.kind in ("maxpool", "avgpool"):
@@ -184,8 +184,9 @@ def derive_stage(stage: Stage, naming: Naming, target_class: int | None = None):
 
 
 def derive_net(spec: NetSpec, values: dict | None = None, lr=None, names: str | None = None,
-               source: str = FROM_PYTHON) -> NetDerivation:
-    """Derive every stage, then (with values) carry the numbers forward and backward, and (with lr) update."""
+               source: str = FROM_PYTHON, im2col: bool = False) -> NetDerivation:
+    """Derive every stage, then (with values) carry the numbers forward and backward, and (with lr) update.
+    `im2col`: conv stages also carry their matrix form and its identities."""
     namings = stage_namings(spec, names)
     parsed = NetValues.parse(values, spec, namings, source) if values is not None else None
     float_stages = tuple(s.index for s in spec.stages if s.kind in ("sigmoid", "tanh", "softmax-ce"))
@@ -196,7 +197,7 @@ def derive_net(spec: NetSpec, values: dict | None = None, lr=None, names: str | 
     elif rate is not None and parsed is not None and not exact:
         rate = float(rate)  # the numbers are floats: so is the update
     target_class = parsed.target_class if parsed is not None else None
-    derivations = [derive_stage(stage, naming, target_class if stage.kind == "softmax-ce" else None)
+    derivations = [derive_stage(stage, naming, target_class if stage.kind == "softmax-ce" else None, im2col)
                    for stage, naming in zip(spec.stages, namings)]
     net = NetDerivation(spec, tuple(NetStage(s, d) for s, d in zip(spec.stages, derivations)), rate, exact,
                         parsed is not None, source, float_stages, values)
@@ -416,7 +417,7 @@ class _NetContent:
 
 NET = Kind(
     name="net",
-    sections=("setup", "forward", "backward", "identities", "update"),
+    sections=("setup", "forward", "backward", "identities", "im2col", "update"),
     gradient_of={},
     tensor_of={},
     answers=(),

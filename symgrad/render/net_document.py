@@ -15,7 +15,7 @@ from ..layers.net import GRADIENT_OF, PARAM_GROUP
 from .document import Builder, Document, DocumentSettings, Heading, Para, values_phrase
 from .notation import Notation
 
-SECTIONS = ("setup", "forward", "backward", "identities", "update")
+SECTIONS = ("setup", "forward", "backward", "identities", "im2col", "update")
 
 
 def build_net(net, settings: DocumentSettings, n: Notation) -> Document:
@@ -68,7 +68,7 @@ def build_net(net, settings: DocumentSettings, n: Notation) -> Document:
             heading(f"Stage {stage.spec.index}: {stage.spec.text}", 2)
             blocks.extend(stage_blocks(stage, {"setup", "forward"}))
 
-    if "backward" in show or "identities" in show:
+    if "backward" in show or "identities" in show or "im2col" in show:
         heading("Backward pass", 1)
         para("From the loss back to the input: each stage turns the gradient it receives into the gradients of its "
              "parameters and of its input, which the stage before it receives.")
@@ -94,8 +94,7 @@ def build_net(net, settings: DocumentSettings, n: Notation) -> Document:
                 builder.matrices(received, ids[None] if ids.ndim == 1 else ids, ("",) if ids.ndim == 1 else ("c",))
                 blocks.extend(builder.blocks)
             sections = {key.replace("_", "-") for key, _ in stage.d.gradients()} if "backward" in show else set()
-            if "identities" in show:
-                sections.add("identities")
+            sections |= {name for name in ("identities", "im2col") if name in show}
             blocks.extend(stage_blocks(stage, sections))
 
     if "update" in show and net.lr is not None:
