@@ -24,7 +24,8 @@ from .cli_parts import (
     OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
     usage_message,
 )
-from .errors import OptionError, SymgradError, TooLargeError
+from .errors import OptionError, OutputClosed, SymgradError, TooLargeError
+from .files import silence_stdout
 from .render.formats import CHECK_FORMATS, LAYER_FORMATS, check_format, render_check, render_entry, render_layer
 from .spec import DEFAULT_MAX_TERMS
 
@@ -412,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         code = 130
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):  # the reader closed the pipe: nothing more to say
+        silence_stdout()
         code = 0
     except MemoryError:
         fail("out of memory; try a smaller layer or a lower --max-terms")

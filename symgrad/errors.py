@@ -7,6 +7,11 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in str(text))
 
 
+class OutputClosed(Exception):
+    """Standard output was closed by the reader (`symgrad ... | head`): the run ends quietly with 0. Not an
+    OSError, so that click does not catch it first and exit 1 (its EPIPE handling)."""
+
+
 class SymgradError(Exception):
     """Base class: anything a user did wrong. The CLI turns it into one line and exit code 2."""
 

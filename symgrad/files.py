@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .errors import OutputError
+from .errors import OutputClosed, OutputError
 
 PIPE_IDLE_SECONDS = 10  # a pipe that stays silent this long is given up on
 
@@ -191,14 +191,29 @@ def _remove(path: str) -> None:
 
 
 def write_stdout(text: str) -> None:
-    with stdout_errors():
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    """Write to standard output; a reader that closed the pipe (`| head`) silences the rest, and the run
+    goes on to its exit code (0 done, 1 a wrong answer or a failed identity)."""
+    try:
+        with stdout_errors():
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except OutputClosed:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """After a closed pipe, send what is left (the interpreter's last flush too) nowhere, so that Python
+    does not print 'Exception ignored ... BrokenPipeError' on the way out."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 class stdout_errors:
     """Turn a failed write to standard output (a full disk, a closed stream) into one OutputError line;
-    a closed pipe (`| head`) stays a BrokenPipeError, which the CLI ends quietly."""
+    a closed pipe (`| head`, `| true`) becomes OutputClosed, which the CLI ends quietly with 0."""
 
     def __enter__(self):
         if sys.stdout is None:
@@ -206,7 +221,9 @@ class stdout_errors:
         return self
 
     def __exit__(self, kind, error, tb):
-        if kind is None or issubclass(kind, BrokenPipeError) or not issubclass(kind, (OSError, ValueError)):
+        if kind is not None and issubclass(kind, BrokenPipeError):
+            raise OutputClosed() from None
+        if kind is None or not issubclass(kind, (OSError, ValueError)):
             return False
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise OutputError(f"cannot write to standard output: {reason}; use -o FILE") from None

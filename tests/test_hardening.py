@@ -680,3 +680,29 @@ def test_a_values_file_name_never_reaches_the_terminal_raw(tmp_path, capsys, mon
     for fmt in ("text", "markdown", "latex"):
         code, out, err, _ = run(["conv", "--input", "2x2", "--kernel", "1x1", "--values", name, "--format", fmt], capsys)
         assert code == 0 and "\x1b" not in out and "\x07" not in out and "\n# fake" not in out
+
+
+def _piped_into_true(args: list[str]) -> tuple[int, str]:
+    """Run symgrad with its standard output read by `true`, which closes the pipe at once."""
+    import subprocess
+    import sys as _sys
+
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+    reader.wait()  # the pipe is closed before symgrad writes a byte
+    done = subprocess.run([_sys.executable, "-m", "symgrad", *args], stdout=reader.stdin, stderr=subprocess.PIPE,
+                          text=True, timeout=120)
+    reader.stdin.close()
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("args, code", [
+    (["conv", "--input", "9x9", "--kernel", "3x3"], 0),  # text through rich
+    (["conv", "--input", "9x9", "--kernel", "3x3", "--format", "json"], 0),
+    (["check", "{wrong}"], 1),  # the exit code still says the answers were wrong
+])
+def test_a_closed_pipe_ends_quietly_with_the_commands_own_code(args, code, tmp_path):
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('student = "s"\n[problem]\nlayer = "conv"\ninput = "3"\nkernel = "2"\n[answer]\n'
+                     'grad_input = ["0", "0", "0"]\n', encoding="utf-8")
+    got, err = _piped_into_true([a.replace("{wrong}", str(wrong)) for a in args])
+    assert (got, err) == (code, "")

@@ -131,12 +131,20 @@ def print_rich(view, to_file: bool) -> str:
         buffer = io.StringIO()
         Console(file=buffer, width=columns(), color_system=None, soft_wrap=False).print(view)
         return buffer.getvalue()
-    from ..files import stdout_errors
+    from ..errors import OutputClosed
+    from ..files import silence_stdout, stdout_errors
 
-    with stdout_errors():
-        console = Console(soft_wrap=False)
-        console.print(view)
-        console.file.flush()
+    def closed() -> None:  # rich would exit 1 on a closed pipe; symgrad goes on to its own exit code
+        raise OutputClosed()
+
+    try:
+        with stdout_errors():
+            console = Console(soft_wrap=False)
+            console.on_broken_pipe = closed
+            console.print(view)
+            console.file.flush()
+    except OutputClosed:
+        silence_stdout()
     return ""
 
 
