@@ -395,6 +395,12 @@ def test_reference_problem_pins_the_problem_and_the_keys(tmp_path, capsys):
     forward = answer_file(tmp_path / "fw.toml", PROBLEM, {"forward": [["z_1_1", "z_1_2"], ["z_2_1", "z_2_2"]]})
     code, _, err = run(["check", forward], capsys)
     assert code == 2 and '"z_1_1" is an output: write what it is, in terms of the inputs' in err
+    # nor may a gradient: under mse, dz_1 + t_1 is z_1 (it was full marks)
+    mse = answer_file(tmp_path / "mse.toml", {"layer": "conv", "input": "2", "kernel": "1", "loss": "mse"},
+                      {"forward": ["dz_1 + t_1", "w_1*x_2"]})
+    code, data, err = check_json([mse], capsys)
+    assert code == 2 and '"dz_1" is a gradient: a forward answer is written in terms of the inputs' in err
+    assert data["files"][0]["score"] == 1
 
 
 def test_json_report_shape(tmp_path, capsys):

@@ -189,6 +189,8 @@ class Problem:
         """What a name stands for (letters and index groups as the tokenizer read them); AnswerError if none."""
         if self._outputs_forbidden and letters == self.symbols["output"].letter:
             raise AnswerError(f"{quote(text)} is an output: write what it is, in terms of the inputs")
+        if self._outputs_forbidden and letters == self.symbols["grad_output"].letter:  # under mse, dz_1 + t_1 is z_1
+            raise AnswerError(f"{quote(text)} is a gradient: a forward answer is written in terms of the inputs")
         key = (letters, groups)
         found = self._names.get(key)
         if found is None:
@@ -202,7 +204,8 @@ class Problem:
 
     def parse(self, text: str, file_budget: Budget | None = None, forward: bool = False) -> Poly:
         """An answer's polynomial; a batch's repeated answers are parsed once. In a forward answer,
-        output names are refused (z_1_1 = z_1_1 would be right otherwise)."""
+        output names are refused (z_1_1 = z_1_1 would be right otherwise), and gradient names too (under mse,
+        dz_1 + t_1 is z_1)."""
         found = self._parsed.get((forward, text))
         if found is None:
             self._outputs_forbidden = forward
