@@ -375,6 +375,13 @@ def test_gradescope_results(tmp_path, capsys):
     assert [t["name"] for t in merged["tests"]] == [f"{path}: dL/dW (grad_kernel)", f"{path}: dL/dX (grad_input)", f"{bad}: answer file"]
     assert "is not valid TOML" in merged["tests"][2]["output"]
     assert err.startswith(f"Error: {bad}: is not valid TOML")
+    # files of two students are not one submission: refused, not merged into one grade
+    alice = answer_file(tmp_path / "alice.toml", PROBLEM, answers, student="alice")
+    bob = answer_file(tmp_path / "bob.toml", PROBLEM, answers, student="bob")
+    code, out, err = run(["check", alice, bob, "--format", "gradescope"], capsys)
+    assert (code, out) == (2, "")
+    assert err == ("Error: --format gradescope grades one submission, but these files are from 2 different students "
+                   "('alice', 'bob'); run it once per student, or use --format json\n")
 
 
 def test_reference_problem_pins_the_problem_and_the_keys(tmp_path, capsys):

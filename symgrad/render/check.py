@@ -112,7 +112,15 @@ def gradescope_result(r: FileReport, prefix: str = "") -> dict:
 
 def render_gradescope(reports: list[FileReport]) -> str:
     """Gradescope's results.json for one submission. Several files (parts of one submission) are merged:
-    their tests in order, named after their file, and the scores added up."""
+    their tests in order, named after their file, and the scores added up; files of different students are
+    refused (one results.json is one student's grade)."""
+    students = list(dict.fromkeys(r.student for r in reports if r.student))
+    if len(students) > 1:
+        from ..errors import OptionError
+
+        shown = ", ".join(repr(printable(s)) for s in students[:5]) + (", ..." if len(students) > 5 else "")
+        raise OptionError(f"--format gradescope grades one submission, but these files are from {len(students)} "
+                          f"different students ({shown}); run it once per student, or use --format json")
     results = [gradescope_result(r, f"{printable(r.path)}: " if len(reports) > 1 else "") for r in reports]
     merged = {"score": sum(r["score"] for r in results), "output": "\n".join(r["output"] for r in results),
               # shown as plain text: a student's answer or id is never read as HTML or Markdown
