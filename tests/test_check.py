@@ -415,7 +415,7 @@ def test_json_report_shape(tmp_path, capsys):
     code, data, _ = check_json([path], capsys)
     assert code == 0
     assert data["tolerance"] == 1e-6
-    assert data["summary"] == {"files": 1, "right": 1, "wrong": 0, "unusable": 0, "score": 9, "max_score": 9}
+    assert data["summary"] == {"files": 1, "right": 1, "wrong": 0, "unusable": 0, "with_unreadable_entries": 0, "score": 9, "max_score": 9}
     f = data["files"][0]
     assert (f["file"], f["student"], f["status"]) == (path, "ada", "right")
     assert f["answers"]["grad_kernel"]["shape"] == [1, 1, 3, 3]

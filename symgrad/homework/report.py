@@ -146,12 +146,14 @@ def _index_text(index: tuple[int, ...]) -> str:
 
 
 def summary(reports: list[FileReport]) -> dict:
-    """Counts over a batch: files, right, wrong, unusable, score, max_score."""
+    """Counts over a batch: files, right, wrong, unusable (the file could not be judged at all),
+    with_unreadable_entries (judged, but some entries could not be read), score, max_score."""
     return {
         "files": len(reports),
         "right": sum(r.status == "right" for r in reports),
         "wrong": sum(r.status == "wrong" for r in reports),
-        "unusable": sum(r.status == "error" for r in reports),
+        "unusable": sum(r.status == "error" and bool(r.error) for r in reports),
+        "with_unreadable_entries": sum(r.status == "error" and not r.error for r in reports),
         "score": sum(r.score for r in reports),
         "max_score": sum(r.max_score for r in reports),
     }

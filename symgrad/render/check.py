@@ -143,7 +143,7 @@ def render_check_markdown(reports: list[FileReport], full: bool = False) -> str:
     for r in reports:
         result = {"right": "✓ right", "wrong": "✗ wrong", "error": "unusable" if r.error else "✗ unreadable entries"}[r.status]
         lines.append(f"| {markdown_code(r.path)} | {md(r.student)} | {md(r.problem)} | {r.score}/{r.max_score} | {result} |")
-    lines += ["", f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, {s['unusable']} with errors; "
+    lines += ["", f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, {s['unusable']} unusable, {s['with_unreadable_entries']} with unreadable entries; "
                   f"{s['score']}/{s['max_score']} entries right in all.", ""]
     for r in reports:
         lines += [f"## {markdown_code(r.path)}" + (f" (student {md(r.student)})" if r.student else ""), ""]
@@ -204,7 +204,7 @@ def check_view(reports: list[FileReport], full: bool = False):
         s = summary(reports)
         parts.append(table)
         parts.append(Text(f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, "
-                          f"{s['unusable']} with errors (unusable, or with unreadable entries); "
+                          f"{s['unusable']} unusable, {s['with_unreadable_entries']} with unreadable entries; "
                           f"{s['score']}/{s['max_score']} entries right in all"))
     return Group(*parts)
 
