@@ -55,6 +55,13 @@ SAME = [
     "$\\left(x_{33}\\right) \\cdot \\frac{\\partial L}{\\partial z_{11}} + {x_{35}} {dz_{12}}$",
     "x_3_3*dz_1_1 + x_3_5*dz_1_2 + 0*x_1_1",
     "x_3_3*dz_1_1 + x_3_5*dz_1_2 + (x_1_1 - x_1_1)^2",
+    # the notations of issue 17 (they were read as errors)
+    "x_3_3*δ_1_1 + x_3_5*δ_1_2",
+    "x₃₃·δ₁₁ + x₃₅·δ₁₂",
+    "$x_{33} \\delta_{11} + x_{35} \\delta_{12}$",
+    "$x_{33} \\frac{\\partial{L}}{\\partial z_{11}} + x_{35} \\frac{\\partial{L}}{\\partial{z_{12}}}$",
+    "$x_{33} \\frac{{\\partial L}}{{\\partial z_{11}}} + x_{35} \\frac{{\\partial L}}{{\\partial z_{12}}}$",
+    "$x_{33} \\frac{\\mathrm{d}L}{\\mathrm{d}z_{11}} + x_{35} \\frac{\\mathrm{d} L}{\\mathrm{d} z_{12}}$",
 ]
 
 

@@ -186,7 +186,10 @@ class Problem:
     # --- names (the parser's callbacks)
 
     def name(self, letters: str, groups: tuple[str, ...], text: str) -> Poly:
-        """What a name stands for (letters and index groups as the tokenizer read them); AnswerError if none."""
+        """What a name stands for (letters and index groups as the tokenizer read them); AnswerError if none.
+        δ_11 is the gradient arriving at output 11 (the documents' delta notation)."""
+        if letters == "δ":
+            letters = self.symbols["grad_output"].letter
         if self._outputs_forbidden and letters == self.symbols["output"].letter:
             raise AnswerError(f"{quote(text)} is an output: write what it is, in terms of the inputs")
         if self._outputs_forbidden and letters == self.symbols["grad_output"].letter:  # under mse, dz_1 + t_1 is z_1

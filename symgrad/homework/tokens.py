@@ -64,8 +64,22 @@ def strip_delimiters(text: str) -> str:
     return body
 
 
+# Spellings students use, read as the usual ones: \partial{L} as \partial L, {{\partial L}} as {\partial L}
+_PARTIAL_BRACED_RE = re.compile(r"\\partial\s*\{\s*([A-Za-z]+(?:\s*_\s*(?:\{[0-9, ]*\}|[0-9]+))*)\s*\}")
+_DOUBLE_BRACED_RE = re.compile(r"\{\s*\{\s*(\\partial\s*[A-Za-z]+(?:\s*_\s*(?:\{[0-9, ]*\}|[0-9]+))*)\s*\}\s*\}")
+
+
+def _usual(text: str) -> str:
+    if "\\partial" not in text:
+        return text
+    text = _PARTIAL_BRACED_RE.sub(lambda m: "\\partial " + m.group(1), text)
+    return _DOUBLE_BRACED_RE.sub(lambda m: "{" + m.group(1) + "}", text)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Tokens of an answer (already stripped of its delimiters)."""
+    """Tokens of an answer (already stripped of its delimiters). δ_11 (or \\delta_{11}) is the gradient
+    arriving at output 11, as the documents' delta notation writes it."""
+    text = _usual(text)
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -83,6 +97,8 @@ def tokenize(text: str) -> list[Token]:
         elif ch == "∂":
             tokens.append(Token("partial", ch, i))
             i += 1
+        elif ch == "δ":  # δ_11: a name whose letters the problem reads as its output gradient's
+            i = _name(text, i, i + 1, "δ", tokens)
         elif ch == "*":
             if text.startswith("**", i):
                 tokens.append(Token("op", "^", i))
@@ -197,6 +213,8 @@ def _command(text: str, i: int, tokens: list[Token]) -> int:
         tokens.append(Token("partial", "\\partial", i))
     elif command == "max":
         tokens.append(Token("func", "\\max", i, "max"))
+    elif command == "delta":
+        return _name(text, i, end, "δ", tokens)
     elif command in _NAME_COMMANDS:
         while end < len(text) and text[end] == " ":
             end += 1
@@ -204,6 +222,12 @@ def _command(text: str, i: int, tokens: list[Token]) -> int:
         word = text[end + 1 : close] if end < len(text) and text[end] == "{" and close > end else ""
         if not re.fullmatch(r" *[A-Za-z]+ *", word):
             raise AnswerError(f"\\{command} at character {i + 1} must be followed by letters in braces, like \\{command}{{x}}")
+        after = close + 1
+        while word.strip() == "d" and after < len(text) and text[after] == " ":
+            after += 1
+        letters = _LETTERS_RE.match(text, after) if word.strip() == "d" else None
+        if letters:  # \mathrm{d}L, \mathrm{d}z_{11}: the upright d of a derivative, read as dL, dz_{11}
+            return _name(text, i, letters.end(), "d" + letters.group(), tokens)
         return _name(text, i, close + 1, word.strip(), tokens)
     elif command in ("cdots", "ldots", "dots", "vdots"):
         raise AnswerError(f"\\{command} at character {i + 1}: write every term out")
