@@ -270,6 +270,11 @@ def test_slip_no_dilation(tmp_path, capsys):
     assert code == 1
     assert all("no_dilation" in s for s in _slips(data, "grad_kernel")) and len(_slips(data, "grad_kernel")) == 9
     assert all("no_dilation" in s for s in _slips(data, "grad_input"))
+    # the wrong entries answered 0 are 0 under the slip too: they join it, and the note says every wrong entry shares it
+    wrong = [e for e in entries(data) if e["status"] == "wrong"]
+    zeros = [e for e in wrong if e["answer"] == "0"]
+    assert len(zeros) == 9 and all({s["id"] for s in e["slips"]} == {"no_dilation"} for e in zeros)
+    assert data["files"][0]["answers"]["grad_input"]["note"].startswith(f"all {len(wrong)} wrong entries match one slip: dL/dZ not dilated")
 
 
 def test_slip_padding_not_cropped(tmp_path, capsys):
@@ -530,3 +535,11 @@ def test_the_problem_is_built_once_per_batch(tmp_path):
     reports = [judge.judge_file(p) for p in paths]
     assert [r.status for r in reports] == ["right"] * 3 and len(judge._problems) == 1
     assert np.all([r.score == 34 for r in reports])
+
+
+def test_zeros_alone_prove_no_slip(tmp_path, capsys):
+    """Every entry answered 0: no other wrong entry shows a slip, so none is named (a 0 alone proves nothing)."""
+    zeros = [["0"] * 5 for _ in range(5)]
+    code, data, _ = check_json([answer_file(tmp_path / "z.toml", PROBLEM, {"grad_input": zeros})], capsys)
+    assert code == 1
+    assert all(not e.get("slips") for e in entries(data)) and not data["files"][0]["answers"]["grad_input"].get("note")

@@ -32,7 +32,7 @@ from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT
 from .poly import MAX_FILE_WORK, Budget, Poly
 from .problem import DEFAULT_TOLERANCE, Problem, number_text, ordered_terms
-from .report import EntryVerdict, FileReport, KeyReport
+from .report import SLIPS, EntryVerdict, FileReport, KeyReport
 from .slips import shared_slip
 
 SHOWN_TERMS = 50  # missing / extra terms kept per entry
@@ -154,8 +154,34 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
             f"dL/dX was given in the padded shape {'x'.join(map(str, spec.padded_size))}; crop the padding "
             f"{'x'.join(map(str, spec.padding))} from each side to get {'x'.join(map(str, spec.input_size))} "
             "(each entry is judged at its place inside the padding)"))
-    verdicts = tuple(judge_entry(problem, key, e, item, budget) for e, item in enumerate(entries))
+    verdicts = _zeros_join_the_slip(problem, key, tuple(judge_entry(problem, key, e, item, budget) for e, item in enumerate(entries)))
     return report(verdicts, note=shared_slip(verdicts), kept=kept)
+
+
+def _zeros_join_the_slip(problem: Problem, key: str, verdicts: tuple[EntryVerdict, ...]) -> tuple[EntryVerdict, ...]:
+    """A wrong 0 proves nothing alone, but when every other wrong entry shows one slip and that slip gives
+    this entry 0 too, the 0 is part of the slip: it is tagged with it."""
+    wrong = [v for v in verdicts if v.status == "wrong"]
+    slipped = [v for v in wrong if v.slips]
+    zeros = [e for e, v in enumerate(verdicts) if v.status == "wrong" and not v.slips and _is_zero(problem, key, v.answer)]
+    if not slipped or not zeros or len(slipped) + len(zeros) != len(wrong):
+        return verdicts
+    shared = set(slipped[0].slips).intersection(*(set(v.slips) for v in slipped[1:]))
+    variants = dict(problem.variants(key))
+    for slip in (s for s in SLIPS if s in shared):
+        if all(any(not c.terms for c in variants[slip](e)) for e in zeros):
+            tagged = list(verdicts)
+            for e in zeros:
+                tagged[e] = dataclasses.replace(tagged[e], slips=(slip,))
+            return tuple(tagged)
+    return verdicts
+
+
+def _is_zero(problem: Problem, key: str, text: str) -> bool:
+    try:
+        return not problem.parse(text, None, key == "forward").terms
+    except AnswerError:
+        return False
 
 
 def _judge_any_key(problem, path: str, key: str, value, budget: Budget) -> KeyReport:
