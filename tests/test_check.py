@@ -543,3 +543,28 @@ def test_zeros_alone_prove_no_slip(tmp_path, capsys):
     code, data, _ = check_json([answer_file(tmp_path / "z.toml", PROBLEM, {"grad_input": zeros})], capsys)
     assert code == 1
     assert all(not e.get("slips") for e in entries(data)) and not data["files"][0]["answers"]["grad_input"].get("note")
+
+
+def test_a_split_tie_is_named_and_the_shared_slip_is_said_first(tmp_path, capsys):
+    """Max pooling with a tie, ties = "first": a student who shared the gradient between the tied cells."""
+    problem = {"layer": "pool", "input": "2x2", "window": "2x2"}
+    path = answer_file(tmp_path / "t.toml", problem, {"grad_input": [[2, 2], [0, 0]]},
+                       values={"input": [[5, 5], [1, 2]], "grad_output": [[4]]})
+    code, data, _ = check_json([path], capsys)
+    assert code == 1
+    wrong = [e for e in entries(data) if e["status"] == "wrong"]
+    assert len(wrong) == 2 and all({s["id"] for s in e["slips"]} == {"ties_split"} for e in wrong)
+    code, out, _ = run(["check", path], capsys)
+    note = out.index("note: all 2 wrong entries match one slip: a tie for the maximum shared")
+    assert note < out.index("✗ dL/dx_1_1") and "looks like" not in out  # said once, before the entries
+
+
+def test_numbers_are_explained_as_expected_and_written(tmp_path, capsys):
+    """A numeric problem's wrong entry: `expected -1/2, you wrote -0.4` (exact, as the problem is), not terms."""
+    problem = {"layer": "conv", "input": "2", "kernel": "1"}
+    path = answer_file(tmp_path / "n.toml", problem, {"forward": [-0.4, "-1"], "grad_input": ["-1/2", 0.5]},
+                       values={"input": [1, 2], "kernel": ["-1/2"], "grad_output": [1, 1]})
+    code, out, _ = run(["check", path], capsys)
+    assert code == 1
+    assert "expected -1/2, you wrote -0.4" in out and "expected -1/2, you wrote 0.5" in out
+    assert "missing:" not in out and "extra:" not in out and "your answer" not in out

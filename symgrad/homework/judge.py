@@ -101,9 +101,21 @@ def judge_entry(problem: Problem, key: str, e: int, item, budget: Budget | None 
     variants = problem.variants(key) if answer.terms else ()  # a 0 matching a slip's 0 proves nothing
     slips = tuple(slip for slip, variant in variants
                   if any(not same(problem, c, expected) and same(problem, answer, c) for c in variant(e)))
+    message = ""
+    if _constant(expected) is not None and _constant(answer) is not None:  # numbers: say them, not terms
+        value = _constant(expected)
+        shown = str(value) if problem.numeric is not None and problem.numeric.exact and isinstance(value, Fraction) else number_text(value)
+        message = f"expected {shown}, you wrote {text}"
     return verdict("wrong", missing=tuple(problem.term_text(m, c) for m, c in missing[:SHOWN_TERMS]),
                    extra=tuple(problem.term_text(m, c) for m, c in extra[:SHOWN_TERMS]),
-                   missing_count=len(missing), extra_count=len(extra), slips=slips)
+                   missing_count=len(missing), extra_count=len(extra), slips=slips, message=message)
+
+
+def _constant(p: Poly):
+    """The number a polynomial is, or None when it has a symbol."""
+    if any(monomial for monomial in p.terms):
+        return None
+    return p.terms.get((), 0)
 
 
 def _answer_leaf(item, path: str, where: str):

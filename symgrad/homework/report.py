@@ -33,6 +33,8 @@ SLIPS = {  # the slips a wrong entry may show (slips.py computes them), and how 
     "every_cell": "the max-pool gradient given to every cell of the window, not only to its maximum",
     "averaged": "the max-pool gradient averaged over the window, as for average pooling",
     "not_divided": "the average-pool gradient not divided by the window size",
+    "ties_split": "a tie for the maximum shared among the tied cells, where this problem gives it to the first "
+                  "(ties = \"first\", PyTorch's choice)",
     "wrong_divisor": "the average-pool gradient divided by the full window size, where PyTorch divides this window by "
                      "fewer cells (count_include_pad=False, ceil mode or adaptive windows)",
     "activation_derivative_left_out": "the activation's derivative left out (dL/dz written as dL/da)",

@@ -65,6 +65,8 @@ def build_variants(problem, key: str) -> list[tuple[str, object]]:
         if spec.mode == "max":
             table_variant("every_cell", lambda: (ones, 1))
             table_variant("averaged", lambda: _averaged(d, ones))
+            if spec.ties == "first" and d.numeric is not None and d.numeric.masks is not None and _has_ties(d):
+                table_variant("ties_split", lambda: _ties_split(d))
         else:
             table_variant("not_divided", lambda: (ones, 1))
             if spec.uniform_divisor is None or not spec.count_include_pad:  # the window size where it differs
@@ -73,6 +75,30 @@ def build_variants(problem, key: str) -> list[tuple[str, object]]:
     if len(group.spatial) >= 2:
         out.append(("rows_cols_swapped", _swapped_entry(problem, key, group)))
     return out
+
+
+def _has_ties(d) -> bool:
+    return any(len(d.maxima(k)[0]) > 1 for k in range(d.windows.shape[0]) if d.maxima(k) is not None)
+
+
+def _ties_split(d) -> tuple[Terms, int]:
+    """Max pooling with numbers, a tie shared by the tied cells (the `split` policy) where the problem gives
+    the gradient to the first: each window's gradient times each cell's share, over a common denominator."""
+    from fractions import Fraction
+    from math import lcm
+
+    from ..layers.pool import window_masks
+
+    real = d.windows != -1
+    x = np.zeros(d.windows.shape, dtype=object)
+    x[:] = 0
+    x[real] = d.numeric.number[d.windows[real]]
+    shares = window_masks(d.windows, x, "split", True)
+    common = lcm(*[Fraction(s).denominator for s in shares[real]]) if real.any() else 1
+    k, cell = np.nonzero(real & (shares != 0))
+    g = d.symbols["grad_output"].ids.ravel()
+    coef = np.array([int(Fraction(shares[a, b]) * common) for a, b in zip(k, cell)], dtype=np.int64)
+    return Terms.make(d.spec.input_shape, d.windows[k, cell] - d.symbols["input"].offset, g[k], np.full(k.size, ONE), coef), common
 
 
 def _averaged(d, ones: Terms) -> tuple[Terms, int]:

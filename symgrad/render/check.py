@@ -65,8 +65,9 @@ def _explanation(v: EntryVerdict, terms: int | None) -> list[tuple[str, str]]:
     """A wrong entry's explanation as (kind, text) parts: missing and extra terms (at most `terms` of
     each, None: all), the slips it looks like, and any message."""
     parts = []
+    numbers = v.message.startswith("expected ")  # a number's entry: "expected -1/2, you wrote -0.4" says it all
     for label, items, count in (("missing", v.missing, v.missing_count), ("extra", v.extra, v.extra_count)):
-        if items:
+        if items and not numbers:
             shown = items if terms is None else items[:terms]
             more = f" (and {count - len(shown)} more)" if count > len(shown) else ""
             parts.append((label, f"{label}: {', '.join(shown)}{more}"))
@@ -245,6 +246,9 @@ def _key_view(k: KeyReport, full: bool) -> list:
     head.append(f"{k.score}/{k.max_score} right", style="red")
     out = [head]
     out += _grid(k)
+    shared = k.note.startswith("all ") and "match one slip" in k.note
+    if k.note:  # said first: a slip every wrong entry shares is not repeated entry by entry
+        out.append(Padding(Text(f"note: {k.note}", style="yellow"), (0, 0, 0, 4), expand=False))
     unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
     if unanswered:
         listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
@@ -252,24 +256,24 @@ def _key_view(k: KeyReport, full: bool) -> list:
     wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
     shown = wrong if full else wrong[:SHOWN_WRONG]
     for v in shown:
-        out += _entry_view(v, full)
+        out += _entry_view(v, full, shared)
     if len(shown) < len(wrong):
         out.append(Text(f"    ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)", style="dim"))
-    if k.note:
-        out.append(Text(f"    note: {k.note}", style="yellow"))
     return out
 
 
-def _entry_view(v: EntryVerdict, full: bool) -> list:
-    """A wrong entry: its name, then what is missing, what is extra and the slip, each on its own
-    (wrapped, indented) line."""
+def _entry_view(v: EntryVerdict, full: bool, shared: bool = False) -> list:
+    """A wrong entry: its name, then what is missing, what is extra and the slip (unless the tensor's note
+    already says every wrong entry shows it), each on its own (wrapped, indented) line."""
 
     if v.status != "wrong":
         return [Padding(Text(_entry_line(v), style="red"), (0, 0, 0, 4), expand=False)]
     out = [Padding(Text(f"✗ {v.name}", style="red"), (0, 0, 0, 4), expand=False)]
     for kind, text in _explanation(v, None if full else SHOWN_TERMS):
+        if kind == "slips" and shared:
+            continue
         out.append(Padding(Text(text, style="yellow" if kind == "slips" else ""), (0, 0, 0, 6), expand=False))
-    if v.answer and (full or len(v.answer) <= 300):
+    if v.answer and (full or len(v.answer) <= 300) and not v.message.startswith("expected "):
         out.append(Padding(Text(f"your answer: {printable(v.answer)}", style="dim"), (0, 0, 0, 6), expand=False))
     return out
 
