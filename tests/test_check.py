@@ -420,7 +420,8 @@ def test_json_report_shape(tmp_path, capsys):
     code, data, _ = check_json([path], capsys)
     assert code == 0
     assert data["tolerance"] == 1e-6
-    assert data["summary"] == {"files": 1, "right": 1, "wrong": 0, "unusable": 0, "with_unreadable_entries": 0, "score": 9, "max_score": 9}
+    assert data["summary"] == {"files": 1, "right": 1, "wrong": 0, "unusable": 0, "with_unreadable_entries": 0, "score": 9, "max_score": 9,
+                               "slips": {}, "entries": data["summary"]["entries"]}
     f = data["files"][0]
     assert (f["file"], f["student"], f["status"]) == (path, "ada", "right")
     assert f["answers"]["grad_kernel"]["shape"] == [1, 1, 3, 3]
@@ -568,3 +569,29 @@ def test_numbers_are_explained_as_expected_and_written(tmp_path, capsys):
     assert code == 1
     assert "expected -1/2, you wrote -0.4" in out and "expected -1/2, you wrote 0.5" in out
     assert "missing:" not in out and "extra:" not in out and "your answer" not in out
+
+
+def test_class_statistics_show_what_to_reteach(tmp_path, capsys):
+    """Three students: one right, two with dL/dX without rot180 (one also wrong on dL/dw_1_1)."""
+    right = right_answers(PROBLEM)
+    N, K, S, O = 5, 3, 2, 2
+    pairs = [((S * a + i, S * b + j), f"{_w(K - 1 - i, K - 1 - j)}*{_g(a, b)}")
+             for a in range(O) for b in range(O) for i in range(K) for j in range(K)]
+    unrotated = {"grad_kernel": right["grad_kernel"], "grad_input": _sums((N, N), pairs)}
+    worse = {"grad_kernel": [["0"] + row[1:] if r == 0 else row for r, row in enumerate(right["grad_kernel"])],
+             "grad_input": _sums((N, N), pairs)}
+    files = [answer_file(tmp_path / f"{name}.toml", PROBLEM, answers, student=name)
+             for name, answers in (("ada", right), ("bob", unrotated), ("cy", worse))]
+    code, data, _ = check_json(files, capsys)
+    assert code == 1
+    summary = data["summary"]
+    # most common first (ties in the slips' order); some unrotated entries also read as rows and columns swapped
+    assert list(summary["slips"].items())[0] == ("no_rot180", 2) and set(summary["slips"]) <= {"no_rot180", "rows_cols_swapped"}
+    by_name = {(e["key"], e["name"]): (e["right"], e["files"]) for e in summary["entries"]}
+    assert by_name[("grad_kernel", "dL/dw_1_1")] == (2, 3) and by_name[("grad_kernel", "dL/dw_2_2")] == (3, 3)
+    assert by_name[("grad_input", "dL/dx_1_1")] == (1, 3)  # w_3_3·dz_1_1 written as w_1_1·dz_1_1
+    code, out, _ = run(["check", *files, "--format", "markdown"], capsys)
+    table = out[out.index("## What to re-teach: the slips"):]
+    assert "| `no_rot180` | 2 of 3 | dL/dX computed without rot180" in table
+    hardest = out[out.index("## The entries most often wrong"):]
+    assert "| dL/dX | dL/dx\\_1\\_1 | 1 of 3 |" in hardest

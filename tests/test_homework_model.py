@@ -56,7 +56,9 @@ def test_scores_and_statuses():
     unreadable = file_report("c.toml", "right", "error")
     assert unreadable.status == "error" and unreadable.errors == ["c.toml: answer.grad_bias[1]: bad"]
     assert FileReport("d.toml", error="d.toml: is not valid TOML").errors == ["d.toml: is not valid TOML"]
-    assert summary([wrong, unreadable]) == {"files": 2, "right": 0, "wrong": 1, "unusable": 0, "with_unreadable_entries": 1, "score": 2, "max_score": 5}
+    counts = summary([wrong, unreadable])
+    assert {k: v for k, v in counts.items() if k not in ("slips", "entries")} == {
+        "files": 2, "right": 0, "wrong": 1, "unusable": 0, "with_unreadable_entries": 1, "score": 2, "max_score": 5}
 
 
 def test_file_index_follows_the_files_nesting():

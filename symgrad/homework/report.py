@@ -158,7 +158,28 @@ def summary(reports: list[FileReport]) -> dict:
         "with_unreadable_entries": sum(r.status == "error" and not r.error for r in reports),
         "score": sum(r.score for r in reports),
         "max_score": sum(r.max_score for r in reports),
+        **class_statistics(reports),
     }
+
+
+def class_statistics(reports: list[FileReport]) -> dict:
+    """What a teacher re-teaches: `slips`, for each slip the number of files showing it (most first), and
+    `entries`, for each answer entry the files that got it right out of the files that were judged on it."""
+    slips: dict[str, int] = {}
+    entries: dict[tuple[str, str], list[int]] = {}
+    for r in reports:
+        shown = {slip for k in r.keys for v in k.verdicts for slip in v.slips}
+        for slip in shown:
+            slips[slip] = slips.get(slip, 0) + 1
+        for k in r.keys:
+            for v in k.verdicts:
+                counts = entries.setdefault((v.key, v.name), [0, 0])
+                counts[0] += v.status == "right"
+                counts[1] += 1
+    order = list(SLIPS)
+    return {"slips": dict(sorted(slips.items(), key=lambda item: (-item[1], order.index(item[0])))),
+            "entries": [{"key": key, "name": name, "right": right, "files": files}
+                        for (key, name), (right, files) in entries.items()]}
 
 
 def error_line(reports: list[FileReport]) -> str | None:

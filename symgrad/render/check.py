@@ -133,6 +133,23 @@ def render_gradescope(reports: list[FileReport]) -> str:
 # --- Markdown (a class report for a course page, MyST / Jupyter Book, GitHub)
 
 
+def _class_markdown(s: dict, md) -> list[str]:
+    """What to re-teach: the slips by how many files show them, and the entries most often wrong."""
+    lines: list[str] = []
+    if s["slips"]:
+        lines += ["## What to re-teach: the slips", "", "| slip | files | what the students did |", "|---|---:|---|"]
+        lines += [f"| `{slip}` | {count} of {s['files']} | {md(SLIPS[slip])} |" for slip, count in s["slips"].items()]
+        lines.append("")
+    hardest = sorted((e for e in s["entries"] if e["right"] < e["files"]), key=lambda e: (e["right"] / e["files"], e["key"]))
+    if hardest and s["files"] > 1:
+        lines += ["## The entries most often wrong", "", "| answer | entry | right |", "|---|---|---:|"]
+        lines += [f"| {md(title(e['key']))} | {md(e['name'])} | {e['right']} of {e['files']} |" for e in hardest[:10]]
+        if len(hardest) > 10:
+            lines.append(f"\n{len(hardest) - 10} more entries were wrong in some file (the JSON summary lists every entry).")
+        lines.append("")
+    return lines
+
+
 def render_check_markdown(reports: list[FileReport], full: bool = False) -> str:
     """A summary table, then per file and tensor the wrong entries explained. Everything from the
     files (paths, student ids, answers, messages) is escaped: it reads as text, never as markup."""
@@ -146,6 +163,7 @@ def render_check_markdown(reports: list[FileReport], full: bool = False) -> str:
         lines.append(f"| {markdown_code(r.path)} | {md(r.student)} | {md(r.problem)} | {r.score}/{r.max_score} | {result} |")
     lines += ["", f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, {s['unusable']} unusable, {s['with_unreadable_entries']} with unreadable entries; "
                   f"{s['score']}/{s['max_score']} entries right in all.", ""]
+    lines += _class_markdown(s, md)
     for r in reports:
         lines += [f"## {markdown_code(r.path)}" + (f" (student {md(r.student)})" if r.student else ""), ""]
         if r.error:
