@@ -595,3 +595,13 @@ def test_class_statistics_show_what_to_reteach(tmp_path, capsys):
     assert "| `no_rot180` | 2 of 3 | dL/dX computed without rot180" in table
     hardest = out[out.index("## The entries most often wrong"):]
     assert "| dL/dX | dL/dx\\_1\\_1 | 1 of 3 |" in hardest
+
+
+def test_tolerance_zero_says_why_alike_numbers_differ(tmp_path, capsys):
+    """0.1 + 0.2 + 0.3 is 0.6000000000000001 in floats: with --tolerance 0 a written 0.6 is wrong, and says why
+    (it read 'missing: 0.6 / extra: 0.6')."""
+    path = answer_file(tmp_path / "t.toml", {"layer": "conv", "input": "3", "kernel": "3"}, {"forward": [0.6]},
+                       values={"input": [0.1, 0.2, 0.3], "kernel": [1, 1, 1]})
+    code, out, _ = run(["check", path, "--tolerance", "0"], capsys)
+    assert code == 1 and "expected 0.6000000000000001, you wrote 0.6: equal within rounding, but --tolerance 0" in " ".join(out.split())
+    assert run(["check", path], capsys)[0] == 0

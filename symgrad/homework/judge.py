@@ -105,7 +105,11 @@ def judge_entry(problem: Problem, key: str, e: int, item, budget: Budget | None 
     if _constant(expected) is not None and _constant(answer) is not None:  # numbers: say them, not terms
         value = _constant(expected)
         shown = str(value) if problem.numeric is not None and problem.numeric.exact and isinstance(value, Fraction) else number_text(value)
-        message = f"expected {shown}, you wrote {text}"
+        why = ""
+        if shown == text.strip():  # alike on paper: show every digit, and say why they still differ
+            shown = repr(float(value))
+            why = ": equal within rounding, but --tolerance 0 compares exactly" if not problem.tolerance else ""
+        message = f"expected {shown}, you wrote {text}{why}"
     return verdict("wrong", missing=tuple(problem.term_text(m, c) for m, c in missing[:SHOWN_TERMS]),
                    extra=tuple(problem.term_text(m, c) for m, c in extra[:SHOWN_TERMS]),
                    missing_count=len(missing), extra_count=len(extra), slips=slips, message=message)
