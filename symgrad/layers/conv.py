@@ -122,15 +122,42 @@ def derive_conv(spec: ConvSpec, naming: Naming | None = None, loss: str = "gener
     w − α·dL/dw of the kernel and bias is then worked out too. `im2col`: also the matrix form (Z = W_row·X_col)
     and its two identities, checked like the closed forms (layers/im2col.py).
     """
-    d = _derive_conv(spec, naming, loss, values, source, im2col)
+    return with_update(_derive_conv(spec, naming, loss, values, source, im2col), lr)
+
+
+def with_update(d: ConvDerivation, lr) -> ConvDerivation:
+    """The derivation with the update w − α·dL/dw of its kernel (and bias), when a learning rate is given.
+    Shared by the conv-like kinds (convtranspose)."""
     if lr is None:
         return d
     rate = learning_rate(lr)
     if isinstance(rate, Fraction) or isinstance(rate, int):
         rate = rate if d.numeric is None or d.numeric.exact else float(rate)
-    params = {"kernel": "grad_kernel", **({"bias": "grad_bias"} if spec.bias else {})}
+    params = {"kernel": "grad_kernel", **({"bias": "grad_bias"} if d.spec.bias else {})}
     update = {param: descend(d.numeric, d.symbols[param], key, rate) for param, key in params.items()}
     return dataclasses.replace(d, lr=rate, update=update)
+
+
+def with_values(d: ConvDerivation, values: dict | None, source: str) -> ConvDerivation:
+    """The derivation with its numbers, when values are given (conv and convtranspose)."""
+    if values is None:
+        return d
+    v = parse_values(data=values, symbols=d.symbols, spec=d.spec, loss=d.loss, source=source)
+    return dataclasses.replace(d, numeric=evaluate(d, v.known, v.number, v.exact, v.given, v.source))
+
+
+def gradient_tables(forward: Terms, symbols: SymbolTable, bias: bool) -> tuple[Terms, Terms, Terms | None]:
+    """dL/dW, dL/dX and (with a bias) dL/db by the chain rule over the forward's product terms."""
+    g_ids = symbols["grad_output"].ids
+    return (chain_rule(forward, symbols["kernel"].ids, g_ids), chain_rule(forward, symbols["input"].ids, g_ids),
+            chain_rule(forward, symbols["bias"].ids, g_ids) if bias else None)
+
+
+def bias_terms(output_shape: tuple[int, ...], bias_ids: np.ndarray) -> Terms:
+    """b_f once in every output of channel f (channel-first outputs)."""
+    outputs = np.arange(int(np.prod(output_shape)), dtype=np.int64)
+    per_output = outputs // max(1, int(np.prod(output_shape[1:])))
+    return Terms.make(output_shape, outputs, bias_ids[per_output], np.full_like(outputs, ONE))
 
 
 def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict | None, source: str,
@@ -139,10 +166,7 @@ def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict 
     naming = naming or Naming()
     symbols = SymbolTable.for_conv(spec, naming)
     forward = expand_forward(spec, symbols)
-    g_ids = symbols["grad_output"].ids
-    grad_kernel = chain_rule(forward, symbols["kernel"].ids, g_ids)
-    grad_input = chain_rule(forward, symbols["input"].ids, g_ids)
-    grad_bias = chain_rule(forward, symbols["bias"].ids, g_ids) if spec.bias else None
+    grad_kernel, grad_input, grad_bias = gradient_tables(forward, symbols, spec.bias)
     identities = [kernel_identity(spec, symbols).checked(grad_kernel), input_identity(spec, symbols).checked(grad_input)]
     if grad_bias is not None:
         identities.append(bias_identity(spec, symbols).checked(grad_bias))
@@ -150,10 +174,7 @@ def _derive_conv(spec: ConvSpec, naming: Naming | None, loss: str, values: dict 
         kernel_form, input_form = matrix_identities(spec, symbols)
         identities += [kernel_form.checked(grad_kernel), input_form.checked(grad_input)]
     d = ConvDerivation(spec, naming, loss, symbols, forward, grad_kernel, grad_input, grad_bias, tuple(identities))
-    if values is None:
-        return d
-    v = parse_values(data=values, symbols=symbols, spec=spec, loss=loss, source=source)
-    return dataclasses.replace(d, numeric=evaluate(d, v.known, v.number, v.exact, v.given, v.source))
+    return with_values(d, values, source)
 
 
 # --- forward: z[f, o] = b[f] + sum_c sum_k W[f, c, k] * Xpad[c, s*o + d*k]
@@ -173,10 +194,7 @@ def expand_forward(spec: ConvSpec, symbols: SymbolTable) -> Terms:
     full = np.broadcast_shapes(x.shape, w.shape, np.shape(out))
     terms = Terms.make(spec.output_shape, np.broadcast_to(out, full), np.broadcast_to(w, full), np.broadcast_to(x, full))
     if spec.bias:
-        outputs = np.arange(int(np.prod(spec.output_shape)), dtype=np.int64)
-        per_output = outputs // max(1, int(np.prod(O)))
-        bias = Terms.make(spec.output_shape, outputs, symbols["bias"].ids[per_output], np.full_like(outputs, ONE))
-        terms = concat([terms, bias])
+        terms = concat([terms, bias_terms(spec.output_shape, symbols["bias"].ids)])
     return terms.sorted_by_entry()
 
 

@@ -23,7 +23,6 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -31,14 +30,13 @@ import numpy as np
 
 from .. import losses
 from ..naming import Naming, latex_letter
-from ..numeric import learning_rate, descend
 from ..spec import ConvTransposeSpec, axis_names, axis_text
 from ..symbols import SymbolTable
-from ..tensor import ONE, ZERO, Terms, concat, dilate, take
-from ..values import FROM_PYTHON, parse_values
+from ..tensor import ZERO, Terms, concat, dilate, take
+from ..values import FROM_PYTHON
 from .base import M, Identity, Intermediate, Kind
-from .conv import (ConvDerivation, Content as ConvContent, chain_rule, evaluate, expand_forward, input_closed_form,
-                   kernel_closed_form)
+from .conv import (ConvDerivation, Content as ConvContent, bias_terms, expand_forward, gradient_tables,
+                   input_closed_form, kernel_closed_form, with_update, with_values)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -56,22 +54,11 @@ def derive_convtranspose(spec: ConvTransposeSpec, naming: Naming | None = None, 
     naming = naming or Naming()
     symbols = SymbolTable.for_convtranspose(spec, naming)
     forward = expand_forward_transposed(spec, symbols)
-    g_ids = symbols["grad_output"].ids
-    grad_kernel = chain_rule(forward, symbols["kernel"].ids, g_ids)
-    grad_input = chain_rule(forward, symbols["input"].ids, g_ids)
-    grad_bias = chain_rule(forward, symbols["bias"].ids, g_ids) if spec.bias else None
+    grad_kernel, grad_input, grad_bias = gradient_tables(forward, symbols, spec.bias)
     identities = [forward_identity(spec, symbols).checked(forward),
                   kernel_identity(spec, symbols).checked(grad_kernel), input_identity(spec, symbols).checked(grad_input)]
     d = ConvTransposeDerivation(spec, naming, loss, symbols, forward, grad_kernel, grad_input, grad_bias, tuple(identities))
-    if values is not None:
-        v = parse_values(data=values, symbols=symbols, spec=spec, loss=loss, source=source)
-        d = dataclasses.replace(d, numeric=evaluate(d, v.known, v.number, v.exact, v.given, v.source))
-    if lr is None:
-        return d
-    rate = learning_rate(lr)
-    rate = float(rate) if d.numeric is not None and not d.numeric.exact else rate
-    params = {"kernel": "grad_kernel", **({"bias": "grad_bias"} if spec.bias else {})}
-    return dataclasses.replace(d, lr=rate, update={p: descend(d.numeric, d.symbols[p], key, rate) for p, key in params.items()})
+    return with_update(with_values(d, values, source), lr)
 
 
 def expand_forward_transposed(spec: ConvTransposeSpec, symbols: SymbolTable) -> Terms:
@@ -93,10 +80,7 @@ def expand_forward_transposed(spec: ConvTransposeSpec, symbols: SymbolTable) -> 
     x = np.broadcast_to(symbols["input"].ids[(c, *cell)], full)[keep]
     terms = Terms.make(spec.output_shape, out, w, x)
     if spec.bias:
-        outputs = np.arange(int(np.prod(spec.output_shape)), dtype=np.int64)
-        bias = Terms.make(spec.output_shape, outputs, symbols["bias"].ids[outputs // int(np.prod(spec.output_size))],
-                          np.full_like(outputs, ONE))
-        terms = concat([terms, bias])
+        terms = concat([terms, bias_terms(spec.output_shape, symbols["bias"].ids)])
     order = np.lexsort((terms.entry,))
     return Terms(terms.shape, terms.entry[order], terms.a[order], terms.b[order], terms.coef[order])
 
@@ -120,9 +104,7 @@ def forward_identity(spec: ConvTransposeSpec, symbols: SymbolTable) -> Identity:
     computed = input_closed_form(roles.conv, roles.table).swapped()  # as the forward's terms: w first, then x
     computed = take(computed, (0,) * (spec.ndim + 1), (1,) * (spec.ndim + 1), spec.output_shape)
     if spec.bias:  # and b_f on every output of channel f
-        outputs = np.arange(int(np.prod(spec.output_shape)), dtype=np.int64)
-        computed = concat([computed, Terms.make(spec.output_shape, outputs, symbols["bias"].ids[outputs // int(np.prod(spec.output_size))],
-                                                np.full_like(outputs, ONE))])
+        computed = concat([computed, bias_terms(spec.output_shape, symbols["bias"].ids)])
     return Identity("forward", "Z = conv's dL/dX map applied to X: full-conv(dilate(X), rot180(W)), cropped by p"
                     + (", plus b" if spec.bias else ""), False,
                     len(computed), computed,
