@@ -483,11 +483,24 @@ class Content:
             rows.append((name, top_text, s, spec.output_size[axis]))
         doc.output_size(M("floor((N + 2p − d(k−1) − 1)/s) + 1", r"\left\lfloor \frac{N + 2p - d(k-1) - 1}{s} \right\rfloor + 1"),
                         rows, spec.unused_tail, "no output reads (its gradient is exactly 0)")
+        Content.loss_sentences(doc)
+        doc.matrices("X", doc.sym["input"].ids, ("c",))
+        doc.matrices("W", doc.sym["kernel"].ids, ("f", "c"))
+        if spec.bias:
+            doc.matrices("b", doc.sym["bias"].ids.reshape(1, -1), ("",))
+        if doc.num is not None and d.loss == "generic" and "grad_output" in doc.num.given and not doc.in_net:
+            doc.matrices(n.partial("L", "Z"), doc.sym["grad_output"].ids, ("f",))
+
+    @staticmethod
+    def loss_sentences(doc) -> None:
+        """What the loss makes of dL/dz, and where the numbers come from (a network's stage says neither:
+        its dL/dz comes from the next stage, and the network's document says so)."""
+        d, n = doc.d, doc.n
+        if doc.in_net:
+            return
         z = latex_letter(d.naming.output) if n.tex else d.naming.output
         dz = n.partial("L", f"{z}_k")
-        if doc.in_net:  # a network's stage: dL/dz comes from the next stage (the network's document says so)
-            pass
-        elif d.loss == "generic":
+        if d.loss == "generic":
             given = doc.num is not None and "grad_output" in doc.num.given
             doc.para("Loss: generic. The incoming gradients ", doc.math(dz), " are " + ("given as numbers." if given else "kept as symbols."))
         elif d.loss == "sum":
@@ -495,14 +508,7 @@ class Content:
         else:
             doc.para("Loss: ", doc.math(M(f"L = ½ Σ_k ({z}_k − t_k)²", rf"L = \tfrac12 \sum_k ({z}_k - t_k)^2")),
                      ", so ", doc.math(dz + (f" = {z}_k - t_k" if n.tex else f" = {z}_k − t_k")), ".")
-        if not doc.in_net:
-            doc.values_sentence()
-        doc.matrices("X", doc.sym["input"].ids, ("c",))
-        doc.matrices("W", doc.sym["kernel"].ids, ("f", "c"))
-        if spec.bias:
-            doc.matrices("b", doc.sym["bias"].ids.reshape(1, -1), ("",))
-        if doc.num is not None and d.loss == "generic" and "grad_output" in doc.num.given and not doc.in_net:
-            doc.matrices(n.partial("L", "Z"), doc.sym["grad_output"].ids, ("f",))
+        doc.values_sentence()
 
     @staticmethod
     def forward(doc) -> None:

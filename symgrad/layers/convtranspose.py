@@ -166,7 +166,7 @@ class Content(ConvContent):
 
     @staticmethod
     def setup(doc) -> None:
-        d, spec, n = doc.d, doc.d.spec, doc.n
+        spec, n = doc.d.spec, doc.n
         doc.heading("Setup")
         channels = lambda count: f"{count} channel{'s' if count > 1 else ''}"  # noqa: E731
         doc.para("Input ", doc.math("X"), f": {channels(spec.in_channels)} of {spec.input_text}, shape ", doc.math(n.shape(spec.input_shape)),
@@ -183,15 +183,7 @@ class Content(ConvContent):
         for row in rows:
             lhs, rhs = row.split(" &= " if n.tex else " = ", 1)
             doc.equation(lhs, [[rhs]])
-        z = latex_letter(d.naming.output) if n.tex else d.naming.output
-        if not doc.in_net:
-            dz = n.partial("L", f"{z}_k")
-            if d.loss == "generic":
-                given = doc.num is not None and "grad_output" in doc.num.given
-                doc.para("Loss: generic. The incoming gradients ", doc.math(dz), " are " + ("given as numbers." if given else "kept as symbols."))
-            else:
-                doc.para(f"Loss: {d.loss}.")
-            doc.values_sentence()
+        ConvContent.loss_sentences(doc)
         doc.matrices("X", doc.sym["input"].ids, ("c",))
         doc.matrices("W", doc.sym["kernel"].ids, ("c", "f"))
         if spec.bias:
