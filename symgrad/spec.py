@@ -624,9 +624,13 @@ class PoolSpec(_Spatial):
 
     @property
     def unused_tail(self) -> tuple[int, ...]:
-        if self.adaptive_size or self.ceil_mode:
-            return tuple(max(0, self.padded_size[a] - ((self.output_size[a] - 1) * self.stride[a] + self.extent[a]))
-                         for a in range(self.ndim)) if not self.adaptive_size else (0,) * self.ndim
+        """Trailing padded positions no window reads: none with adaptive windows (they cover the input); with
+        ceil_mode, what lies past the last window's end (it may hang over instead)."""
+        if self.adaptive_size:
+            return (0,) * self.ndim
+        if self.ceil_mode:
+            return tuple(max(0, n - ((o - 1) * s + e))
+                         for n, o, s, e in zip(self.padded_size, self.output_size, self.stride, self.extent))
         return super().unused_tail
 
     def spans(self, axis: int) -> list[tuple[int, int]]:

@@ -78,7 +78,7 @@ def build_variants(problem, key: str) -> list[tuple[str, object]]:
 
 
 def _has_ties(d) -> bool:
-    return any(len(d.maxima(k)[0]) > 1 for k in range(d.windows.shape[0]) if d.maxima(k) is not None)
+    return any(len(tied) > 1 for tied, _ in filter(None, map(d.maxima, range(d.windows.shape[0]))))
 
 
 def _ties_split(d) -> tuple[Terms, int]:
