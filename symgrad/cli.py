@@ -21,7 +21,7 @@ from .cli_parts import (
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, LR, MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT,
     OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, SETTINGS, STRIDE, TEMPLATE_MAX_TERMS,
     TIES, WINDOW,
-    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, pool_options, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
     usage_message,
 )
 from .errors import OptionError, OutputClosed, SymgradError, TooLargeError
@@ -231,9 +231,8 @@ def pool(
     check_format(format, LAYER_FORMATS, fragment, entry=entry, figures=figures, notation=notation)
     sections = _parse_show(show, "pool")
     _show_layer(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                                       dilation=dilation, ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad,
-                                       divisor=divisor, output_size=output_size,
-                                       max_terms=limit, values=values),
+                                       max_terms=limit, values=values,
+                                       **pool_options(dilation, ceil_mode, no_count_include_pad, divisor, output_size)),
                 sections, format, full, fragment, max_terms, values, output, entry, figures, notation)
 
 

@@ -11,7 +11,7 @@ from .cli_parts import (
     ANIMATION_OUTPUT, BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, FRAMES, INDEX, INPUT, IN_CHANNELS, KERNEL,
     MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, PASS, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
     POOL_VALUES, STRIDE, TIES, WINDOW,
-    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, parse_count, sub_app,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, pool_options, check_output, emit, parse_count, sub_app,
 )
 from .errors import OptionError
 
@@ -94,9 +94,8 @@ def animate_pool(
     """
     from . import api
 
-    _animate(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, dilation=dilation,
-                              ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad, divisor=divisor,
-                              output_size=output_size, values=values),
+    _animate(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, values=values,
+                              **pool_options(dilation, ceil_mode, no_count_include_pad, divisor, output_size)),
              pass_ or "routing", frames, channel, "1", values, output)
 
 

@@ -243,6 +243,12 @@ def check_output(output: str | None, inputs: dict[str, str | None]) -> str | Non
     return output
 
 
+def pool_options(dilation, ceil_mode: bool, no_count_include_pad: bool, divisor, output_size) -> dict:
+    """PyTorch's other pooling options, as the pool commands take them, for api.pool."""
+    return dict(dilation=dilation, ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad, divisor=divisor,
+                output_size=output_size)
+
+
 def parse_limit(text: str) -> int:
     if not re.fullmatch(r"\s*[0-9]{1,12}\s*", text) or int(text) < 1:
         raise OptionError(f"--max-terms must be a positive integer, got {text!r}")

@@ -10,7 +10,7 @@ from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
     NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, PADDING_MODE, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE,
     POOL_VALUES, STRIDE, TIES, WINDOW,
-    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, parse_count, sub_app,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, pool_options, check_output, emit, parse_count, sub_app,
 )
 from .errors import OptionError
 
@@ -90,9 +90,8 @@ def quiz_pool(
     """
     from . import api
 
-    _quiz(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, dilation=dilation,
-                              ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad, divisor=divisor,
-                              output_size=output_size, values=values),
+    _quiz(lambda: api.pool(input, window, stride, padding, mode, channels, ties, index, names, values=values,
+                           **pool_options(dilation, ceil_mode, no_count_include_pad, divisor, output_size)),
           count, seed, format, values, output)
 
 

@@ -10,7 +10,7 @@ from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
     NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, OUTPUT_PADDING, PADDING_MODE, TRANSPOSE_PADDING, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
     STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, WINDOW,
-    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, check_output, emit, parse_limit, sub_app,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, pool_options, check_output, emit, parse_limit, sub_app,
 )
 from .errors import OptionError, printable
 
@@ -132,9 +132,8 @@ def template_pool(
     from . import api
 
     _write_template(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                                           dilation=dilation, ceil_mode=ceil_mode, count_include_pad=not no_count_include_pad,
-                                           divisor=divisor, output_size=output_size,
-                                           max_terms=limit, values=values),
+                                           max_terms=limit, values=values,
+                                           **pool_options(dilation, ceil_mode, no_count_include_pad, divisor, output_size)),
                     values, ask, student, max_terms, output)
 
 
