@@ -566,12 +566,12 @@ class Content:
                  " is one filter flattened in the same order, and ",
                  doc.math(M("Z = W_row·X_col" + (" + b" if spec.bias else ""), r"Z = W_{\text{row}} X_{\text{col}}" + (" + b" if spec.bias else ""))),
                  ". The backward pass is then the product rule for matrices.")
-        form = forms[0].intermediates
-        doc.matrices(doc.pick(xcol), form[1].ids.T[None], ("",))
-        doc.matrices(doc.pick(wrow), forms[1].intermediates[0].ids.T[None], ("",))
+        kernel_form, input_form = forms
+        x_col_t, w_row_t = kernel_form.intermediates[1].ids, input_form.intermediates[0].ids  # X_colᵀ, W_rowᵀ
+        doc.matrices(doc.pick(xcol), x_col_t.T[None], ("",))
+        doc.matrices(doc.pick(wrow), w_row_t.T[None], ("",))
         for identity in forms:
             doc.identity(identity, M(identity.statement, STATEMENTS[identity.name]))
-
 
     @staticmethod
     def update(doc) -> None:
