@@ -13,10 +13,12 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import SpecError, TooLargeError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_AXES = 3
 # Derivations larger than this many product terms are refused before anything is built.
@@ -651,6 +653,8 @@ class PoolSpec(_Spatial):
 
     @functools.cached_property
     def _divisors(self) -> np.ndarray:
+        import numpy as np  # here, not at the top: the CLI reads spec.py before any layer is built
+
         if self.divisor_override:
             return np.full(math.prod(self.output_size), self.divisor_override, dtype=np.int64)
         total = np.ones((), dtype=np.int64)
@@ -670,6 +674,8 @@ class PoolSpec(_Spatial):
     @functools.cached_property
     def common_divisor(self) -> int:
         """Average pooling: the least common multiple of the windows' divisors (1 for max pooling)."""
+        import numpy as np
+
         return int(np.lcm.reduce(self.divisors())) if self.mode == "avg" and self.divisors().size else 1
 
     @functools.cached_property
