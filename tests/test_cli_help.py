@@ -164,3 +164,10 @@ def test_values_reach_the_command_unchanged(tmp_path, capsys):
     assert (data["input_shape"], data["kernel_shape"]) == ([1, 3], [1, 1, 2])
     code, _, err = run(["check", str(tmp_path / "a.toml"), str(tmp_path / "b.toml"), "--format", "json"], capsys)
     assert code == 2 and "a.toml" in err and "(and 1 more problem" in err
+
+
+def test_help_and_usage_errors_do_not_load_numpy():
+    """--help and a usage error read only the specs' text rules: numpy (0.1 s) waits for a layer to be built."""
+    for args in (["--help"], ["pool", "--help"], ["conv", "--input", "5x5", "--bogus", "1"]):
+        done = _python("import sys\nfrom symgrad.cli import main\ncode = main(%r)\nprint('numpy' in sys.modules)" % (args,))
+        assert done.stdout.rstrip().endswith("False"), (args, done.stdout[-200:])
