@@ -32,8 +32,7 @@ from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT
 from .poly import MAX_FILE_WORK, Budget, Poly
 from .problem import DEFAULT_TOLERANCE, Problem, number_text, ordered_terms
-from .report import SLIPS, EntryVerdict, FileReport, KeyReport
-from .slips import shared_slip
+from .report import SLIPS, EntryVerdict, FileReport, KeyReport, shared_slip
 
 SHOWN_TERMS = 50  # missing / extra terms kept per entry
 

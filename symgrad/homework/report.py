@@ -74,6 +74,18 @@ class EntryVerdict:
     message: str = ""  # why it could not be read (status error), or what else is wrong
 
 
+def shared_slip(verdicts: list[EntryVerdict]) -> str:
+    """A tensor's note when every wrong entry (two or more) shows one slip; else ""."""
+    wrong = [v for v in verdicts if v.status == "wrong"]
+    if len(wrong) < 2:
+        return ""
+    shared = set(wrong[0].slips).intersection(*(set(v.slips) for v in wrong[1:]))
+    if not shared:
+        return ""
+    slip = next(s for s in SLIPS if s in shared)
+    return f"all {len(wrong)} wrong entries match one slip: {SLIPS[slip]}"
+
+
 @dataclass(frozen=True)
 class KeyReport:
     """One tensor of answers ([answer] grad_kernel = [...]) judged."""
@@ -93,6 +105,11 @@ class KeyReport:
     @property
     def max_score(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def note_names_the_slip(self) -> bool:
+        """The note is the one that says every wrong entry shows one slip (so entries need not repeat it)."""
+        return bool(self.note) and self.note == shared_slip(list(self.verdicts))
 
     @property
     def score(self) -> int:

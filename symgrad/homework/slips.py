@@ -21,9 +21,9 @@ import numpy as np
 
 from ..tensor import ONE, Terms, take
 from .poly import Poly
-from .report import SLIPS, EntryVerdict
+from .report import SLIPS
 
-__all__ = ["SLIPS", "build_variants", "shared_slip"]
+__all__ = ["SLIPS", "build_variants"]
 
 
 def build_variants(problem, key: str) -> list[tuple[str, object]]:
@@ -146,15 +146,3 @@ def _relabel(group, p: Poly) -> Poly | None:
             atoms.append(atom)
         out.add_in_place(Poly({tuple(sorted(atoms)): coef}))
     return out
-
-
-def shared_slip(verdicts: list[EntryVerdict]) -> str:
-    """A tensor's note when every wrong entry (two or more) shows one slip; else ""."""
-    wrong = [v for v in verdicts if v.status == "wrong"]
-    if len(wrong) < 2:
-        return ""
-    shared = set(wrong[0].slips).intersection(*(set(v.slips) for v in wrong[1:]))
-    if not shared:
-        return ""
-    slip = next(s for s in SLIPS if s in shared)
-    return f"all {len(wrong)} wrong entries match one slip: {SLIPS[slip]}"

@@ -12,7 +12,6 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import printable
-from ..homework.slips import shared_slip
 from ..homework.report import SLIPS, EntryVerdict, FileReport, KeyReport, summary, title
 
 GRID_LIMIT = 16  # ✓/✗ grids are drawn for tensors up to this many columns and rows
@@ -265,7 +264,7 @@ def _key_view(k: KeyReport, full: bool) -> list:
     head.append(f"{k.score}/{k.max_score} right", style="red")
     out = [head]
     out += _grid(k)
-    shared = bool(k.note) and k.note == shared_slip(k.verdicts)  # the note names the slip of every wrong entry
+    shared = k.note_names_the_slip
     if k.note:  # said first: a slip every wrong entry shares is not repeated entry by entry
         out.append(Padding(Text(f"note: {k.note}", style="yellow"), (0, 0, 0, 4), expand=False))
     unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
