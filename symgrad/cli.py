@@ -21,7 +21,7 @@ from .cli_parts import (
     INDEX, INPUT, IN_CHANNELS, KERNEL, LAYER_MAX_TERMS, LOSS, LR, MODE, NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT,
     OUT_CHANNELS, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES, SETTINGS, STRIDE, TEMPLATE_MAX_TERMS,
     TIES, WINDOW,
-    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, pool_options, check_output, emit, fail, internal_error, is_click, parse_limit, show_option, take_debug,
+    OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, pool_options, check_output, emit, fail, internal_error, is_click, parse_count, parse_limit, show_option, take_debug,
     usage_message,
 )
 from .errors import OptionError, OutputClosed, SymgradError, TooLargeError
@@ -313,6 +313,8 @@ def check(
     problem: Optional[str] = typer.Option(None, "--problem", metavar="FILE",
                                           help="The answer file handed out (a template): every file is judged "
                                                "by its [problem] and [answer] keys."),
+    jobs: Optional[str] = typer.Option(None, "--jobs", "-j", metavar="N",
+                                       help="Judge with N processes (the report is the same).  [default: the machine's cores]"),
     output: Optional[str] = OUTPUT,
 ) -> None:
     """Judge answer files: every entry right or wrong, with the missing and extra terms and the slip it shows.
@@ -329,14 +331,18 @@ def check(
     --tolerance. Exit codes: 0 every entry right; 1 an entry is wrong; 2 a file (or an entry) cannot
     be read. The report is written in every case, naming what was unreadable.
     """
+    from .homework.batch import MAX_JOBS, default_jobs, judge_files
     from .homework.judge import Judge
     from .homework.report import error_line, exit_code
 
     check_format(format, CHECK_FORMATS)
     tol = _parse_tolerance(tolerance)
+    workers = default_jobs() if jobs is None else parse_count(jobs, "--jobs")
+    if workers > MAX_JOBS:
+        raise OptionError(f"--jobs must be at most {MAX_JOBS} (this machine has {default_jobs()} cores), got {jobs!r}")
     output = check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
     judge = Judge(tolerance=tol, max_terms=parse_limit(max_terms), reference=problem)
-    reports = [judge.judge_file(path) for path in files]
+    reports = judge_files(judge, files, workers)
     emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None), output)
     line = error_line(reports)
     if line is not None:  # one line: the first problem, and how many more the report lists
@@ -430,7 +436,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             code = internal_error(error, debug)
     if argv is None:
-        sys.exit(code)
+        _exit(code)
     return code
+
+
+def _exit(code: int) -> None:
+    """End the process once its output is out, without freeing every object first: a class's reports
+    (hundreds of thousands of entries) take a noticeable part of a second to free, the system none."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+            pass
+    os._exit(code)
 
 

@@ -181,10 +181,11 @@ def kept_axes(value, group) -> tuple[int, ...] | None:
     return nestings(group).get(depth)
 
 
-def flatten(key: str, value, group, where: str, leaf=None) -> list:
+def flatten(key: str, value, group, where: str, leaf=None, accept=None) -> list:
     """The entries of one key in row-major order, after checking its nesting against the group's shape.
 
-    `leaf(item, path, where)` checks and converts one entry (default: a number, as values files hold)."""
+    `leaf(item, path, where)` checks and converts one entry (default: a number, as values files hold);
+    a row (innermost list) for which `accept(row)` is true is taken as it is, without calling `leaf`."""
     leaf = leaf or _number
     shape = group.shape
     if isinstance(value, np.ndarray):
@@ -225,6 +226,9 @@ def flatten(key: str, value, group, where: str, leaf=None) -> list:
             raise fail(like, f"{path} is {_kind(item)}, not a list of {dims[0]}")
         if len(item) != dims[0]:
             raise fail(like, f"{path} is an empty list" if len(item) == 0 else f"{path} has {_entries(len(item))}")
+        if len(dims) == 1 and accept is not None and accept(item):
+            flat.extend(item)
+            return
         for i, sub in enumerate(item):
             walk(sub, dims[1:], f"{path}[{i}]")
 

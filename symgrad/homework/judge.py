@@ -30,8 +30,8 @@ from ..spec import CHECK_MAX_TERMS
 from ..values import ValuesError, flatten, kept_axes
 from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT
-from .poly import MAX_FILE_WORK, Budget, Poly
-from .problem import DEFAULT_TOLERANCE, Problem, number_text, ordered_terms
+from .poly import MAX_FILE_WORK, Budget, Poly, number_text, ordered_terms
+from .problem import DEFAULT_TOLERANCE, Problem
 from .report import SLIPS, EntryVerdict, FileReport, KeyReport, shared_slip
 
 SHOWN_TERMS = 50  # missing / extra terms kept per entry
@@ -76,24 +76,27 @@ def _close(problem: Problem, a, e) -> bool:
 # --- judging
 
 
-def judge_entry(problem: Problem, key: str, e: int, item, budget: Budget | None = None) -> EntryVerdict:
-    """The verdict on one answer entry (a string to parse, or a number)."""
-    group = problem.answer_group(key)
-    index = tuple(int(i) for i in np.unravel_index(e, group.shape))
-    symbol = problem.symbols.identifier(group.offset + e)
-    name = symbol if key == "forward" else f"dL/d{symbol}"
-    if isinstance(item, Number):
+def judge_entry(problem: Problem, key: str, e: int, item, budget: Budget | None = None,
+                answer: Poly | None = None) -> EntryVerdict:
+    """The verdict on one answer entry (a string to parse, or a number; `answer`: the string already parsed)."""
+    index, name = problem.entry_labels(key)[e]
+    if type(item) is str:
+        text = item
+    elif isinstance(item, Number):
         text, item = item.text, item.value
     else:
-        text = item if isinstance(item, str) else number_text(item)
+        text = number_text(item)
     verdict = partial(EntryVerdict, key, index, name, answer=text)
-    if isinstance(item, str) and not item.strip():
+    if isinstance(item, str) and (not item or item.isspace()):
         return verdict("unanswered")
     try:
-        answer = problem.parse(item, budget, key == "forward") if isinstance(item, str) else Poly.const(item)
+        if answer is None:
+            answer = problem.parse(item, budget, key == "forward") if isinstance(item, str) else Poly.const(item)
     except AnswerError as error:
         return verdict("error", message=str(error))
     expected = problem.expected(key)[e]
+    if answer.terms == expected.terms:  # most answers: no differences to list
+        return EntryVerdict.right(key, index, name, text)
     missing, extra = differences(problem, answer, expected)
     if not missing and not extra:
         return verdict("right")
@@ -140,6 +143,11 @@ def _answer_leaf(item, path: str, where: str):
     return Number(Fraction(item), str(item))
 
 
+def _plain_answers(row: list) -> bool:
+    """A row of answers that _answer_leaf would take as they are: strings within the length limit."""
+    return all(type(item) is str for item in row) and max(map(len, row)) <= MAX_TEXT
+
+
 @dataclass(frozen=True)
 class Number:
     """A number given as an answer: its exact value (a float's decimal digits) and the text it was written as."""
@@ -157,7 +165,7 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
         return report(tuple(judge_entry(problem, key, e, "") for e in range(group.size)),
                       note="not answered (the key is missing from [answer])")
     try:
-        entries = flatten(key, value, group, where, leaf=_answer_leaf)
+        entries = flatten(key, value, group, where, leaf=_answer_leaf, accept=_plain_answers)
         kept = kept_axes(value, group)
     except ValuesError as error:
         entries = _padded_answer(problem, key, value, group, where)
@@ -169,8 +177,26 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
             f"dL/dX was given in the padded shape {'x'.join(map(str, spec.padded_size))}; crop the padding "
             f"{'x'.join(map(str, spec.padding))} from each side to get {'x'.join(map(str, spec.input_size))} "
             "(each entry is judged at its place inside the padding)"))
-    verdicts = _zeros_join_the_slip(problem, key, tuple(judge_entry(problem, key, e, item, budget) for e, item in enumerate(entries)))
+    verdicts = _zeros_join_the_slip(problem, key, _judge_entries(problem, key, entries, budget))
     return report(verdicts, note=shared_slip(verdicts), kept=kept)
+
+
+def _judge_entries(problem: Problem, key: str, entries: list, budget: Budget | None) -> tuple[EntryVerdict, ...]:
+    """judge_entry on every entry, with the common case (a right answer of the common shape) made cheap."""
+    expected, labels, forward = problem.expected_ids(key), problem.entry_labels(key), key == "forward"
+    verdicts = []
+    for e, item in enumerate(entries):
+        answer = None
+        if type(item) is str:
+            ids = problem.quick_ids(item, forward)
+            if ids is not None:
+                if ids == expected[e]:
+                    index, name = labels[e]
+                    verdicts.append(EntryVerdict.right(key, index, name, item))
+                    continue
+                answer = problem.poly_of_ids(ids)
+        verdicts.append(judge_entry(problem, key, e, item, budget, answer))
+    return tuple(verdicts)
 
 
 def _zeros_join_the_slip(problem: Problem, key: str, verdicts: tuple[EntryVerdict, ...]) -> tuple[EntryVerdict, ...]:
@@ -250,6 +276,7 @@ class Judge:
         self.tolerance = tolerance
         self.max_terms = max_terms
         self.cache_size = cache_size
+        self.reference_path = reference
         self._problems: dict[str, Problem] = {}
         self.reference = None
         if reference is not None:  # a bad reference fails the whole run, before any file is judged
@@ -259,6 +286,11 @@ class Judge:
                 require_answers(self.reference)
             except SymgradError as error:
                 raise type(error)(f"--problem {error}") from None
+
+    def settings(self) -> dict:
+        """What builds an equal judge (in another process)."""
+        return {"tolerance": self.tolerance, "max_terms": self.max_terms, "cache_size": self.cache_size,
+                "reference": self.reference_path}
 
     def problem(self, answer_file: AnswerFile) -> Problem:
         import json

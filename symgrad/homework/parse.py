@@ -19,7 +19,7 @@ Grammar (recursive descent; `implicit` is juxtaposition, as in `2x` or `x_{11} w
              | ∂L/∂name | dL/dname | \\frac{\\partial L}{\\partial name}
 
 The text is cut into tokens by tokens.py (names, numbers, operators, LaTeX commands); this module
-parses them, and reads the most common shape, a plain sum of products, without tokens at all.
+parses them. (The most common shape, a sum of products of names, is read faster by terms.py.)
 
 Limits (each refusal is one `AnswerError` line): the text, the nesting depth, numbers' digits
 (tokens.py), exponents (whole numbers, at most 64; a symbol's power at most the degree limit), and
@@ -36,11 +36,10 @@ through `poly.Budget` the terms and work of multiplying out.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
 from ..errors import AnswerError
-from .poly import MAX_DEGREE, MAX_TERMS, Budget, Poly, multiply, power
+from .poly import MAX_TERMS, Budget, Poly, multiply, power
 from .tokens import Token, quote, strip_delimiters, tokenize
 
 MAX_TEXT = 100_000  # characters in one answer
@@ -281,47 +280,9 @@ def _describe(token: Token) -> str:
     return "the end of the answer" if token.kind == "end" else quote(token.text)
 
 
-def parse_answer(text: str, names, budget: Budget | None = None) -> Poly:
-    """Parse one answer into a Poly. `names` resolves names (see `problem.Problem`); raises AnswerError."""
+def parse_answer(text: str, names, file_budget: Budget | None = None) -> Poly:
+    """Parse one answer into a Poly. `names` resolves names (see `problem.Problem`); raises AnswerError.
+    `file_budget` is the work left for the answer's file."""
     if len(text) > MAX_TEXT:
         raise AnswerError(f"the answer has {len(text):,} characters; at most {MAX_TEXT:,} are allowed")
-    body = strip_delimiters(text)
-    fast = _sum_of_products(body, names)
-    if fast is not None:
-        return fast
-    return Parser(tokenize(body), names, budget or Budget()).parse()
-
-
-_NAME = r"[A-Za-z]+(?:_[0-9]{1,9})+"
-_TERM = rf"(?:[0-9]{{1,9}}\*)?{_NAME}(?:\*{_NAME})*"
-_SUM_RE = re.compile(rf" *[+-]? *{_TERM}(?: *[+-] *{_TERM})* *")
-_TERM_RE = re.compile(rf"([+-]?) *(?:([0-9]{{1,9}})\*)?({_NAME}(?:\*{_NAME})*)")
-
-
-def _sum_of_products(text: str, names) -> Poly | None:
-    """The common shape of an answer, `x_1_1*dz_1_1 + 2*x_1_2*dz_1_2 - ...`, read without the general
-    parser (the same result, several times faster). None when the text has any other shape, or a name
-    stands for more than one term (an output's expansion): the general parser then reads it."""
-    if not _SUM_RE.fullmatch(text):
-        return None
-    out: dict = {}
-    for sign, number, product in _TERM_RE.findall(text):
-        factors = product.split("*")
-        if len(factors) > MAX_DEGREE:
-            return None
-        coef = int(number) if number else 1
-        monomial: list[int] = []
-        for factor in factors:
-            letters, _, indices = factor.partition("_")
-            meaning = names.name(letters, tuple(indices.split("_")), factor)
-            if len(meaning.terms) != 1:
-                return None
-            ((atoms, value),) = meaning.terms.items()
-            monomial.extend(atoms)
-            if value != 1:
-                coef = coef * value
-        key = tuple(sorted(monomial))
-        out[key] = out.get(key, 0) + (-coef if sign == "-" else coef)
-    if len(out) > MAX_TERMS:
-        return None
-    return Poly({m: c if isinstance(c, (Fraction, float)) else Fraction(c) for m, c in out.items() if c != 0})
+    return Parser(tokenize(strip_delimiters(text)), names, Budget(file=file_budget)).parse()

@@ -13,7 +13,7 @@ Every operation on untrusted input goes through a `Budget`, which refuses work t
 >>> x, y = Poly.atom(0), Poly.atom(1)
 >>> p = (x + y) * (x - y)
 >>> sorted(p.terms.items())
-[((0, 0), Fraction(1, 1)), ((1, 1), Fraction(-1, 1))]
+[((0, 0), 1), ((1, 1), -1)]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class Poly:
 
     @classmethod
     def atom(cls, atom_id: int) -> "Poly":
-        return cls({(atom_id,): Fraction(1)})
+        return cls({(atom_id,): 1})
 
     # --- reading
 
@@ -211,3 +211,29 @@ def power(base: Poly, exponent: int, budget: Budget, what: str = "the answer") -
     for _ in range(exponent):
         result = multiply(result, base, budget, what)
     return result
+
+
+# --- text
+
+
+def number_text(x) -> str:
+    """int, p/q, or a decimal when the fraction is one with at most 12 decimals (17.71, not 1771/100)."""
+    from ..values import format_number
+
+    if isinstance(x, Fraction) and x.denominator != 1:
+        d, twos, fives = x.denominator, 0, 0
+        while d % 2 == 0:
+            d, twos = d // 2, twos + 1
+        while d % 5 == 0:
+            d, fives = d // 5, fives + 1
+        if d == 1 and max(twos, fives) <= 12:
+            places = max(twos, fives)
+            digits = str(abs(x.numerator) * 10**places // x.denominator).rjust(places + 1, "0")
+            return ("-" if x < 0 else "") + digits[:-places] + "." + digits[-places:]
+    return format_number(x.numerator if isinstance(x, Fraction) and x.denominator == 1 else x)
+
+
+def ordered_terms(p: Poly):
+    """Terms in a stable reading order: by degree descending, then by the last atom (dL/dz_k: the
+    chain rule's order), then the others."""
+    return sorted(p.terms.items(), key=lambda item: (-len(item[0]), item[0][::-1]))

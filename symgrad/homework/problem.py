@@ -26,12 +26,15 @@ import numpy as np
 from ..errors import AnswerError
 from ..spec import CHECK_MAX_TERMS, ConvSpec, ConvTransposeSpec, PoolSpec
 from ..tensor import ONE, Terms
-from .parse import parse_answer
-from .poly import Budget, Poly
+from .parse import MAX_TEXT, parse_answer
+from .terms import Monomials, TermCache, term_ids
+from .poly import Budget, Poly, number_text, ordered_terms
 from .slips import build_variants
-from .tokens import quote
+from .tokens import quote, strip_delimiters
 
 DEFAULT_TOLERANCE = 1e-6
+PARSED_TEXT = 300  # answers up to this long are kept parsed for the batch
+_DELIMITED = ("$", "\\", " ", "\t", "\n", "\r")  # how an answer in $...$ or \(...\) (or with spaces around) starts
 
 GROUP_WORDS = {  # how messages (first) and templates (second) name each group of symbols
     "input": ("input", "input X"), "kernel": ("kernel", "kernel W"), "bias": ("bias", "bias b"),
@@ -54,9 +57,13 @@ class Problem:
         self._meaning: dict[int, Poly] = {}
         self._names: dict[tuple, Poly] = {}
         self._parsed: dict[tuple, Poly] = {}
+        numbering = Monomials()  # the terms and names of answers, as written (parse.term_ids); [forward]
+        self._cache = (TermCache(monomials=numbering), TermCache(monomials=numbering))
+        self._expected_ids: dict[str, list] = {}  # answer key -> each entry as sorted monomial ids (or None)
         self._outputs_forbidden = False
         self._expected: dict[str, list[Poly]] = {}  # answer key -> every entry's expected polynomial
         self._variants: dict[str, list] = {}  # answer key -> the slips that apply, see variants()
+        self._labels: dict[str, list] = {}  # answer key -> each entry's index and name, see entry_labels()
         spec = getattr(derivation, "spec", None)  # a network's dense, activation and loss stages have none
         accepted = ["input", "grad_output", "output"]
         if derivation.layer in ("conv", "convtranspose"):
@@ -174,7 +181,10 @@ class Problem:
         total = Poly()
         for r in rows:
             term = self.meaning(int(table.a[r])) * self.meaning(int(table.b[r]))
-            total.add_in_place(term, number(table.coef[r]) / divisor if divisor != 1 else number(table.coef[r]))
+            factor = number(table.coef[r]) / divisor if divisor != 1 else number(table.coef[r])
+            if type(factor) is Fraction and factor.denominator == 1:  # whole coefficients stay ints: they compare fast
+                factor = factor.numerator
+            total.add_in_place(term, factor)
         return total
 
     def expand(self, table: Terms, divisor: int = 1) -> list[Poly]:
@@ -206,19 +216,46 @@ class Problem:
         return found
 
     def parse(self, text: str, file_budget: Budget | None = None, forward: bool = False) -> Poly:
-        """An answer's polynomial; a batch's repeated answers are parsed once. In a forward answer,
-        output names are refused (z_1_1 = z_1_1 would be right otherwise), and gradient names too (under mse,
-        dz_1 + t_1 is z_1)."""
-        found = self._parsed.get((forward, text))
+        """An answer's polynomial; short answers (they repeat across a class) are parsed once a batch.
+        In a forward answer, output names are refused (z_1_1 = z_1_1 would be right otherwise), and
+        gradient names too (under mse, dz_1 + t_1 is z_1)."""
+        short = len(text) <= PARSED_TEXT
+        found = self._parsed.get((forward, text)) if short else None
         if found is None:
-            self._outputs_forbidden = forward
-            try:
-                found = parse_answer(text, self, Budget(file=file_budget))
-            finally:
-                self._outputs_forbidden = False
-            if len(self._parsed) < 200_000:
+            ids = self.quick_ids(text, forward)
+            if ids is not None:
+                found = self.poly_of_ids(ids)
+            else:
+                self._outputs_forbidden = forward
+                try:
+                    found = parse_answer(text, self, file_budget)
+                finally:
+                    self._outputs_forbidden = False
+            if short and len(self._parsed) < 200_000:
                 self._parsed[(forward, text)] = found
         return found
+
+    def quick_ids(self, text: str, forward: bool = False) -> list[int] | None:
+        """An answer of the common shape as its sorted monomial ids (compare with expected_ids), else None."""
+        if len(text) > MAX_TEXT:
+            return None
+        self._outputs_forbidden = forward
+        try:
+            return term_ids(strip_delimiters(text) if text[:1] in _DELIMITED or "=" in text else text.strip(),
+                            self, self._cache[forward])
+        finally:
+            self._outputs_forbidden = False
+
+    def poly_of_ids(self, ids: list[int]) -> Poly:
+        return self._cache[0].monomials.poly(ids)
+
+    def expected_ids(self, key: str) -> list:
+        """Each entry's expected polynomial as sorted monomial ids (None where a coefficient is not a small
+        whole positive number: that entry is compared as polynomials)."""
+        if key not in self._expected_ids:
+            numbering = self._cache[0].monomials
+            self._expected_ids[key] = [numbering.sorted_ids(p) for p in self.expected(key)]
+        return self._expected_ids[key]
 
     def _symbol_id(self, group, groups: tuple[str, ...], text: str) -> int:
         """The id of the symbol a name of `group` stands for (channel axes of size 1 are not in names)."""
@@ -311,6 +348,17 @@ class Problem:
     def answer_keys(self) -> tuple[str, ...]:
         return ("forward",) + tuple(key for key, _ in self.derivation.gradients())
 
+    def entry_labels(self, key: str) -> list[tuple[tuple[int, ...], str]]:
+        """Each entry of an answer key: its index (0-based, channels first) and name (`dL/dw_1_2`, `z_1_1`)."""
+        found = self._labels.get(key)
+        if found is None:
+            group = self.answer_group(key)
+            indices = zip(*(axis.ravel().tolist() for axis in np.indices(group.shape))) if group.size else ()
+            prefix = "" if key == "forward" else "dL/d"
+            found = self._labels[key] = [(index, prefix + self.symbols.identifier(group.offset + e))
+                                         for e, index in enumerate(indices)]
+        return found
+
     def expected(self, key: str) -> list[Poly]:
         if key not in self._expected:
             if key == "forward":
@@ -368,28 +416,3 @@ def number(x):
     if isinstance(x, (int, np.integer)):
         return Fraction(int(x))
     return x if isinstance(x, Fraction) else Fraction(x)
-
-
-
-def number_text(x) -> str:
-    """int, p/q, or a decimal when the fraction is one with at most 12 decimals (17.71, not 1771/100)."""
-    from ..values import format_number
-
-    if isinstance(x, Fraction) and x.denominator != 1:
-        d, twos, fives = x.denominator, 0, 0
-        while d % 2 == 0:
-            d, twos = d // 2, twos + 1
-        while d % 5 == 0:
-            d, fives = d // 5, fives + 1
-        if d == 1 and max(twos, fives) <= 12:
-            places = max(twos, fives)
-            digits = str(abs(x.numerator) * 10**places // x.denominator).rjust(places + 1, "0")
-            return ("-" if x < 0 else "") + digits[:-places] + "." + digits[-places:]
-    return format_number(x.numerator if isinstance(x, Fraction) and x.denominator == 1 else x)
-
-
-
-def ordered_terms(p: Poly):
-    """Terms in a stable reading order: by degree descending, then by the last atom (dL/dz_k: the
-    chain rule's order), then the others."""
-    return sorted(p.terms.items(), key=lambda item: (-len(item[0]), item[0][::-1]))

@@ -18,9 +18,13 @@ None
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain, compress, repeat
+from operator import attrgetter, eq
 
-import numpy as np
 
 SLIPS = {  # the slips a wrong entry may show (slips.py computes them), and how reports describe them
     "no_rot180": "dL/dX computed without rot180 (the kernel was not rotated by 180°)",
@@ -73,6 +77,14 @@ class EntryVerdict:
     slips: tuple[str, ...] = ()  # ids of SLIPS the wrong answer equals
     message: str = ""  # why it could not be read (status error), or what else is wrong
 
+    @classmethod
+    def right(cls, key: str, index: tuple[int, ...], name: str, answer: str) -> "EntryVerdict":
+        """A right entry, made without the frozen __init__ (a sixth of the cost: a batch makes tens of
+        thousands); the other fields are the class's defaults, as __init__ would leave them."""
+        verdict = object.__new__(cls)
+        verdict.__dict__.update(key=key, index=index, name=name, status="right", answer=answer)
+        return verdict
+
 
 def shared_slip(verdicts: list[EntryVerdict]) -> str:
     """A tensor's note when every wrong entry (two or more) shows one slip; else ""."""
@@ -104,14 +116,14 @@ class KeyReport:
 
     @property
     def max_score(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def note_names_the_slip(self) -> bool:
         """The note is the one that says every wrong entry shows one slip (so entries need not repeat it)."""
         return bool(self.note) and self.note == shared_slip(list(self.verdicts))
 
-    @property
+    @cached_property  # (reports are frozen: counted once, however often a renderer asks)
     def score(self) -> int:
         return sum(v.status == "right" for v in self.verdicts)
 
@@ -128,7 +140,7 @@ class FileReport:
     internal: bool = False  # an unexpected error (a bug), not the file's fault
     notes: tuple[str, ...] = ()  # e.g. the file's [problem] differs from the reference
 
-    @property
+    @cached_property
     def score(self) -> int:
         return sum(k.score for k in self.keys)
 
@@ -136,7 +148,7 @@ class FileReport:
     def max_score(self) -> int:
         return sum(k.max_score for k in self.keys)
 
-    @property
+    @cached_property
     def errors(self) -> list[str]:
         """One line per unusable part: the file, a tensor, or an entry."""
         if self.error:
@@ -149,7 +161,7 @@ class FileReport:
                     for v in k.verdicts if v.status == "error"]
         return out
 
-    @property
+    @cached_property
     def status(self) -> str:
         """right (every entry right), wrong, or error (unusable, or an entry could not be read)."""
         if self.errors:
@@ -183,20 +195,24 @@ def class_statistics(reports: list[FileReport]) -> dict:
     """What a teacher re-teaches: `slips`, for each slip the number of files showing it (most first), and
     `entries`, for each answer entry the files that got it right out of the files that were judged on it."""
     slips: dict[str, int] = {}
-    entries: dict[tuple[str, str], list[int]] = {}
+    judged: dict[str, Counter] = {}  # answer key -> files judged on each entry (by name)
+    right: dict[str, Counter] = {}
     for r in reports:
-        shown = {slip for k in r.keys for v in k.verdicts for slip in v.slips}
+        shown: set[str] = set()
+        for k in r.keys:
+            names = list(map(_NAME, k.verdicts))
+            judged.setdefault(k.key, Counter()).update(names)
+            right.setdefault(k.key, Counter()).update(compress(names, map(eq, map(_STATUS, k.verdicts), repeat("right"))))
+            shown.update(chain.from_iterable(map(_SLIPS, k.verdicts)))
         for slip in shown:
             slips[slip] = slips.get(slip, 0) + 1
-        for k in r.keys:
-            for v in k.verdicts:
-                counts = entries.setdefault((v.key, v.name), [0, 0])
-                counts[0] += v.status == "right"
-                counts[1] += 1
     order = list(SLIPS)
     return {"slips": dict(sorted(slips.items(), key=lambda item: (-item[1], order.index(item[0])))),
-            "entries": [{"key": key, "name": name, "right": right, "files": files}
-                        for (key, name), (right, files) in entries.items()]}
+            "entries": [{"key": key, "name": name, "right": right[key][name], "files": files}
+                        for key, counts in judged.items() for name, files in counts.items()]}
+
+
+_NAME, _STATUS, _SLIPS = attrgetter("name"), attrgetter("status"), attrgetter("slips")
 
 
 def error_line(reports: list[FileReport]) -> str | None:
