@@ -313,6 +313,10 @@ def check(
     problem: Optional[str] = typer.Option(None, "--problem", metavar="FILE",
                                           help="The answer file handed out (a template): every file is judged "
                                                "by its [problem] and [answer] keys."),
+    variants: Optional[str] = typer.Option(None, "--variants", metavar="ROSTER",
+                                           help="Judge each file with the numbers --seed gives its student (the roster "
+                                                "`template --variants` wrote the files for); whatever its [problem.values] say."),
+    seed: Optional[str] = typer.Option(None, "--seed", metavar="S", help="With --variants: the seed the files were written with."),
     jobs: Optional[str] = typer.Option(None, "--jobs", "-j", metavar="N",
                                        help="Judge with N processes (the report is the same).  [default: the machine's cores]"),
     output: Optional[str] = OUTPUT,
@@ -340,8 +344,16 @@ def check(
     workers = default_jobs() if jobs is None else parse_count(jobs, "--jobs")
     if workers > MAX_JOBS:
         raise OptionError(f"--jobs must be at most {MAX_JOBS} (this machine has {default_jobs()} cores), got {jobs!r}")
-    output = check_output(output, {"the --problem file": problem, **{f"the answer file {path!r}": path for path in files}})
-    judge = Judge(tolerance=tol, max_terms=parse_limit(max_terms), reference=problem)
+    if (variants is None) != (seed is None):
+        raise OptionError("--variants ROSTER and --seed S go together: each file is judged with the numbers the seed gives its student")
+    output = check_output(output, {"the --problem file": problem, "the --variants roster": variants,
+                                   **{f"the answer file {path!r}": path for path in files}})
+    chosen = None
+    if variants is not None:
+        from .homework.variants import Variants
+
+        chosen = Variants.read(variants, seed)
+    judge = Judge(tolerance=tol, max_terms=parse_limit(max_terms), reference=problem, variants=chosen)
     reports = judge_files(judge, files, workers)
     emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None), output)
     line = error_line(reports)

@@ -133,6 +133,11 @@ OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FIL
 TEMPLATE_MAX_TERMS = typer.Option(str(CHECK_MAX_TERMS), "--max-terms", metavar="N",
                                   help="Refuse problems whose derivation exceeds N product terms (as check does).")
 STUDENT = typer.Option("", "--student", metavar="ID", help="Fill in the student's id.")
+VARIANTS = typer.Option(None, "--variants", metavar="ROSTER",
+                        help="One answer file per student id in ROSTER (one id per line), each with numbers of its own, "
+                             "written as DIR/<id>.toml (-o DIR, with --seed).")
+VARIANT_SEED = typer.Option(None, "--seed", metavar="S", help="With --variants: the seed of every student's numbers "
+                                                               "(the same seed and id, the same numbers).")
 
 
 def show_option(sections: tuple[str, ...]):

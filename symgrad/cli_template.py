@@ -9,7 +9,7 @@ import typer
 from .cli_parts import (
     BIAS, CHANNELS, CONV_NAMES, CONV_VALUES, Command, DILATION, INDEX, INPUT, IN_CHANNELS, KERNEL, LOSS, LR, MODE,
     NET_LAYERS, NET_NAMES, NET_VALUES, OUTPUT, OUT_CHANNELS, GROUPS, OUTPUT_PADDING, PADDING_MODE, TRANSPOSE_PADDING, PADDING, POOL_NAMES, POOL_PADDING, POOL_STRIDE, POOL_VALUES,
-    STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, WINDOW,
+    STRIDE, STUDENT, TEMPLATE_MAX_TERMS, TIES, VARIANT_SEED, VARIANTS, WINDOW,
     OUTPUT_SIZE, POOL_DILATION, CEIL_MODE, NO_COUNT_INCLUDE_PAD, DIVISOR, pool_options, check_output, emit, parse_limit, sub_app,
 )
 from .errors import OptionError, printable
@@ -39,6 +39,8 @@ def template_conv(
                                       help="Answers to ask for: forward, grad-kernel, grad-input, grad-bias (needs "
                                            "--bias), as a comma-separated list.  [default: every gradient]"),
     student: str = STUDENT,
+    variants: Optional[str] = VARIANTS,
+    seed: Optional[str] = VARIANT_SEED,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
@@ -53,9 +55,10 @@ def template_conv(
     """
     from . import api
 
-    _write_template(lambda limit: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias,
-                                           loss, index, names, max_terms=limit, values=values, groups=groups, padding_mode=padding_mode),
-                    values, ask, student, max_terms, output)
+    _write_template(lambda limit, numbers: api.conv(input, kernel, stride, padding, dilation, in_channels, out_channels, bias,
+                                                    loss, index, names, max_terms=limit, values=numbers, groups=groups,
+                                                    padding_mode=padding_mode),
+                    values, ask, student, max_terms, output, variants, seed)
 
 
 @template_app.command("convtranspose", cls=Command, short_help="An answer file for a transposed convolution problem.",
@@ -79,6 +82,8 @@ def template_convtranspose(
                                       help="Answers to ask for: forward, grad-kernel, grad-input, grad-bias (needs "
                                            "--bias), as a comma-separated list.  [default: every gradient]"),
     student: str = STUDENT,
+    variants: Optional[str] = VARIANTS,
+    seed: Optional[str] = VARIANT_SEED,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
@@ -91,9 +96,9 @@ def template_convtranspose(
     """
     from . import api
 
-    _write_template(lambda limit: api.convtranspose(input, kernel, stride, padding, output_padding, dilation, in_channels,
-                                                    out_channels, groups, bias, loss, index, names, max_terms=limit,
-                                                    values=values), values, ask, student, max_terms, output)
+    _write_template(lambda limit, numbers: api.convtranspose(input, kernel, stride, padding, output_padding, dilation, in_channels,
+                                                             out_channels, groups, bias, loss, index, names, max_terms=limit,
+                                                             values=numbers), values, ask, student, max_terms, output, variants, seed)
 
 
 @template_app.command("pool", cls=Command, short_help="An answer file for a pooling problem.",
@@ -118,6 +123,8 @@ def template_pool(
                                       help="Answers to ask for: forward, grad-input, or both as forward,grad-input.  "
                                            "[default: grad-input]"),
     student: str = STUDENT,
+    variants: Optional[str] = VARIANTS,
+    seed: Optional[str] = VARIANT_SEED,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
@@ -131,10 +138,10 @@ def template_pool(
     """
     from . import api
 
-    _write_template(lambda limit: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
-                                           max_terms=limit, values=values,
-                                           **pool_options(dilation, ceil_mode, no_count_include_pad, divisor, output_size)),
-                    values, ask, student, max_terms, output)
+    _write_template(lambda limit, numbers: api.pool(input, window, stride, padding, mode, channels, ties, index, names,
+                                                    max_terms=limit, values=numbers,
+                                                    **pool_options(dilation, ceil_mode, no_count_include_pad, divisor, output_size)),
+                    values, ask, student, max_terms, output, variants, seed)
 
 
 @template_app.command("net", cls=Command, short_help="An answer file for a network problem.",
@@ -151,6 +158,8 @@ def template_net(
                                       help="Answers to ask for: forward, gradients, update (needs --lr), comma-separated.  "
                                            "[default: gradients and the update]"),
     student: str = STUDENT,
+    variants: Optional[str] = VARIANTS,
+    seed: Optional[str] = VARIANT_SEED,
     max_terms: str = TEMPLATE_MAX_TERMS,
     output: Optional[str] = OUTPUT,
 ) -> None:
@@ -168,13 +177,21 @@ def template_net(
     from .homework.template import net_answer_template
 
     limit = parse_limit(max_terms)
+
+    def write(numbers, who: str) -> str:
+        derivation = api.net(input, layers, in_channels, numbers, lr, index, names, max_terms=limit)
+        for stage in derivation.stages:  # handed out only for a problem check can judge
+            if stage.kind in ("conv", "convtranspose", "maxpool", "avgpool"):
+                check_judgeable(stage.d, limit)
+        return net_answer_template(derivation, ask, who)
+
+    if variants is not None or seed is not None:
+        options = {"input": input, "layers": layers, "in_channels": in_channels, "index": index}
+        _write_variants(write, lambda: ("net", options), values, student, output, variants, seed)
+        return
     output = check_output(output, {"the --values file": values})
     _check_student(student)
-    derivation = api.net(input, layers, in_channels, values, lr, index, names, max_terms=limit)
-    for stage in derivation.stages:  # handed out only for a problem check can judge
-        if stage.kind in ("conv", "convtranspose", "maxpool", "avgpool"):
-            check_judgeable(stage.d, limit)
-    emit(net_answer_template(derivation, ask, student), output)
+    emit(write(values, student), output)
 
 
 def _check_student(student: str) -> None:
@@ -186,14 +203,56 @@ def _check_student(student: str) -> None:
         raise OptionError(f"--student \"{printable(student)}\" contains a control character; expected a plain id")
 
 
-def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None) -> None:
-    """The shared body of `template conv` and `template pool`: derive(limit) builds the layer."""
+def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None,
+                    variants: str | None = None, seed: str | None = None) -> None:
+    """The shared body of `template conv`, `convtranspose` and `pool`: derive(limit, values) builds the layer."""
     from .homework.problem import check_judgeable
-    from .homework.template import answer_template, parse_ask
+    from .homework.template import answer_template, parse_ask, problem_options
 
     limit = parse_limit(max_terms)
+
+    def write(numbers, who: str) -> str:
+        derivation = derive(limit, numbers)
+        check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
+        return answer_template(derivation, parse_ask(ask, derivation), who)
+
+    if variants is not None or seed is not None:
+        def problem():
+            options = dict(problem_options(derive(limit, None)))
+            return options.pop("layer"), options
+
+        _write_variants(write, problem, values, student, output, variants, seed)
+        return
     output = check_output(output, {"the --values file": values})
-    derivation = derive(limit)
     _check_student(student)
-    check_judgeable(derivation, limit)  # a template is handed out only for a problem check can judge
-    emit(answer_template(derivation, parse_ask(ask, derivation), student), output)
+    emit(write(values, student), output)
+
+
+def _write_variants(write, problem, values, student: str, output: str | None, variants: str | None, seed: str | None) -> None:
+    """DIR/<id>.toml for every student of the roster, each with the numbers the seed gives the id;
+    write(values, student) is one file's text, problem() the layer and options as answer files hold them."""
+    import os
+
+    from .files import write_atomic
+    from .homework.variants import Variants, draw_values
+
+    if variants is None or seed is None:
+        raise OptionError("--variants ROSTER and --seed S go together: one file per student, with numbers from the seed")
+    if values is not None:
+        raise OptionError("--variants draws every student's numbers; leave out --values")
+    if student:
+        raise OptionError("--variants names each file's student from the roster; leave out --student")
+    if output is None:
+        raise OptionError("--variants writes one file per student into a folder: give -o DIR")
+    chosen = Variants.read(variants, seed)
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise OptionError(f"-o {output!r} is a file; with --variants, -o names a folder for the students' files")
+    layer, options = problem()
+    texts = {who: write(draw_values(layer, options, chosen.seed, who), who) for who in sorted(chosen.students)}
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"-o {output!r}: the folder cannot be made ({error.strerror})") from None
+    for who, text in texts.items():
+        write_atomic(os.path.join(output, f"{who}.toml"), text)
+    emit(f"wrote {len(texts)} answer files to {output} (one per student of {variants}, numbers from seed {chosen.seed})\n", None)

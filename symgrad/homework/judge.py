@@ -264,19 +264,30 @@ def _padded_verdict(v: EntryVerdict) -> EntryVerdict:
 _UNANSWERED = object()  # an asked key the file left out: every entry unanswered (see judge_key)
 
 
+def _problem_error(path: str, error: Exception) -> AnswerFileError:
+    """A layer or values error of a file's problem, said in the file's terms: "[problem] stride ..."."""
+    where = "[problem.values]" if isinstance(error, ValuesError) else "[problem]"
+    message = str(error).removeprefix("values: ").removeprefix("values ")
+    # the file's keys, not the command line's options: "stride", not "--stride"
+    message = re.sub(r"--(?!max-terms)([a-z]+(?:-[a-z]+)*)", lambda m: m.group(1).replace("-", "_"), message)
+    return AnswerFileError(f"{path}: {where} {message}")
+
+
 class Judge:
     """Judges answer files, building each distinct problem once (a batch shares them)."""
 
     def __init__(self, tolerance: float = DEFAULT_TOLERANCE, max_terms: int = CHECK_MAX_TERMS, cache_size: int = 32,
-                 reference: str | None = None):
+                 reference: str | None = None, variants=None):
         """reference: an answer file (usually the template handed out) whose [problem] and [answer] keys
-        every file is judged by: a file cannot change the problem, and a key it leaves out is unanswered."""
+        every file is judged by: a file cannot change the problem, and a key it leaves out is unanswered.
+        variants: a variants.Variants (roster and seed): each file is judged with its student's values."""
         from .answers import load_answer_file, require_answers
 
         self.tolerance = tolerance
         self.max_terms = max_terms
         self.cache_size = cache_size
         self.reference_path = reference
+        self.variants = variants
         self._problems: dict[str, Problem] = {}
         self.reference = None
         if reference is not None:  # a bad reference fails the whole run, before any file is judged
@@ -290,7 +301,7 @@ class Judge:
     def settings(self) -> dict:
         """What builds an equal judge (in another process)."""
         return {"tolerance": self.tolerance, "max_terms": self.max_terms, "cache_size": self.cache_size,
-                "reference": self.reference_path}
+                "reference": self.reference_path, "variants": self.variants}
 
     def problem(self, answer_file: AnswerFile) -> Problem:
         import json
@@ -305,11 +316,7 @@ class Judge:
                 else:
                     problem = Problem.build(answer_file.layer, answer_file.options, answer_file.values, self.tolerance, self.max_terms)
             except SymgradError as error:
-                where = "[problem.values]" if isinstance(error, ValuesError) else "[problem]"
-                message = str(error).removeprefix("values: ").removeprefix("values ")
-                # the file's keys, not the command line's options: "stride", not "--stride"
-                message = re.sub(r"--(?!max-terms)([a-z]+(?:-[a-z]+)*)", lambda m: m.group(1).replace("-", "_"), message)
-                raise AnswerFileError(f"{answer_file.path}: {where} {message}") from None
+                raise _problem_error(answer_file.path, error) from None
             if len(self._problems) >= self.cache_size:
                 self._problems.pop(next(iter(self._problems)))
             self._problems[key] = problem
@@ -324,20 +331,28 @@ class Judge:
         try:
             answer_file = load_answer_file(path, self.reference)
             student = answer_file.student
-            if self.reference is None:
-                self.problem(answer_file)  # a bad problem is named before missing answers
-                require_answers(answer_file)
-            else:
+            if self.reference is not None:
                 ref = self.reference
+                ours, theirs = (answer_file.layer, answer_file.options, answer_file.values), (ref.layer, ref.options, ref.values)
                 if answer_file.layer is None:
                     notes.append(f"it has no usable [problem]; judged against the reference {ref.path}")
-                elif (answer_file.layer, answer_file.options, answer_file.values) != (ref.layer, ref.options, ref.values):
+                elif ours[: 2 if self.variants else 3] != theirs[: 2 if self.variants else 3]:  # (variants: values differ)
                     notes.append(f"its [problem] differs from the reference {ref.path}; judged against the reference's problem")
                 extra = [k for k in answer_file.answers or {} if k not in ref.answers]
                 if extra:
                     notes.append(f"[answer] {', '.join(extra)} not asked for in {ref.path}; not judged")
                 answers = {k: (answer_file.answers or {}).get(k, _UNANSWERED) for k in ref.answers}
                 answer_file = dataclasses.replace(ref, path=path, student=answer_file.student, answers=answers)
+            if self.variants is not None:
+                try:
+                    answer_file = self.variants.apply(answer_file, notes)
+                except AnswerFileError:
+                    raise
+                except SymgradError as error:  # the layer's options, found bad while drawing its values
+                    raise _problem_error(path, error) from None
+            if self.reference is None:
+                self.problem(answer_file)  # a bad problem is named before missing answers
+                require_answers(answer_file)
             problem = self.problem(answer_file)
             described = problem.describe()
             unknown = [k for k in answer_file.answers if k not in problem.answer_keys()]

@@ -91,7 +91,7 @@ def answer_template(derivation, ask: tuple[str, ...] | None = None, student: str
     if derivation.numeric is not None:
         lines.append("# The problem has values: answers may be numbers (or sums with numbers put in).")
     lines += ["", f"student = {json.dumps(student)}", "", "[problem]"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in _options(derivation)]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in problem_options(derivation)]
     if derivation.numeric is not None:
         lines += ["", "[problem.values]"]
         for key in derivation.numeric.given:
@@ -207,7 +207,7 @@ def _latex_gradient(symbols, grad_id: int) -> str:
     return f"\\frac{{\\partial L}}{{\\partial {symbols.latex(out)}}}"
 
 
-def _options(derivation) -> list[tuple[str, object]]:
+def problem_options(derivation) -> list[tuple[str, object]]:
     spec = derivation.spec
 
     out: list[tuple[str, object]] = [("layer", derivation.layer), ("input", "x".join(map(str, spec.input_size)))]

@@ -256,7 +256,7 @@ class NetValues:
                         raise ValuesError(f'{at}: "target" must be a class number from 1 to {stage.input_shape[0]}, got {value!r}')
                     target_class = value - 1
                     continue
-                shape = _param_shape(stage, key)
+                shape = param_shape(stage, key)
                 shapes[key] = shape
                 out[key] = flatten(key, value, derive_symbols_for_values(shape, channel_axes=_channel_axes(stage, key)), at)
             layers.append(out)
@@ -278,7 +278,7 @@ def derive_symbols_for_values(shape: tuple[int, ...], channel_axes: int | None =
     return Group("values", "", 0, tuple(shape), axes, tuple(True for _ in range(axes)))
 
 
-def _param_shape(stage: Stage, key: str) -> tuple[int, ...]:
+def param_shape(stage: Stage, key: str) -> tuple[int, ...]:
     if stage.kind in CONVS:
         return stage.layer.kernel_shape if key == "kernel" else (stage.layer.out_channels,)
     if stage.kind == "dense":
@@ -291,7 +291,7 @@ def _channel_axes(stage: Stage, key: str) -> int:
         return 2
     if stage.kind == "dense":
         return 0
-    return 1 if len(_param_shape(stage, key)) > 1 else 0
+    return 1 if len(param_shape(stage, key)) > 1 else 0
 
 
 # --- numbers: forward, then backward, then the update

@@ -1,0 +1,241 @@
+"""Grading at scale (issue 17): the fast path reads answers exactly as the general parser does, and
+`check --jobs N` gives the reports one process gives, in the same order, whatever happens to a worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+
+import numpy as np
+import pytest
+from test_answer_parse import SAME
+
+from symgrad import cli
+from symgrad.homework import batch
+from symgrad.homework.judge import Judge, judge_key
+from symgrad.homework.parse import parse_answer
+from symgrad.homework.poly import AnswerError
+from symgrad.homework.problem import Problem
+from symgrad.homework.terms import TermCache, term_ids
+from symgrad.homework.tokens import strip_delimiters
+
+PROBLEMS = {
+    "seed": ("conv", {"input": "5x5", "kernel": "3x3", "stride": 2}),
+    "channels": ("conv", {"input": "4x4", "kernel": "2x2", "in_channels": 2, "out_channels": 2, "bias": True}),
+    "wide": ("conv", {"input": "12x12", "kernel": "3x3", "padding": 1}),  # indices of two digits
+    "oned": ("conv", {"input": "7", "kernel": "3", "dilation": 2}),
+    "circular": ("conv", {"input": "4x4", "kernel": "3x3", "padding": 1, "padding_mode": "circular"}),  # coefficients 2
+    "mse": ("conv", {"input": "3x3", "kernel": "2x2", "loss": "mse"}),  # dz stands for z - t: never one atom
+    "pool": ("pool", {"input": "4x4", "window": "2x2"}),
+}
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return {name: Problem.build(layer, options, None) for name, (layer, options) in PROBLEMS.items()}
+
+
+def _subscript(indices: list[str], style: str) -> str:
+    wide = any(len(i) > 1 for i in indices)
+    if style == "braced":
+        return "_{" + ("," if wide else "").join(indices) + "}"
+    if style == "unicode":
+        return ("," if wide else "").join(i.translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")) for i in indices)
+    return "_" + "_".join(indices)
+
+
+def spell(name: str, style: str, grad: str) -> str:
+    """A name of the problem (x_1_2, dz_1_1) as a student might write it in `style`."""
+    letters, *indices = name.split("_")
+    if letters.startswith("d") and len(letters) > 1:
+        z = letters[1:]
+        return {"plain": name, "braced": f"d{z}{_subscript(indices, 'braced')}",
+                "unicode": f"∂L/∂{z}{_subscript(indices, 'unicode')}", "frac": rf"\frac{{\partial L}}{{\partial {z}{_subscript(indices, 'braced')}}}",
+                "dl": f"dL/d{z}{_subscript(indices, 'plain')}", "delta": f"δ{_subscript(indices, 'plain')}",
+                "bigdelta": rf"\delta{_subscript(indices, 'braced')}"}[grad]
+    return letters + _subscript(indices, {"plain": "plain", "braced": "braced", "unicode": "unicode"}[style])
+
+
+TIMES = ["*", " * ", " \\cdot ", "\\cdot ", " \\times ", "·", " ", "  "]
+PLUS = [" + ", "+", "  +  ", " +"]
+
+
+def spellings(problem: Problem, poly, rng: random.Random, count: int):
+    """`count` texts of one polynomial with whole coefficients: terms and factors in random order, every
+    notation, and each term with a coefficient c written c times."""
+    terms = [(m, c) for m, c in poly.terms.items() for _ in range(int(c))]
+    for _ in range(count):
+        style, grad = rng.choice(["plain", "braced", "unicode"]), rng.choice(["plain", "braced", "unicode", "frac", "dl", "delta", "bigdelta"])
+        times, plus = rng.choice(TIMES), rng.choice(PLUS)
+        written = []
+        for monomial, _ in rng.sample(terms, len(terms)):
+            factors = [spell(problem.atom_text(a), style, grad) for a in monomial]
+            written.append(times.join(rng.sample(factors, len(factors))))
+        text = plus.join(written)
+        yield f"${text}$" if "\\" in text and rng.random() < 0.7 else text
+
+
+def same_reading(problem: Problem, text: str, forward: bool = False):
+    """The fast path's reading of `text` (None: not its shape) after checking it against the general
+    parser's: when both read it, they agree; when the general parser refuses it, the fast path does too."""
+    problem._outputs_forbidden = forward
+    try:
+        cache = TermCache()
+        ids = term_ids(strip_delimiters(text), problem, cache)
+        fast = None if ids is None else cache.monomials.poly(ids)
+        try:
+            general = parse_answer(text, problem)
+        except AnswerError:
+            assert fast is None, text
+            return None
+    finally:
+        problem._outputs_forbidden = False
+    assert fast is None or fast == general, text
+    return fast
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_the_fast_path_reads_every_spelling_as_the_general_parser(problems, name):
+    problem, rng = problems[name], random.Random(name)
+    read = tried = 0
+    for key in problem.answer_keys():
+        expected = problem.expected(key)
+        for e in rng.sample(range(len(expected)), min(6, len(expected))):
+            if not all(type(c) is int and c > 0 for c in expected[e].terms.values()):
+                continue
+            for text in spellings(problem, expected[e], rng, 25):
+                tried += 1
+                read += same_reading(problem, text, key == "forward") is not None
+    if name in ("mse", "pool"):  # names that stand for sums (z - t) or Heaviside atoms: the general parser's
+        return
+    assert tried > 100 and read > 0.6 * tried, (read, tried)  # the common shapes do take the fast path
+
+
+ATTACKS = [  # near misses: each must be read as the general parser reads it (or refused by both)
+    "x_1_1*+dz_1_1", "x_1_1**dz_1_1", "x_1_1**2*dz_1_1", "x_1_1^1*dz_1_1", "\\cdotx_1_1*dz_1_1", "x_1_1\\cdotdz_1_1",
+    "2x_1_1*dz_1_1", "2*x_1_1*dz_1_1", "x_1_1*dz_1_1-x_1_1*dz_1_1", "x_1_1*dz_1_1 - 0", "(x_1_1)*dz_1_1",
+    "x_1_1*dz_1_1 +", "+ x_1_1*dz_1_1", "x_1_1 2*dz_1_1", "x_1_1*dz_1_1 + + x_1_2*dz_1_1", "x_1_1*dz_1_1*",
+    "x_1_1_1*dz_1_1", "x_1_1dz_1_1", "x11*dz11", "x_{11}_2*dz_1_1", "x_{1 1}*dz_{1,1}", "x_1_1*dz_1_1\n+ x_1_2*dz_1_1",
+    "x_1_1*dz_1_1 + x_1_1*dz_1_1", "x_9_9*dz_1_1", "q_1_1*dz_1_1", "x_1_1*z_1_1", "x_1_1*dz_1_1 = 3", "\\\\cdot x_1_1",
+    "x_1_1*\\frac{\\partial L}{\\partial z_{11}}*2", "x_1_1 \\cdot\\cdot dz_1_1", "x_1_1*dL/dz_1_1/2", "δx_1_1*dz_1_1",
+    "x₁₁2*dz_1_1", "x₁₁,₂*dz_1_1", "x_1_1·×dz_1_1", "x_1_1 \\, dz_1_1", "x_1_1*dz_1_1 + x_1_2 * dz_1_1^0",
+]
+
+
+@pytest.mark.parametrize("text", ATTACKS + SAME)
+def test_near_misses_are_read_as_the_general_parser_reads_them(problems, text):
+    for problem in (problems["seed"], problems["mse"]):
+        same_reading(problem, text)
+        same_reading(problem, text, forward=True)
+
+
+def test_a_forward_answer_may_not_name_outputs_or_gradients_on_the_fast_path_either(problems):
+    p = problems["mse"]
+    assert same_reading(p, "w_1_1*x_1_1 + w_1_2*x_1_2", forward=True) is not None
+    for text in ("z_1_1", "dz_1_1*w_1_1", "x_1_1*dz_1_1"):
+        with pytest.raises(AnswerError):
+            p.parse(text, forward=True)
+
+
+def test_reports_with_and_without_the_fast_path_are_the_same(problems, monkeypatch):
+    """Right, slipped, shuffled and garbled answers judged by the fast path and by the general parser alone."""
+    rng = random.Random(17)
+    for name, problem in problems.items():
+        for key in problem.answer_keys():
+            if key == "forward" and name == "pool":
+                continue
+            slipped = dict(problem.variants(key))
+            answers = []
+            for e, expected in enumerate(problem.expected(key)):
+                choice = rng.random()
+                target = next(iter(slipped.values()))(e)[0] if slipped and choice < 0.3 else expected
+                if all(type(c) is int and c > 0 for c in target.terms.values()) and target.terms:
+                    text = next(spellings(problem, target, rng, 1))
+                else:
+                    text = problem.poly_text(target)
+                if choice > 0.9:
+                    text = text.replace("+", "-", 1)
+                answers.append(text)
+            answers = np.array(answers, dtype=object).reshape(problem.answer_group(key).shape).tolist()
+            fast = judge_key(Problem.build(*PROBLEMS[name], None), "f", key, answers)
+            with monkeypatch.context() as m:
+                m.setattr(Problem, "quick_ids", lambda self, text, forward=False: None)
+                slow = judge_key(Problem.build(*PROBLEMS[name], None), "f", key, answers)
+            assert fast == slow and not fast.error, (name, key)
+            assert "right" in {v.status for v in fast.verdicts}
+
+
+# --- check --jobs
+
+
+def _batch(tmp_path, count=13):
+    """A class: right, wrong and garbled files, one that is not TOML, one missing, one of another problem."""
+    problem = Problem.build("conv", {"input": "5x5", "kernel": "3x3", "stride": 2}, None)
+    no_rot180 = dict(problem.variants("grad_input"))["no_rot180"]
+    paths = []
+    for n in range(count):
+        answers = {key: [problem.poly_text(p) for p in problem.expected(key)] for key in ("grad_kernel", "grad_input")}
+        if n % 3 == 1:
+            answers["grad_input"] = [problem.poly_text(no_rot180(e)[0]) for e in range(25)]
+        if n % 5 == 2:
+            answers["grad_kernel"][4] = "x_1_1*("
+        rows = {key: [value[i:i + width] for i in range(0, len(value), width)]
+                for (key, value), width in zip(answers.items(), (3, 5))}
+        text = (f'student = "s{n}"\n[problem]\nlayer = "conv"\ninput = "5x5"\nkernel = "3x3"\nstride = 2\n[answer]\n'
+                + "".join(f"{key} = {json.dumps(value)}\n" for key, value in rows.items()))
+        path = tmp_path / f"s{n:02d}.toml"
+        path.write_text(text if n != 7 else "not = [toml", encoding="utf-8")
+        paths.append(str(path))
+    (tmp_path / "other.toml").write_text('[problem]\nlayer = "pool"\ninput = "2x2"\nwindow = "2x2"\nmode = "avg"\n'
+                                         '[answer]\ngrad_input = [["dy_1_1/4", "dy_1_1/4"], ["dy_1_1 / 4", "0.25*dy_1_1"]]\n')
+    return paths[:5] + [str(tmp_path / "missing.toml"), str(tmp_path / "other.toml")] + paths[5:]
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
+def test_jobs_give_the_same_report_in_the_same_order(tmp_path, fmt):
+    paths = _batch(tmp_path)
+    outputs, codes = [], []
+    for jobs in ("1", "2", "3"):
+        out = tmp_path / f"out{jobs}.{fmt}"
+        codes.append(cli.main(["check", *paths, "--format", fmt, "--jobs", jobs, "-o", str(out)]))
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert codes == [2, 2, 2] and outputs[0] == outputs[1] == outputs[2]
+    if fmt == "json":
+        files = json.loads(outputs[0])["files"]
+        assert [f["file"] for f in files] == paths
+        assert [f["status"] for f in files][:7] == ["right", "wrong", "error", "right", "wrong", "error", "right"]
+
+
+def test_a_worker_that_dies_costs_time_not_reports(tmp_path):
+    paths = [p for p in _batch(tmp_path, 20) if "missing" not in p]
+    parent = os.getpid()
+
+    class Dying(Judge):
+        def judge_file(self, path):
+            if os.getpid() != parent:
+                os._exit(9)  # every worker killed in its first run: the runs they took are never sent
+            return super().judge_file(path)
+
+    alone = [Judge().judge_file(p) for p in paths]
+    assert batch.judge_files(Dying(), paths, 3) == alone
+
+
+def test_spawned_workers_build_their_own_judge(tmp_path, monkeypatch):
+    import multiprocessing
+
+    paths = _batch(tmp_path, 9)
+    reference = str(tmp_path / "s00.toml")
+    alone = [Judge(tolerance=0.01, reference=reference).judge_file(p) for p in paths]
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert batch.judge_files(Judge(tolerance=0.01, reference=reference), paths, 2) == alone
+
+
+@pytest.mark.parametrize("jobs, message", [("0", "--jobs must be a positive integer, got '0'"),
+                                           ("two", "--jobs must be a positive integer, got 'two'"),
+                                           ("999", "--jobs must be at most 256")])
+def test_bad_jobs_are_one_line(tmp_path, capsys, jobs, message):
+    code = cli.main(["check", str(tmp_path / "a.toml"), "--jobs", jobs])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err
