@@ -335,7 +335,8 @@ def check(
     --tolerance. Exit codes: 0 every entry right; 1 an entry is wrong; 2 a file (or an entry) cannot
     be read. The report is written in every case, naming what was unreadable.
     """
-    from .homework.batch import MAX_JOBS, default_jobs, judge_files
+    from .homework.batch import MAX_JOBS, default_jobs, judge_and_render
+    from .render.formats import columns, file_part
     from .homework.judge import Judge
     from .homework.report import error_line, exit_code
 
@@ -354,8 +355,11 @@ def check(
 
         chosen = Variants.read(variants, seed)
     judge = Judge(tolerance=tol, max_terms=parse_limit(max_terms), reference=problem, variants=chosen)
-    reports = judge_files(judge, files, workers)
-    emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None), output)
+    # each file's part of the report is laid out where it is judged (a terminal's colours: here, at the end)
+    part = file_part(format, full, columns()) if format != "text" or output is not None else None
+    judged = judge_and_render(judge, files, workers, part)
+    reports, parts = [report for report, _ in judged], [text for _, text in judged] if part else None
+    emit(render_check(reports, format, tolerance=tol, full=full, to_file=output is not None, parts=parts), output)
     line = error_line(reports)
     if line is not None:  # one line: the first problem, and how many more the report lists
         fail(line)

@@ -239,3 +239,18 @@ def test_bad_jobs_are_one_line(tmp_path, capsys, jobs, message):
     code = cli.main(["check", str(tmp_path / "a.toml"), "--jobs", jobs])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
+def test_a_report_joined_from_file_parts_is_the_whole_report(tmp_path, fmt, monkeypatch):
+    """What the workers lay out, file by file, joins into exactly the report laid out at once."""
+    from symgrad.render.formats import file_part, render_check
+
+    monkeypatch.setenv("COLUMNS", "80")
+    judge = Judge()
+    paths = _batch(tmp_path)
+    for reports in ([judge.judge_file(p) for p in paths], [judge.judge_file(paths[1])]):
+        for full in (False, True):
+            part = file_part(fmt, full, 80)
+            whole = render_check(reports, fmt, tolerance=1e-6, full=full)
+            assert render_check(reports, fmt, tolerance=1e-6, full=full, parts=[part(r) for r in reports]) == whole

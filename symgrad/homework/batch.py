@@ -33,14 +33,21 @@ def default_jobs() -> int:
 
 def judge_files(judge: Judge, paths: list[str], jobs: int = 1) -> list[FileReport]:
     """Every file's report, in the order given; `jobs` processes (this one and jobs - 1 workers) share the work."""
+    return [report for report, _ in judge_and_render(judge, paths, jobs)]
+
+
+def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None) -> list[tuple[FileReport, object]]:
+    """Every file's (report, render(report)), in the order given: `render` (a renderer's part for one
+    file, see render.formats.file_part) runs where the file was judged, so a class's report is laid out
+    on every core too. None: no rendering (the second of each pair is None)."""
     jobs = min(jobs, len(paths))
     if jobs <= 1 or len(paths) < MIN_PARALLEL:
-        return [judge.judge_file(path) for path in paths]
+        return [_judged(judge, path, render) for path in paths]
     import multiprocessing
     import queue
 
     global _worker
-    first = judge.judge_file(paths[0])
+    first = _judged(judge, paths[0], render)
     rest = paths[1:]
     size = max(1, min(RUN, len(rest) // (jobs * 8)))
     runs = [rest[i : i + size] for i in range(0, len(rest), size)]
@@ -53,23 +60,23 @@ def judge_files(judge: Judge, paths: list[str], jobs: int = 1) -> list[FileRepor
 
         gc.freeze()
     _worker = judge
-    workers = [context.Process(target=_work, args=(settings, counter, done, runs), daemon=True) for _ in range(jobs - 1)]
-    results: dict[int, list[FileReport]] = {}
+    workers = [context.Process(target=_work, args=(settings, counter, done, runs, render), daemon=True) for _ in range(jobs - 1)]
+    results: dict[int, list] = {}
     try:
         for worker in workers:
             worker.start()
         while (k := _take(counter, len(runs))) is not None:
-            results[k] = [judge.judge_file(path) for path in runs[k]]
+            results[k] = [_judged(judge, path, render) for path in runs[k]]
         while len(results) < len(runs):
             try:
-                k, reports = done.get(timeout=0.2)
-                results[k] = reports
+                k, judged = done.get(timeout=0.2)
+                results[k] = judged
             except queue.Empty:
                 if not any(worker.is_alive() for worker in workers) and done.empty():
                     break
         for k in range(len(runs)):  # runs a dead worker took and never sent
             if k not in results:
-                results[k] = [judge.judge_file(path) for path in runs[k]]
+                results[k] = [_judged(judge, path, render) for path in runs[k]]
     finally:
         _worker = None
         for worker in workers:
@@ -80,7 +87,12 @@ def judge_files(judge: Judge, paths: list[str], jobs: int = 1) -> list[FileRepor
             import gc
 
             gc.unfreeze()
-    return [first] + [report for k in range(len(runs)) for report in results[k]]
+    return [first] + [pair for k in range(len(runs)) for pair in results[k]]
+
+
+def _judged(judge: Judge, path: str, render) -> tuple[FileReport, object]:
+    report = judge.judge_file(path)
+    return report, (None if render is None else render(report))
 
 
 def _take(counter, count: int) -> int | None:
@@ -91,7 +103,7 @@ def _take(counter, count: int) -> int | None:
     return k if k < count else None
 
 
-def _work(settings: dict | None, counter, done, runs: list[list[str]]) -> None:
+def _work(settings: dict | None, counter, done, runs: list[list[str]], render) -> None:
     """A worker: take runs and send back their reports. Ctrl-C is the parent's to handle (it stops the
     workers); a spawned worker builds its judge from the parent's settings."""
     import signal
@@ -99,6 +111,6 @@ def _work(settings: dict | None, counter, done, runs: list[list[str]]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     judge = _worker if settings is None else Judge(**settings)
     while (k := _take(counter, len(runs))) is not None:
-        done.put((k, [judge.judge_file(path) for path in runs[k]]))
+        done.put((k, [_judged(judge, path, render) for path in runs[k]]))
     done.close()
     done.join_thread()

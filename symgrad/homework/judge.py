@@ -30,7 +30,7 @@ from ..spec import CHECK_MAX_TERMS
 from ..values import ValuesError, flatten, kept_axes
 from .answers import AnswerFile, AnswerFileError
 from .parse import MAX_TEXT
-from .poly import MAX_FILE_WORK, Budget, Poly, number_text, ordered_terms
+from .poly import MAX_FILE_WORK, Budget, Poly, number_text, reading_order
 from .problem import DEFAULT_TOLERANCE, Problem
 from .report import SLIPS, EntryVerdict, FileReport, KeyReport, shared_slip
 
@@ -52,19 +52,17 @@ def same(problem: Problem, x: Poly, y: Poly) -> bool:
 
 def differences(problem: Problem, answer: Poly, expected: Poly) -> tuple[list, list]:
     """(missing, extra): expected terms the answer lacks (or has with another coefficient), and
-    answer terms that should not be there."""
+    answer terms that should not be there, each in reading order (ordered_terms)."""
     if answer.terms == expected.terms:
         return [], []
-    missing, extra = [], []
-    for monomial, _ in ordered_terms(Poly({**answer.terms, **expected.terms})):
-        a, e = answer.terms.get(monomial, 0), expected.terms.get(monomial, 0)
-        if _close(problem, a, e):
-            continue
-        if e != 0:
-            missing.append((monomial, e))
-        if a != 0:
-            extra.append((monomial, a))
-    return missing, extra
+    given, wanted = answer.terms, expected.terms
+    if problem.tolerance is None:
+        missing = [(m, c) for m, c in wanted.items() if given.get(m) != c]
+        extra = [(m, c) for m, c in given.items() if wanted.get(m) != c]
+    else:
+        missing = [(m, c) for m, c in wanted.items() if not _close(problem, given.get(m, 0), c)]
+        extra = [(m, c) for m, c in given.items() if not _close(problem, c, wanted.get(m, 0))]
+    return sorted(missing, key=reading_order), sorted(extra, key=reading_order)
 
 
 def _close(problem: Problem, a, e) -> bool:
@@ -184,6 +182,7 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
 def _judge_entries(problem: Problem, key: str, entries: list, budget: Budget | None) -> tuple[EntryVerdict, ...]:
     """judge_entry on every entry, with the common case (a right answer of the common shape) made cheap."""
     expected, labels, forward = problem.expected_ids(key), problem.entry_labels(key), key == "forward"
+    seen = problem.wrong_verdicts  # a class makes the same mistakes: (key, entry, answer) -> its verdict
     verdicts = []
     for e, item in enumerate(entries):
         answer = None
@@ -194,7 +193,16 @@ def _judge_entries(problem: Problem, key: str, entries: list, budget: Budget | N
                     index, name = labels[e]
                     verdicts.append(EntryVerdict.right(key, index, name, item))
                     continue
-                answer = problem.poly_of_ids(ids)
+                mistake = (key, e, tuple(ids))
+                verdict = seen.get(mistake)
+                if verdict is None:
+                    verdict = judge_entry(problem, key, e, item, budget, problem.poly_of_ids(ids))
+                    if len(seen) < 100_000 and not verdict.message:  # (a message may quote the answer)
+                        seen[mistake] = verdict
+                    verdicts.append(verdict)
+                else:
+                    verdicts.append(verdict.answered(item))
+                continue
         verdicts.append(judge_entry(problem, key, e, item, budget, answer))
     return tuple(verdicts)
 

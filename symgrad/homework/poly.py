@@ -19,6 +19,7 @@ Every operation on untrusted input goes through a `Budget`, which refuses work t
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -213,7 +214,18 @@ def power(base: Poly, exponent: int, budget: Budget, what: str = "the answer") -
     return result
 
 
-# --- text
+# --- numbers and text
+
+
+def number(x):
+    """A number from the derivation or a file as Fraction (exact) or float."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, numbers.Integral):  # int, bool, numpy's integers
+        return Fraction(int(x))
+    if isinstance(x, numbers.Real) and not isinstance(x, numbers.Rational):  # float, numpy's floats
+        return float(x)
+    return Fraction(x)
 
 
 def number_text(x) -> str:
@@ -236,4 +248,9 @@ def number_text(x) -> str:
 def ordered_terms(p: Poly):
     """Terms in a stable reading order: by degree descending, then by the last atom (dL/dz_k: the
     chain rule's order), then the others."""
-    return sorted(p.terms.items(), key=lambda item: (-len(item[0]), item[0][::-1]))
+    return sorted(p.terms.items(), key=reading_order)
+
+
+def reading_order(term: tuple) -> tuple:
+    """The sort key of a (monomial, coefficient) term in ordered_terms."""
+    return -len(term[0]), term[0][::-1]

@@ -28,7 +28,7 @@ from ..spec import CHECK_MAX_TERMS, ConvSpec, ConvTransposeSpec, PoolSpec
 from ..tensor import ONE, Terms
 from .parse import MAX_TEXT, parse_answer
 from .terms import Monomials, TermCache, term_ids
-from .poly import Budget, Poly, number_text, ordered_terms
+from .poly import Budget, Poly, number, number_text, ordered_terms
 from .slips import build_variants
 from .tokens import quote, strip_delimiters
 
@@ -64,6 +64,8 @@ class Problem:
         self._expected: dict[str, list[Poly]] = {}  # answer key -> every entry's expected polynomial
         self._variants: dict[str, list] = {}  # answer key -> the slips that apply, see variants()
         self._labels: dict[str, list] = {}  # answer key -> each entry's index and name, see entry_labels()
+        self._term_texts: dict[tuple, str] = {}
+        self.wrong_verdicts: dict[tuple, object] = {}  # (key, entry, answer's monomial ids) -> verdict (judge.py)
         spec = getattr(derivation, "spec", None)  # a network's dense, activation and loss stages have none
         accepted = ["input", "grad_output", "output"]
         if derivation.layer in ("conv", "convtranspose"):
@@ -323,6 +325,14 @@ class Problem:
         return f"Heaviside({self.symbols.identifier(key[1])} - {rest})"
 
     def term_text(self, monomial: tuple[int, ...], coef) -> str:
+        found = self._term_texts.get((monomial, coef))
+        if found is None:
+            found = self._term_text(monomial, coef)
+            if len(self._term_texts) < 200_000:  # (the terms a class gets wrong repeat from file to file)
+                self._term_texts[(monomial, coef)] = found
+        return found
+
+    def _term_text(self, monomial: tuple[int, ...], coef) -> str:
         factors = []
         for atom in sorted(set(monomial), key=monomial.index):
             count = monomial.count(atom)
@@ -406,13 +416,3 @@ def check_judgeable(derivation, max_terms: int) -> None:
 def per_axis(values: tuple[int, ...]):
     """One value when every axis has it (2), else one per axis ("2x1")."""
     return values[0] if len(set(values)) == 1 else "x".join(map(str, values))
-
-
-
-def number(x):
-    """A number from the derivation or a file as Fraction (exact) or float."""
-    if isinstance(x, (float, np.floating)):
-        return float(x)
-    if isinstance(x, (int, np.integer)):
-        return Fraction(int(x))
-    return x if isinstance(x, Fraction) else Fraction(x)

@@ -1,6 +1,6 @@
 """The report model of `symgrad check`: what was judged, entry by entry, and what a batch adds up to.
 
-Plain frozen data, built by judge.py and laid out by render/check.py (text, JSON, Gradescope,
+Plain frozen data, built by judge.py and laid out by render/check.py and check_text.py (text, JSON, Gradescope,
 Markdown); nothing here judges, prints or imports rich. The batch's outcome is here too: the one error
 line for stderr (`error_line`) and the exit code (`exit_code`), so every front end tells a class's
 result the same way.
@@ -83,6 +83,12 @@ class EntryVerdict:
         thousands); the other fields are the class's defaults, as __init__ would leave them."""
         verdict = object.__new__(cls)
         verdict.__dict__.update(key=key, index=index, name=name, status="right", answer=answer)
+        return verdict
+
+    def answered(self, answer: str) -> "EntryVerdict":
+        """This verdict for another answer written otherwise (the same polynomial: the same verdict)."""
+        verdict = object.__new__(type(self))
+        verdict.__dict__.update(self.__dict__, answer=answer)
         return verdict
 
 

@@ -115,8 +115,14 @@ def _swapped_entry(problem, key: str, group):
     entry with the row and column indices of one tensor's symbols exchanged (x_2_1 for x_1_2)."""
     shape = group.shape
     swappable = [g.key for g in problem.groups.values() if len(g.spatial) >= 2 and g.key != "output"]
+    done: dict[int, list[Poly]] = {}  # a class makes the same slip on the same entries: each built once
 
     def entry(e: int) -> list[Poly]:
+        if e not in done:
+            done[e] = swapped(e)
+        return done[e]
+
+    def swapped(e: int) -> list[Poly]:
         out = []
         index = list(np.unravel_index(e, shape))
         index[-1], index[-2] = index[-2], index[-1]

@@ -1,15 +1,11 @@
-"""Reports of `symgrad check`: text (rich), JSON (per file, per entry), Gradescope's results.json and
-Markdown. All four render the same `FileReport` list, the report model of homework/report.py.
+"""Reports of `symgrad check`: JSON (per file, per entry), Gradescope's results.json and Markdown here,
+text (rich) in check_text.py. All four render the same `FileReport` list, the report model of
+homework/report.py; each lays out one file's part alone too (formats.file_part, for `check --jobs`).
 """
 
 from __future__ import annotations
 
 import json
-
-from rich.console import Group
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
 
 from ..errors import printable
 from ..homework.report import SLIPS, EntryVerdict, FileReport, KeyReport, summary, title
@@ -53,11 +49,21 @@ def file_data(r: FileReport) -> dict:
     return data
 
 
-def render_check_json(reports: list[FileReport], tolerance: float) -> str:
-    data = {"tolerance": tolerance, "summary": summary(reports), "files": [file_data(r) for r in reports]}
+def render_check_json(reports: list[FileReport], tolerance: float, parts: list[str] | None = None) -> str:
+    """The JSON report; `parts`: each file's part already written (file_part), else written here."""
     out: list[str] = []
-    _write_json(data, out, 0)
-    return "".join(out) + "\n"
+    _write_json({"tolerance": tolerance, "summary": summary(reports)}, out, 0)
+    files = parts if parts is not None else [file_json(r) for r in reports]
+    head = "".join(out)[:-2]  # the object so far, without its closing "\n}"
+    body = "[" + ",".join(f"\n  {part}" for part in files) + "\n ]" if files else "[]"
+    return f'{head},\n "files": {body}\n}}\n'
+
+
+def file_json(r: FileReport) -> str:
+    """One file's object in the report's "files" (laid out at its depth there)."""
+    out: list[str] = []
+    _write_json(file_data(r), out, 2)
+    return "".join(out)
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # one line, by the C encoder
@@ -190,7 +196,7 @@ def _class_markdown(s: dict, md) -> list[str]:
     return lines
 
 
-def render_check_markdown(reports: list[FileReport], full: bool = False) -> str:
+def render_check_markdown(reports: list[FileReport], full: bool = False, parts: list[str] | None = None) -> str:
     """A summary table, then per file and tensor the wrong entries explained. Everything from the
     files (paths, student ids, answers, messages) is escaped: it reads as text, never as markup."""
     from .markdown import markdown_code, markdown_text as md
@@ -204,16 +210,22 @@ def render_check_markdown(reports: list[FileReport], full: bool = False) -> str:
     lines += ["", f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, {s['unusable']} unusable, {s['with_unreadable_entries']} with unreadable entries; "
                   f"{s['score']}/{s['max_score']} entries right in all.", ""]
     lines += _class_markdown(s, md)
-    for r in reports:
-        lines += [f"## {markdown_code(r.path)}" + (f" (student {md(r.student)})" if r.student else ""), ""]
-        if r.error:
-            lines += [f"Unusable: {md(r.error)}", ""]
-            continue
-        lines += [f"{md(r.problem)}: {r.score}/{r.max_score} entries right.", ""]
-        lines += [f"- note: {md(note)}" for note in r.notes]
-        for k in r.keys:
-            lines += _key_markdown(k, full, md, markdown_code)
+    lines += parts if parts is not None else [file_markdown(r, full) for r in reports]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def file_markdown(r: FileReport, full: bool = False) -> str:
+    """One file's section of the Markdown report."""
+    from .markdown import markdown_code, markdown_text as md
+
+    lines = [f"## {markdown_code(r.path)}" + (f" (student {md(r.student)})" if r.student else ""), ""]
+    if r.error:
+        return "\n".join(lines + [f"Unusable: {md(r.error)}", ""])
+    lines += [f"{md(r.problem)}: {r.score}/{r.max_score} entries right.", ""]
+    lines += [f"- note: {md(note)}" for note in r.notes]
+    for k in r.keys:
+        lines += _key_markdown(k, full, md, markdown_code)
+    return "\n".join(lines)
 
 
 def _key_markdown(k: KeyReport, full: bool, md, code) -> list[str]:
@@ -241,118 +253,3 @@ def _key_markdown(k: KeyReport, full: bool, md, code) -> list[str]:
     if k.note:
         out.append(f"- note: {md(k.note)}")
     return out + [""]
-
-
-# --- text (rich)
-
-
-def check_view(reports: list[FileReport], full: bool = False):
-    """A rich renderable: per file, per tensor a ✓/✗ grid and the wrong entries explained; a summary
-    table when there are several files."""
-    parts = []
-    for r in reports:
-        parts.append(_file_view(r, full))
-    if len(reports) > 1:
-        table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
-        for name, justify in (("file", "left"), ("student", "left"), ("score", "right"), ("result", "left")):
-            table.add_column(name, justify=justify, overflow="fold")
-        for r in reports:
-            result = {"right": Text("✓ right", style="green"), "wrong": Text("✗ wrong", style="red"),
-                      "error": Text("unusable" if r.error else "✗ has unreadable entries", style="bold red")}[r.status]
-            table.add_row(Text(printable(r.path)), Text(printable(r.student)), f"{r.score}/{r.max_score}", result)
-        s = summary(reports)
-        parts.append(table)
-        parts.append(Text(f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, "
-                          f"{s['unusable']} unusable, {s['with_unreadable_entries']} with unreadable entries; "
-                          f"{s['score']}/{s['max_score']} entries right in all"))
-    return Group(*parts)
-
-
-def _file_view(r: FileReport, full: bool):
-
-    head = Text()
-    head.append(printable(r.path), style="bold")
-    if r.student:
-        head.append(f"  student {printable(r.student)}")
-    if r.problem:
-        head.append(f"  ({r.problem})", style="dim")
-    lines = [head]
-    if r.error:
-        lines.append(Text(f"  unusable: {printable(r.error)}", style="bold red"))
-        lines.append(Text(""))
-        return Group(*lines)
-    for note in r.notes:
-        lines.append(Text(f"  note: {note}", style="yellow"))
-    for k in r.keys:
-        lines += _key_view(k, full)
-    verdict = "all right" if r.status == "right" else "some entries wrong" if r.status == "wrong" else "some entries unreadable"
-    lines.append(Text(f"  score {r.score}/{r.max_score}: {verdict}",
-                      style="green" if r.status == "right" else "red"))
-    lines.append(Text(""))
-    return Group(*lines)
-
-
-def _key_view(k: KeyReport, full: bool) -> list:
-    shape = [n for n in k.shape[:-2] if n > 1] + list(k.shape[-2:]) if len(k.shape) > 1 else list(k.shape)
-    head = Text(f"  {title(k.key)} ({k.key}, {'x'.join(map(str, shape))}): ", style="bold")
-    if k.error:
-        head.append(f"unreadable: {k.error}", style="bold red")
-        return [head]
-    if k.score == k.max_score:
-        head.append(f"✓ all {k.max_score} right", style="green")
-        return [head]
-    head.append(f"{k.score}/{k.max_score} right", style="red")
-    out = [head]
-    out += _grid(k)
-    shared = k.note_names_the_slip
-    if k.note:  # said first: a slip every wrong entry shares is not repeated entry by entry
-        out.append(Padding(Text(f"note: {k.note}", style="yellow"), (0, 0, 0, 4), expand=False))
-    unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
-    if unanswered:
-        listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
-        out.append(Padding(Text(f"· no answer ({len(unanswered)}): {', '.join(listed)}", style="red"), (0, 0, 0, 4), expand=False))
-    wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
-    shown = wrong if full else wrong[:SHOWN_WRONG]
-    for v in shown:
-        out += _entry_view(v, full, shared)
-    if len(shown) < len(wrong):
-        out.append(Text(f"    ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)", style="dim"))
-    return out
-
-
-def _entry_view(v: EntryVerdict, full: bool, shared: bool = False) -> list:
-    """A wrong entry: its name, then what is missing, what is extra and the slip (unless the tensor's note
-    already says every wrong entry shows it), each on its own (wrapped, indented) line."""
-
-    if v.status != "wrong":
-        return [Padding(Text(_entry_line(v), style="red"), (0, 0, 0, 4), expand=False)]
-    out = [Padding(Text(f"✗ {v.name}", style="red"), (0, 0, 0, 4), expand=False)]
-    for kind, text in _explanation(v, None if full else SHOWN_TERMS):
-        if kind == "slips" and shared:
-            continue
-        out.append(Padding(Text(text, style="yellow" if kind == "slips" else ""), (0, 0, 0, 6), expand=False))
-    if v.answer and (full or len(v.answer) <= 300) and not v.message.startswith("expected "):
-        out.append(Padding(Text(f"your answer: {printable(v.answer)}", style="dim"), (0, 0, 0, 6), expand=False))
-    return out
-
-
-def _grid(k: KeyReport) -> list:
-    """✓/✗ marks laid out like the tensor (each 2-D slice), when it is small enough."""
-    spatial = k.shape[-2:] if len(k.shape) >= 2 else (1, k.shape[-1])
-    if spatial[0] > GRID_LIMIT or spatial[1] > GRID_LIMIT or len(k.verdicts) > 4 * GRID_LIMIT * GRID_LIMIT:
-        return []
-    rows, cols = spatial
-    out = []
-    per_slice = rows * cols
-    for start in range(0, len(k.verdicts), per_slice):
-        chunk = k.verdicts[start : start + per_slice]
-        if len(k.verdicts) > per_slice:
-            lead = chunk[0].index[:-2] if len(k.shape) >= 2 else ()
-            out.append(Text(f"    [{', '.join(str(i + 1) for i in lead)}]", style="dim"))
-        for r in range(rows):
-            line = Text("    ")
-            for v in chunk[r * cols : (r + 1) * cols]:
-                mark, style = ("✓", "green") if v.status == "right" else ("·", "dim") if v.status == "unanswered" else ("✗", "red")
-                line.append(mark + " ", style=style)
-            out.append(line)
-    return out

@@ -107,20 +107,35 @@ def render_layer(derivation, format: str, *, show, full: bool = False, fragment:
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(LAYER_FORMATS)}")
 
 
-def render_check(reports, format: str, *, tolerance: float, full: bool = False, to_file: bool = True) -> str:
+def render_check(reports, format: str, *, tolerance: float, full: bool = False, to_file: bool = True, parts=None) -> str:
     """`check`'s reports in `format` (one of CHECK_FORMATS): the text, or "" when the text view was
-    printed straight to the terminal (to_file=False)."""
-    from . import check
+    printed straight to the terminal (to_file=False). `parts`: each file's part, laid out already by
+    file_part(format, full, columns()) (text: only for a file)."""
+    from . import check, check_text
 
     if format == "json":
-        return check.render_check_json(reports, tolerance)
+        return check.render_check_json(reports, tolerance, parts)
     if format == "gradescope":
         return check.render_gradescope(reports)
     if format == "markdown":
-        return check.render_check_markdown(reports, full)
+        return check.render_check_markdown(reports, full, parts)
+    if format == "text" and parts is not None and to_file:
+        return "".join(parts) + print_rich(check_text.check_view(reports, full, files=False), to_file)
     if format == "text":
-        return print_rich(check.check_view(reports, full), to_file)
+        return print_rich(check_text.check_view(reports, full), to_file)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(CHECK_FORMATS)}")
+
+
+def file_part(format: str, full: bool, width: int):
+    """What lays out one file's part of a `format` report (text: as written to a file, `width` columns),
+    to run where the file is judged (`check --jobs`: on every core); render_check then joins the parts.
+    None for a format not laid out file by file (gradescope)."""
+    from functools import partial
+
+    from . import check, check_text
+
+    return {"json": check.file_json, "markdown": partial(check.file_markdown, full=full),
+            "text": partial(check_text.file_text, full=full, width=width)}.get(format)
 
 
 def print_rich(view, to_file: bool) -> str:

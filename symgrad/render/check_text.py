@@ -1,0 +1,162 @@
+"""`check`'s text report (rich): per file, per tensor a ✓/✗ grid and the wrong entries explained, then a
+summary table. It renders the report model of homework/report.py, like render/check.py's formats.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import printable
+from ..homework.report import EntryVerdict, FileReport, KeyReport, summary, title
+from .check import SHOWN_TERMS, SHOWN_WRONG, GRID_LIMIT, _entry_line, _explanation
+
+
+def file_text(r: FileReport, full: bool, width: int) -> str:
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, soft_wrap=False).print(_file_view(r, full))
+    return buffer.getvalue()
+
+
+def check_view(reports: list[FileReport], full: bool = False, files: bool = True):
+    """A rich renderable: per file, per tensor a ✓/✗ grid and the wrong entries explained; a summary
+    table when there are several files (files=False: the summary alone)."""
+    parts = []
+    for r in reports if files else ():
+        parts.append(_file_view(r, full))
+    if len(reports) > 1:
+        table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
+        for name, justify in (("file", "left"), ("student", "left"), ("score", "right"), ("result", "left")):
+            table.add_column(name, justify=justify, overflow="fold")
+        for r in reports:
+            result = {"right": Text("✓ right", style="green"), "wrong": Text("✗ wrong", style="red"),
+                      "error": Text("unusable" if r.error else "✗ has unreadable entries", style="bold red")}[r.status]
+            table.add_row(Text(printable(r.path)), Text(printable(r.student)), f"{r.score}/{r.max_score}", result)
+        s = summary(reports)
+        parts.append(table)
+        parts.append(Text(f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, "
+                          f"{s['unusable']} unusable, {s['with_unreadable_entries']} with unreadable entries; "
+                          f"{s['score']}/{s['max_score']} entries right in all"))
+    return Group(*parts)
+
+
+def _file_view(r: FileReport, full: bool):
+
+    head = Text()
+    head.append(printable(r.path), style="bold")
+    if r.student:
+        head.append(f"  student {printable(r.student)}")
+    if r.problem:
+        head.append(f"  ({r.problem})", style="dim")
+    lines = [head]
+    if r.error:
+        lines.append(Text(f"  unusable: {printable(r.error)}", style="bold red"))
+        lines.append(Text(""))
+        return Group(*lines)
+    for note in r.notes:
+        lines.append(Text(f"  note: {note}", style="yellow"))
+    for k in r.keys:
+        lines += _key_view(k, full)
+    verdict = "all right" if r.status == "right" else "some entries wrong" if r.status == "wrong" else "some entries unreadable"
+    lines.append(Text(f"  score {r.score}/{r.max_score}: {verdict}",
+                      style="green" if r.status == "right" else "red"))
+    lines.append(Text(""))
+    return Group(*lines)
+
+
+def _key_view(k: KeyReport, full: bool) -> list:
+    shape = [n for n in k.shape[:-2] if n > 1] + list(k.shape[-2:]) if len(k.shape) > 1 else list(k.shape)
+    head = Text(f"  {title(k.key)} ({k.key}, {'x'.join(map(str, shape))}): ", style="bold")
+    if k.error:
+        head.append(f"unreadable: {k.error}", style="bold red")
+        return [head]
+    if k.score == k.max_score:
+        head.append(f"✓ all {k.max_score} right", style="green")
+        return [head]
+    head.append(f"{k.score}/{k.max_score} right", style="red")
+    out = [head]
+    out += _grid(k)
+    shared = k.note_names_the_slip
+    if k.note:  # said first: a slip every wrong entry shares is not repeated entry by entry
+        out.append(_Indented(f"note: {k.note}", "yellow", 4))
+    unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
+    if unanswered:
+        listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
+        out.append(_Indented(f"· no answer ({len(unanswered)}): {', '.join(listed)}", "red", 4))
+    wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
+    shown = wrong if full else wrong[:SHOWN_WRONG]
+    for v in shown:
+        out += _entry_view(v, full, shared)
+    if len(shown) < len(wrong):
+        out.append(Text(f"    ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)", style="dim"))
+    return out
+
+
+def _entry_view(v: EntryVerdict, full: bool, shared: bool = False) -> list:
+    """A wrong entry: its name, then what is missing, what is extra and the slip (unless the tensor's note
+    already says every wrong entry shows it), each on its own (wrapped, indented) line."""
+
+    if v.status != "wrong":
+        return [_Indented(_entry_line(v), "red", 4)]
+    out = [_Indented(f"✗ {v.name}", "red", 4)]
+    for kind, text in _explanation(v, None if full else SHOWN_TERMS):
+        if kind == "slips" and shared:
+            continue
+        out.append(_Indented(text, "yellow" if kind == "slips" else "", 6))
+    if v.answer and (full or len(v.answer) <= 300) and not v.message.startswith("expected "):
+        out.append(_Indented(f"your answer: {printable(v.answer)}", "dim", 6))
+    return out
+
+
+class _Indented:
+    """A line of text, wrapped and indented (rich's Padding of a Text), laid out once for every identical
+    line: a class's report repeats the same explanations file after file, and rich's layout is the cost."""
+
+    _laid_out: dict[tuple, list] = {}
+
+    def __init__(self, text: str, style: str, indent: int):
+        self.text, self.style, self.indent = text, style, indent
+
+    def _padding(self) -> Padding:
+        return Padding(Text(self.text, style=self.style), (0, 0, 0, self.indent), expand=False)
+
+    def __rich_console__(self, console, options):
+        key = (self.text, self.style, self.indent, options.max_width, options.no_wrap, options.overflow, options.justify)
+        segments = self._laid_out.get(key)
+        if segments is None:
+            segments = list(console.render(self._padding(), options))
+            if len(self._laid_out) > 50_000:
+                self._laid_out.clear()
+            self._laid_out[key] = segments
+        yield from segments
+
+    def __rich_measure__(self, console, options):
+        return Measurement.get(console, options, self._padding())
+
+
+def _grid(k: KeyReport) -> list:
+    """✓/✗ marks laid out like the tensor (each 2-D slice), when it is small enough."""
+    spatial = k.shape[-2:] if len(k.shape) >= 2 else (1, k.shape[-1])
+    if spatial[0] > GRID_LIMIT or spatial[1] > GRID_LIMIT or len(k.verdicts) > 4 * GRID_LIMIT * GRID_LIMIT:
+        return []
+    rows, cols = spatial
+    grid = Text()  # one Text, the rows and slice labels on lines of their own
+    per_slice = rows * cols
+    for start in range(0, len(k.verdicts), per_slice):
+        chunk = k.verdicts[start : start + per_slice]
+        if len(k.verdicts) > per_slice:
+            lead = chunk[0].index[:-2] if len(k.shape) >= 2 else ()
+            grid.append(("\n" if grid else "") + f"    [{', '.join(str(i + 1) for i in lead)}]", style="dim")
+        for r in range(rows):
+            grid.append(("\n" if grid else "") + "    ")
+            for v in chunk[r * cols : (r + 1) * cols]:
+                mark, style = ("✓", "green") if v.status == "right" else ("·", "dim") if v.status == "unanswered" else ("✗", "red")
+                grid.append(mark + " ", style=style)
+    return [grid]
