@@ -254,3 +254,17 @@ def test_a_report_joined_from_file_parts_is_the_whole_report(tmp_path, fmt, monk
             part = file_part(fmt, full, 80)
             whole = render_check(reports, fmt, tolerance=1e-6, full=full)
             assert render_check(reports, fmt, tolerance=1e-6, full=full, parts=[part(r) for r in reports]) == whole
+
+
+def test_entries_are_written_as_json_dumps_writes_them(tmp_path):
+    """The JSON report writes right and wrong entries by hand (for speed): each line is json.dumps's."""
+    from symgrad.homework.report import EntryVerdict
+    from symgrad.render.check import _encode, _entry_data, _entry_json
+
+    judge = Judge()
+    verdicts = [v for p in _batch(tmp_path) for k in judge.judge_file(p).keys for v in k.verdicts]
+    verdicts.append(EntryVerdict("grad_input", (0, 1), 'dL/dx"1', "wrong", "a\\b\u2028é\n", ('x"y',), ("é",), 3, 4,
+                                 ("no_rot180", "ties_split"), 'expected 1/2, you wrote "0"'))
+    assert {v.status for v in verdicts} == {"right", "wrong", "error"}
+    for v in verdicts:
+        assert _entry_json(v) == _encode(_entry_data(v))

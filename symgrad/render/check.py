@@ -71,14 +71,20 @@ _string = json.encoder.encode_basestring  # a str as JSON (C)
 
 
 def _entry_json(entry) -> str:
-    """One entry of a report on one line: a right entry's four fields written directly (most of a class's
-    entries), any other through its dict (_entry_data); a summary's entry (a dict) as it is."""
+    """One entry of a report on one line, as json.dumps writes _entry_data(entry): right and wrong entries
+    (nearly all of a class's) written directly, the C encoder called once per string; a summary's entry
+    (a dict) as it is."""
     if not isinstance(entry, EntryVerdict):
         return _encode(entry)
-    if entry.status != "right" or entry.message:
+    if entry.status not in ("right", "wrong"):
         return _encode(_entry_data(entry))
-    return (f'{{"index": [{", ".join(map(str, entry.index))}], "name": {_string(entry.name)}, '
-            f'"status": "right", "answer": {_string(entry.answer)}}}')
+    text = (f'{{"index": [{", ".join(map(str, entry.index))}], "name": {_string(entry.name)}, '
+            f'"status": "{entry.status}", "answer": {_string(entry.answer)}')
+    if entry.status == "wrong":
+        slips = ", ".join(f'{{"id": {_string(s)}, "description": {_string(SLIPS[s])}}}' for s in entry.slips)
+        text += (f', "missing": [{", ".join(map(_string, entry.missing))}], "extra": [{", ".join(map(_string, entry.extra))}], '
+                 f'"missing_count": {entry.missing_count}, "extra_count": {entry.extra_count}, "slips": [{slips}]')
+    return text + (f', "message": {_string(entry.message)}}}' if entry.message else "}")
 
 
 def _write_json(value, out: list[str], depth: int) -> None:

@@ -4,6 +4,8 @@ summary table. It renders the report model of homework/report.py, like render/ch
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from rich.console import Group
 from rich.measure import Measurement
 from rich.padding import Padding
@@ -156,7 +158,10 @@ def _grid(k: KeyReport) -> list:
             grid.append(("\n" if grid else "") + f"    [{', '.join(str(i + 1) for i in lead)}]", style="dim")
         for r in range(rows):
             grid.append(("\n" if grid else "") + "    ")
-            for v in chunk[r * cols : (r + 1) * cols]:
-                mark, style = ("✓", "green") if v.status == "right" else ("·", "dim") if v.status == "unanswered" else ("✗", "red")
-                grid.append(mark + " ", style=style)
+            marks = [_MARKS.get(v.status, _MARKS["wrong"]) for v in chunk[r * cols : (r + 1) * cols]]
+            for (mark, style), run in groupby(marks):  # a run of equal marks is one span: far fewer to lay out
+                grid.append((mark + " ") * len(list(run)), style=style)
     return [grid]
+
+
+_MARKS = {"right": ("✓", "green"), "unanswered": ("·", "dim"), "wrong": ("✗", "red")}
