@@ -173,7 +173,7 @@ def template_net(
                            softmax-ce' --values net.json --lr 0.1 -o net.toml
     """
     from . import api
-    from .homework.problem import check_judgeable
+    from .homework.answers import check_judgeable
     from .homework.template import net_answer_template
 
     limit = parse_limit(max_terms)
@@ -206,7 +206,7 @@ def _check_student(student: str) -> None:
 def _write_template(derive, values: str | None, ask: str | None, student: str, max_terms: str, output: str | None,
                     variants: str | None = None, seed: str | None = None) -> None:
     """The shared body of `template conv`, `convtranspose` and `pool`: derive(limit, values) builds the layer."""
-    from .homework.problem import check_judgeable
+    from .homework.answers import check_judgeable
     from .homework.template import answer_template, parse_ask, problem_options
 
     limit = parse_limit(max_terms)

@@ -181,3 +181,27 @@ def _kind(item) -> str:
 
     name = type(item).__name__
     return kind(item) if name not in ("datetime", "date", "time") else f"a TOML {name}"
+
+
+def check_judgeable(derivation, max_terms: int) -> None:
+    """Refuse a problem whose answers cannot be judged (or written) within the limits: symbolic max
+    pooling whose Heaviside answers name window-squared cells, or right answers too long for an answer
+    file (about 16 characters per product term)."""
+    from ..errors import TooLargeError
+    if derivation.layer == "pool" and derivation.named_cells > max_terms:
+        raise TooLargeError(
+            f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
+            f"{derivation.named_cells:,} names, over the limit of {max_terms:,}; give the input's numbers in "
+            f"[problem.values] (--values), use a smaller window, or raise --max-terms")
+    if derivation.layer in ("conv", "convtranspose") and derivation.numeric is None:
+        cost = derivation.mse_expanded_terms
+        if cost > max_terms:
+            raise TooLargeError(
+                f"layer too large to judge with loss mse: every dL/dz is z - t with z expanded, about {cost:,} "
+                f"terms in the expected answers, over the limit of {max_terms:,}; use a smaller layer, loss "
+                f"generic, or raise --max-terms")
+    size = 16 * sum(len(table) for _, table in derivation.gradients())
+    if size > MAX_FILE_BYTES:
+        raise TooLargeError(
+            f"layer too large to judge: its right answers take about {size / 2**20:.1f} MB, and answer files "
+            f"are read up to {MAX_FILE_BYTES // 2**20} MB; use a smaller layer")

@@ -35,7 +35,8 @@ from ..errors import AnswerError
 from ..layers.net import GRADIENT_OF as LAYER_GRADIENT_OF, PARAM_GROUP
 from ..spec import CHECK_MAX_TERMS
 from .poly import Poly
-from .problem import DEFAULT_TOLERANCE, Problem, check_judgeable, number
+from .answers import check_judgeable
+from .problem import DEFAULT_TOLERANCE, Problem, number
 
 PARAM_OF = {f"new_{param}": param for param in LAYER_GRADIENT_OF}  # new_kernel -> kernel: the updated parameter
 GRADIENT_OF = {key: LAYER_GRADIENT_OF[param] for key, param in PARAM_OF.items()}  # new_kernel -> grad_kernel

@@ -26,10 +26,11 @@ import numpy as np
 from ..errors import AnswerError
 from ..spec import CHECK_MAX_TERMS, ConvSpec, ConvTransposeSpec, PoolSpec
 from ..tensor import ONE, Terms
+from .answers import check_judgeable
 from .parse import MAX_TEXT, parse_answer
-from .terms import Monomials, TermCache, term_ids
 from .poly import Budget, Poly, number, number_text, ordered_terms
 from .slips import build_variants
+from .terms import Monomials, TermCache, term_ids
 from .tokens import quote, strip_delimiters
 
 DEFAULT_TOLERANCE = 1e-6
@@ -179,14 +180,26 @@ class Problem:
             return total.scale(Fraction(1, d.divisor))
         return self.maximum([self.meaning(c) for c in cells], "Max")
 
-    def _sum(self, table: Terms, rows, divisor) -> Poly:
-        total = Poly()
-        for r in rows:
-            term = self.meaning(int(table.a[r])) * self.meaning(int(table.b[r]))
-            factor = number(table.coef[r]) / divisor if divisor != 1 else number(table.coef[r])
+    def _sum(self, table: Terms, rows: range, divisor) -> Poly:
+        """The sum of a term table's rows, meanings and numbers put in (added up in row order)."""
+        total, meaning = Poly(), self.meaning
+        terms = total.terms
+        lo, hi = rows.start, rows.stop
+        for a, b, coef in zip(table.a[lo:hi].tolist(), table.b[lo:hi].tolist(), table.coef[lo:hi].tolist()):
+            factor = number(coef) / divisor if divisor != 1 else number(coef)
             if type(factor) is Fraction and factor.denominator == 1:  # whole coefficients stay ints: they compare fast
                 factor = factor.numerator
-            total.add_in_place(term, factor)
+            first, second = meaning(a).terms, meaning(b).terms
+            if len(first) == 1 and len(second) == 1:  # the common case, two atoms (or numbers): no Poly to build
+                ((m1, c1),), ((m2, c2),) = first.items(), second.items()
+                monomial = tuple(sorted(m1 + m2)) if m1 and m2 else m1 or m2
+                value = terms.get(monomial, 0) + c1 * c2 * factor
+                if value == 0:
+                    terms.pop(monomial, None)
+                else:
+                    terms[monomial] = value
+            else:
+                total.add_in_place(meaning(a) * meaning(b), factor)
         return total
 
     def expand(self, table: Terms, divisor: int = 1) -> list[Poly]:
@@ -385,32 +398,6 @@ class Problem:
         if key not in self._variants:
             self._variants[key] = build_variants(self, key)
         return self._variants[key]
-
-
-def check_judgeable(derivation, max_terms: int) -> None:
-    """Refuse a problem whose answers cannot be judged (or written) within the limits: symbolic max
-    pooling whose Heaviside answers name window-squared cells, or right answers too long for an answer
-    file (about 16 characters per product term)."""
-    from ..errors import TooLargeError
-    from .answers import MAX_FILE_BYTES
-
-    if derivation.layer == "pool" and derivation.named_cells > max_terms:
-        raise TooLargeError(
-            f"layer too large to judge: symbolic max pooling answers name each window's other cells, about "
-            f"{derivation.named_cells:,} names, over the limit of {max_terms:,}; give the input's numbers in "
-            f"[problem.values] (--values), use a smaller window, or raise --max-terms")
-    if derivation.layer in ("conv", "convtranspose") and derivation.numeric is None:
-        cost = derivation.mse_expanded_terms
-        if cost > max_terms:
-            raise TooLargeError(
-                f"layer too large to judge with loss mse: every dL/dz is z - t with z expanded, about {cost:,} "
-                f"terms in the expected answers, over the limit of {max_terms:,}; use a smaller layer, loss "
-                f"generic, or raise --max-terms")
-    size = 16 * sum(len(table) for _, table in derivation.gradients())
-    if size > MAX_FILE_BYTES:
-        raise TooLargeError(
-            f"layer too large to judge: its right answers take about {size / 2**20:.1f} MB, and answer files "
-            f"are read up to {MAX_FILE_BYTES // 2**20} MB; use a smaller layer")
 
 
 def per_axis(values: tuple[int, ...]):

@@ -114,7 +114,7 @@ def _swapped_entry(problem, key: str, group):
     """Entry e -> what it would be with rows and columns swapped: the transposed entry, or the right
     entry with the row and column indices of one tensor's symbols exchanged (x_2_1 for x_1_2)."""
     shape = group.shape
-    swappable = [g.key for g in problem.groups.values() if len(g.spatial) >= 2 and g.key != "output"]
+    swappable = [_transposed(problem.symbols[g.key]) for g in problem.groups.values() if len(g.spatial) >= 2 and g.key != "output"]
     done: dict[int, list[Poly]] = {}  # a class makes the same slip on the same entries: each built once
 
     def entry(e: int) -> list[Poly]:
@@ -128,8 +128,8 @@ def _swapped_entry(problem, key: str, group):
         index[-1], index[-2] = index[-2], index[-1]
         if index[-1] < shape[-1] and index[-2] < shape[-2]:
             out.append(problem.expected(key)[int(np.ravel_multi_index(index, shape))])
-        for swapped_group in swappable:
-            relabelled = _relabel(problem.symbols[swapped_group], problem.expected(key)[e])
+        for transposed in swappable:
+            relabelled = _relabel(transposed, problem.expected(key)[e])
             if relabelled is not None:
                 out.append(relabelled)
         return out
@@ -137,18 +137,28 @@ def _swapped_entry(problem, key: str, group):
     return entry
 
 
-def _relabel(group, p: Poly) -> Poly | None:
+def _transposed(group) -> dict[int, int]:
+    """Each symbol of a group -> the symbol with its row and column indices exchanged (-1: none)."""
+    shape = group.shape
+    ids = np.arange(group.size).reshape(shape)
+    swapped = np.full(shape, -1, dtype=np.int64)
+    rows, cols = shape[-2], shape[-1]
+    square = min(rows, cols)
+    swapped[..., :square, :square] = np.swapaxes(ids[..., :square, :square], -1, -2)
+    return dict(zip((group.offset + ids.ravel()).tolist(), np.where(swapped.ravel() < 0, -1, group.offset + swapped.ravel()).tolist()))
+
+
+def _relabel(transposed: dict[int, int], p: Poly) -> Poly | None:
     """`p` with every symbol of one group replaced by its transpose (None if one does not exist)."""
-    out = Poly()
+    out: dict = {}
     for monomial, coef in p.terms.items():
-        atoms = []
-        for atom in monomial:
-            if group.offset <= atom < group.offset + group.size:
-                index = list(np.unravel_index(atom - group.offset, group.shape))
-                index[-1], index[-2] = index[-2], index[-1]
-                if index[-1] >= group.shape[-1] or index[-2] >= group.shape[-2]:
-                    return None
-                atom = group.offset + int(np.ravel_multi_index(index, group.shape))
-            atoms.append(atom)
-        out.add_in_place(Poly({tuple(sorted(atoms)): coef}))
-    return out
+        atoms = [transposed.get(atom, atom) for atom in monomial]
+        if -1 in atoms:
+            return None
+        key = tuple(sorted(atoms))
+        total = out.get(key, 0) + coef
+        if total == 0:
+            out.pop(key, None)
+        else:
+            out[key] = total
+    return Poly(out)
