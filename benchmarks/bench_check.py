@@ -12,7 +12,9 @@ variant of their own (`template --variants`), answered with numbers.
 Side by side, best of --repeat runs, whole processes (Python start-up included):
 - load: a process that only reads the same files with tomllib (the floor: what reading them costs);
 - check: `symgrad check FILES -o report` (text, then JSON), with the default --jobs (the machine's
-  cores), then with --jobs 1; the ratio is check (text) over load, and files/s is files over check (text).
+  cores), then with --jobs 1; the ratio is check (text) over load, and files/s is files over check (text);
+- one file: `check FILE --format gradescope` (an autograder's run), the slowest of a right, a LaTeX and
+  a slipped file.
 """
 
 from __future__ import annotations
@@ -138,8 +140,8 @@ def main() -> None:
 
     jobs = default_jobs()
     print(f"symgrad {symgrad.__version__}, {os.cpu_count()} cores, --jobs {jobs} by default\n")
-    print("| problem | files | entries judged | load TOML | check (text) | check / load | check (json) | --jobs 1 (text) | files/s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| problem | files | entries judged | load TOML | check (text) | check / load | check (json) | --jobs 1 (text) | files/s | one file (gradescope) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, problem, values in PROBLEMS:
         with tempfile.TemporaryDirectory() as folder:
             paths = write_batch(folder, problem, values, args.files)
@@ -149,11 +151,13 @@ def main() -> None:
             text = best(check + ["-o", f"{folder}/out.txt"], args.repeat)
             as_json = best(check + ["--format", "json", "-o", f"{folder}/out.json"], args.repeat)
             single = best(check + ["--jobs", "1", "-o", f"{folder}/out1.txt"], args.repeat)
+            alone = max(best([sys.executable, "-m", "symgrad", "check", path, *extra, "--format", "gradescope", "-o", f"{folder}/r.json"],
+                             args.repeat) for path in paths[:3])  # a right, a LaTeX and a slipped file: the slowest
             with open(f"{folder}/out.json", encoding="utf-8") as handle:
                 summary = json.load(handle)["summary"]
             assert summary["right"] >= args.files // 3 and summary["wrong"] >= args.files // 3 - 1, summary
         print(f"| {name} | {args.files} | {summary['max_score']:,} | {load:.2f} s | {text:.2f} s | {text / load:.1f}x | "
-              f"{as_json:.2f} s | {single:.2f} s | {args.files / text:,.0f} |", flush=True)
+              f"{as_json:.2f} s | {single:.2f} s | {args.files / text:,.0f} | {alone:.2f} s |", flush=True)
 
 
 if __name__ == "__main__":

@@ -63,41 +63,37 @@ def _file_view(r: FileReport, full: bool):
         lines.append(Text(""))
         return Group(*lines)
     for note in r.notes:
-        lines.append(Text(f"  note: {note}", style="yellow"))
+        lines.append(_line((f"  note: {note}", "yellow")))
     for k in r.keys:
         lines += _key_view(k, full)
     verdict = "all right" if r.status == "right" else "some entries wrong" if r.status == "wrong" else "some entries unreadable"
-    lines.append(Text(f"  score {r.score}/{r.max_score}: {verdict}",
-                      style="green" if r.status == "right" else "red"))
-    lines.append(Text(""))
+    lines.append(_line((f"  score {r.score}/{r.max_score}: {verdict}", "green" if r.status == "right" else "red")))
+    lines.append(_line(("", "")))
     return Group(*lines)
 
 
 def _key_view(k: KeyReport, full: bool) -> list:
     shape = [n for n in k.shape[:-2] if n > 1] + list(k.shape[-2:]) if len(k.shape) > 1 else list(k.shape)
-    head = Text(f"  {title(k.key)} ({k.key}, {'x'.join(map(str, shape))}): ", style="bold")
+    head = (f"  {title(k.key)} ({k.key}, {'x'.join(map(str, shape))}): ", "bold")
     if k.error:
-        head.append(f"unreadable: {k.error}", style="bold red")
-        return [head]
+        return [_line(head, (f"unreadable: {k.error}", "bold red"))]
     if k.score == k.max_score:
-        head.append(f"✓ all {k.max_score} right", style="green")
-        return [head]
-    head.append(f"{k.score}/{k.max_score} right", style="red")
-    out = [head]
+        return [_line(head, (f"✓ all {k.max_score} right", "green"))]
+    out = [_line(head, (f"{k.score}/{k.max_score} right", "red"))]
     out += _grid(k)
     shared = k.note_names_the_slip
     if k.note:  # said first: a slip every wrong entry shares is not repeated entry by entry
-        out.append(_Indented(f"note: {k.note}", "yellow", 4))
+        out.append(_indented(f"note: {k.note}", "yellow", 4))
     unanswered = [v.name for v in k.verdicts if v.status == "unanswered"]
     if unanswered:
         listed = unanswered if full or len(unanswered) <= 8 else unanswered[:6] + ["..."] + unanswered[-1:]
-        out.append(_Indented(f"· no answer ({len(unanswered)}): {', '.join(listed)}", "red", 4))
+        out.append(_indented(f"· no answer ({len(unanswered)}): {', '.join(listed)}", "red", 4))
     wrong = [v for v in k.verdicts if v.status not in ("right", "unanswered")]
     shown = wrong if full else wrong[:SHOWN_WRONG]
     for v in shown:
         out += _entry_view(v, full, shared)
     if len(shown) < len(wrong):
-        out.append(Text(f"    ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)", style="dim"))
+        out.append(_line((f"    ... and {len(wrong) - len(shown)} more wrong entries (--full shows all)", "dim")))
     return out
 
 
@@ -106,41 +102,56 @@ def _entry_view(v: EntryVerdict, full: bool, shared: bool = False) -> list:
     already says every wrong entry shows it), each on its own (wrapped, indented) line."""
 
     if v.status != "wrong":
-        return [_Indented(_entry_line(v), "red", 4)]
-    out = [_Indented(f"✗ {v.name}", "red", 4)]
+        return [_indented(_entry_line(v), "red", 4)]
+    out = [_indented(f"✗ {v.name}", "red", 4)]
     for kind, text in _explanation(v, None if full else SHOWN_TERMS):
         if kind == "slips" and shared:
             continue
-        out.append(_Indented(text, "yellow" if kind == "slips" else "", 6))
+        out.append(_indented(text, "yellow" if kind == "slips" else "", 6))
     if v.answer and (full or len(v.answer) <= 300) and not v.message.startswith("expected "):
-        out.append(_Indented(f"your answer: {printable(v.answer)}", "dim", 6))
+        out.append(_indented(f"your answer: {printable(v.answer)}", "dim", 6))
     return out
 
 
-class _Indented:
-    """A line of text, wrapped and indented (rich's Padding of a Text), laid out once for every identical
-    line: a class's report repeats the same explanations file after file, and rich's layout is the cost."""
+class _Once:
+    """A renderable laid out once for every identical one (the same key, the same width): a class's report
+    repeats the same lines file after file (`✓ all 25 right`, a shared slip's explanation), and rich's
+    layout is what a report costs. `make()` builds the renderable the key describes."""
 
     _laid_out: dict[tuple, list] = {}
 
-    def __init__(self, text: str, style: str, indent: int):
-        self.text, self.style, self.indent = text, style, indent
-
-    def _padding(self) -> Padding:
-        return Padding(Text(self.text, style=self.style), (0, 0, 0, self.indent), expand=False)
+    def __init__(self, key: tuple, make):
+        self.key, self.make = key, make
 
     def __rich_console__(self, console, options):
-        key = (self.text, self.style, self.indent, options.max_width, options.no_wrap, options.overflow, options.justify)
+        key = (self.key, options.max_width, options.no_wrap, options.overflow, options.justify)
         segments = self._laid_out.get(key)
         if segments is None:
-            segments = list(console.render(self._padding(), options))
+            segments = list(console.render(self.make(), options))
             if len(self._laid_out) > 50_000:
                 self._laid_out.clear()
             self._laid_out[key] = segments
         yield from segments
 
     def __rich_measure__(self, console, options):
-        return Measurement.get(console, options, self._padding())
+        return Measurement.get(console, options, self.make())
+
+
+def _indented(text: str, style: str, indent: int) -> _Once:
+    """A line wrapped and indented (rich's Padding of a Text), laid out once."""
+    return _Once(("indented", text, style, indent), lambda: Padding(Text(text, style=style), (0, 0, 0, indent), expand=False))
+
+
+def _line(*parts: tuple[str, str]) -> _Once:
+    """A Text of (text, style) parts, laid out once."""
+
+    def make() -> Text:
+        text = Text()
+        for part, style in parts:
+            text.append(part, style=style)
+        return text
+
+    return _Once(("line",) + parts, make)
 
 
 def _grid(k: KeyReport) -> list:
