@@ -330,6 +330,8 @@ def check(
       symgrad check submissions/*.toml --format json -o grades.json
       symgrad check submission.toml --problem hw.toml --format gradescope \\
                     -o /autograder/results/results.json
+      symgrad check hw/*.toml --variants roster.txt --seed 2026 -o report.md \\
+                    --format markdown
 
     Symbolic answers are compared exactly, as polynomials; with [problem.values], numbers within
     --tolerance. Exit codes: 0 every entry right; 1 an entry is wrong; 2 a file (or an entry) cannot

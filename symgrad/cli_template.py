@@ -52,6 +52,8 @@ def template_conv(
       symgrad template conv --input 3x3 --kernel 2x2 --values numbers.json \\
                             -o hw3.toml
       symgrad template conv --input 4x4 --kernel 3x3 --ask grad-input
+      symgrad template conv --input 5x5 --kernel 3x3 --variants roster.txt \\
+                            --seed 2026 -o hw/
     """
     from . import api
 

@@ -111,6 +111,14 @@ class Poly:
                 out[m] = s
         return Poly(out)
 
+    def add_term(self, monomial: Monomial, coef) -> None:
+        """self += coef * monomial, changing self (a Poly the caller has just made)."""
+        total = self.terms.get(monomial, 0) + coef
+        if total == 0:
+            self.terms.pop(monomial, None)
+        else:
+            self.terms[monomial] = total
+
     def add_in_place(self, other: "Poly", factor=1) -> "Poly":
         """self += factor * other, changing self: for sums built term by term (a + b + c + ... would
         copy the growing dict at every +). Only for a Poly the caller has just made, never a shared one."""

@@ -183,7 +183,6 @@ class Problem:
     def _sum(self, table: Terms, rows: range, divisor) -> Poly:
         """The sum of a term table's rows, meanings and numbers put in (added up in row order)."""
         total, meaning = Poly(), self.meaning
-        terms = total.terms
         lo, hi = rows.start, rows.stop
         for a, b, coef in zip(table.a[lo:hi].tolist(), table.b[lo:hi].tolist(), table.coef[lo:hi].tolist()):
             factor = number(coef) / divisor if divisor != 1 else number(coef)
@@ -192,12 +191,7 @@ class Problem:
             first, second = meaning(a).terms, meaning(b).terms
             if len(first) == 1 and len(second) == 1:  # the common case, two atoms (or numbers): no Poly to build
                 ((m1, c1),), ((m2, c2),) = first.items(), second.items()
-                monomial = tuple(sorted(m1 + m2)) if m1 and m2 else m1 or m2
-                value = terms.get(monomial, 0) + c1 * c2 * factor
-                if value == 0:
-                    terms.pop(monomial, None)
-                else:
-                    terms[monomial] = value
+                total.add_term(tuple(sorted(m1 + m2)) if m1 and m2 else m1 or m2, c1 * c2 * factor)
             else:
                 total.add_in_place(meaning(a) * meaning(b), factor)
         return total

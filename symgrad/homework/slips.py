@@ -150,15 +150,10 @@ def _transposed(group) -> dict[int, int]:
 
 def _relabel(transposed: dict[int, int], p: Poly) -> Poly | None:
     """`p` with every symbol of one group replaced by its transpose (None if one does not exist)."""
-    out: dict = {}
+    out = Poly()
     for monomial, coef in p.terms.items():
         atoms = [transposed.get(atom, atom) for atom in monomial]
         if -1 in atoms:
             return None
-        key = tuple(sorted(atoms))
-        total = out.get(key, 0) + coef
-        if total == 0:
-            out.pop(key, None)
-        else:
-            out[key] = total
-    return Poly(out)
+        out.add_term(tuple(sorted(atoms)), coef)
+    return out
