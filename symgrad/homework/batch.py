@@ -39,7 +39,8 @@ def judge_files(judge: Judge, paths: list[str], jobs: int = 1) -> list[FileRepor
 def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None) -> list[tuple[FileReport, object]]:
     """Every file's (report, render(report)), in the order given: `render` (a renderer's part for one
     file, see render.formats.file_part) runs where the file was judged, so a class's report is laid out
-    on every core too. None: no rendering (the second of each pair is None)."""
+    on every core too, and the reports come back without their answers' text (the parts have it).
+    None: no rendering (the second of each pair is None, the reports whole)."""
     jobs = min(jobs, len(paths))
     if jobs <= 1 or len(paths) < MIN_PARALLEL:
         return [_judged(judge, path, render) for path in paths]
@@ -67,6 +68,9 @@ def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None)
             worker.start()
         while (k := _take(counter, len(runs))) is not None:
             results[k] = [_judged(judge, path, render) for path in runs[k]]
+            while not done.empty():  # take the workers' runs as they come: the parent's share shrinks to match
+                k, judged = done.get()
+                results[k] = judged
         while len(results) < len(runs):
             try:
                 k, judged = done.get(timeout=0.2)
@@ -91,8 +95,12 @@ def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None)
 
 
 def _judged(judge: Judge, path: str, render) -> tuple[FileReport, object]:
+    """A file's report and its part of the report (then its answers' text is dropped: only the part
+    echoes them, and a class's answers are most of what a worker would send back)."""
     report = judge.judge_file(path)
-    return report, (None if render is None else render(report))
+    if render is None:
+        return report, None
+    return report.without_answers(), render(report)
 
 
 def _take(counter, count: int) -> int | None:

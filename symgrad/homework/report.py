@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import chain, compress, repeat
 from operator import attrgetter, eq
@@ -166,6 +166,12 @@ class FileReport:
             out += [f"{self.path}: answer.{v.key}{_index_text(k.file_index(v.index))}: {v.message}"
                     for v in k.verdicts if v.status == "error"]
         return out
+
+    def without_answers(self) -> "FileReport":
+        """This report with every answer's text left out (a batch's verdicts, without the megabytes
+        they were read from: once a renderer has echoed them)."""
+        keys = tuple(replace(k, verdicts=tuple(v.answered("") for v in k.verdicts)) for k in self.keys)
+        return replace(self, keys=keys)
 
     @cached_property
     def status(self) -> str:
