@@ -268,3 +268,22 @@ def test_entries_are_written_as_json_dumps_writes_them(tmp_path):
     assert {v.status for v in verdicts} == {"right", "wrong", "error"}
     for v in verdicts:
         assert _entry_json(v) == _encode(_entry_data(v))
+
+
+def test_without_worker_processes_one_process_does_it_all(tmp_path, monkeypatch):
+    """A sandbox without semaphores, or without another process to start: the same reports."""
+    import multiprocessing.context
+    import multiprocessing.process
+
+    paths = [p for p in _batch(tmp_path, 10) if "missing" not in p]
+    alone = [Judge().judge_file(p) for p in paths]
+
+    def refuse(*args, **kwargs):
+        raise OSError(38, "Function not implemented")
+
+    with monkeypatch.context() as m:
+        m.setattr(multiprocessing.context.BaseContext, "Value", refuse)
+        assert batch.judge_files(Judge(), paths, 2) == alone
+    with monkeypatch.context() as m:
+        m.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+        assert batch.judge_files(Judge(), paths, 3) == alone

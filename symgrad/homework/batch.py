@@ -54,18 +54,26 @@ def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None)
     runs = [rest[i : i + size] for i in range(0, len(rest), size)]
     forked = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forked else "spawn")
-    counter, done = context.Value("i", 0), context.Queue()
+    try:
+        counter, done = context.Value("i", 0), context.Queue()
+    except (OSError, ImportError):  # no semaphores here (some sandboxes): one process does it all
+        return [first] + [_judged(judge, path, render) for path in rest]
     settings = None if forked else judge.settings()
     if forked:  # what the parent built stays put: a worker's collector does not touch (and copy) it
         import gc
 
         gc.freeze()
     _worker = judge
-    workers = [context.Process(target=_work, args=(settings, counter, done, runs, render), daemon=True) for _ in range(jobs - 1)]
+    workers = []
     results: dict[int, list] = {}
     try:
-        for worker in workers:
-            worker.start()
+        for _ in range(jobs - 1):
+            worker = context.Process(target=_work, args=(settings, counter, done, runs, render), daemon=True)
+            try:
+                worker.start()
+            except OSError:  # no more processes to be had: the ones started (or the parent alone) go on
+                break
+            workers.append(worker)
         while (k := _take(counter, len(runs))) is not None:
             results[k] = [_judged(judge, path, render) for path in runs[k]]
             while not done.empty():  # take the workers' runs as they come: the parent's share shrinks to match
