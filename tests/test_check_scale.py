@@ -278,12 +278,15 @@ def test_without_worker_processes_one_process_does_it_all(tmp_path, monkeypatch)
     paths = [p for p in _batch(tmp_path, 10) if "missing" not in p]
     alone = [Judge().judge_file(p) for p in paths]
 
+    refused = []
+
     def refuse(*args, **kwargs):
+        refused.append(args)
         raise OSError(38, "Function not implemented")
 
     with monkeypatch.context() as m:
         m.setattr(multiprocessing.context.BaseContext, "Value", refuse)
-        assert batch.judge_files(Judge(), paths, 2) == alone
+        assert batch.judge_files(Judge(), paths, 2) == alone and len(refused) == 1
     with monkeypatch.context() as m:
         m.setattr(multiprocessing.process.BaseProcess, "start", refuse)
-        assert batch.judge_files(Judge(), paths, 3) == alone
+        assert batch.judge_files(Judge(), paths, 3) == alone and len(refused) == 2
