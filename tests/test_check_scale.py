@@ -121,6 +121,10 @@ ATTACKS = [  # near misses: each must be read as the general parser reads it (or
     "x_1_1*dz_1_1 + x_1_1*dz_1_1", "x_9_9*dz_1_1", "q_1_1*dz_1_1", "x_1_1*z_1_1", "x_1_1*dz_1_1 = 3", "\\\\cdot x_1_1",
     "x_1_1*\\frac{\\partial L}{\\partial z_{11}}*2", "x_1_1 \\cdot\\cdot dz_1_1", "x_1_1*dL/dz_1_1/2", "δx_1_1*dz_1_1",
     "x₁₁2*dz_1_1", "x₁₁,₂*dz_1_1", "x_1_1·×dz_1_1", "x_1_1 \\, dz_1_1", "x_1_1*dz_1_1 + x_1_2 * dz_1_1^0",
+    # found by an adversarial review (a fuzzer over 700,000 texts and every glue of 3 pieces): the fast path
+    # read these as products, where the tokenizer reads one unknown command (\cdotdL) or a space-split one
+    "x_1_1\\cdotdL/dz_1_1", "$x_{11}\\timesdL/dz_{11}$", "x_1_1 \\ cdot dz_1_1", "x_1_1 \\ti mes dz_1_1",
+    "x_1_1 \\c dot dz_1_1", "x_1_1 \\ times dz_1_1", "x_1_1\\cdot\\frac{\\partial L}{\\partial z_{11}}", "x_1_1\\cdot δ_1_1",
 ]
 
 

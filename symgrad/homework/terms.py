@@ -130,8 +130,8 @@ def _monomial(term: str, names, atoms: dict) -> tuple[int, ...] | None:
     pieces = [piece.strip(" ") for piece in text.split("*")]
     if not all(map(_CHUNK_RE.fullmatch, pieces)):  # names side by side, or other spacing: cut them out
         parts = _SPLIT_RE.split(term)
-        if len(parts) < 3 or parts[0].strip() or parts[-1].strip() or any(
-                between.replace(" ", "") not in _TIMES for between in parts[2:-1:2]):
+        if len(parts) < 3 or parts[0].strip() or parts[-1].strip() or not all(
+                _product(between, name) for between, name in zip(parts[2:-1:2], parts[3::2])):
             return None
         pieces = parts[1::2]
     if len(pieces) > MAX_DEGREE:
@@ -147,6 +147,16 @@ def _monomial(term: str, names, atoms: dict) -> tuple[int, ...] | None:
             return None
         found.append(atom)
     return tuple(sorted(found))
+
+
+def _product(between: str, name: str) -> bool:
+    """Whether `between`, the text between two names, makes them a product as the tokenizer reads it: a
+    times sign or nothing, with spaces around only (`\\ cdot` is not `\\cdot`), and a LaTeX command not
+    run into the next name's letters (`\\cdotdL/dz_1_1` is one unknown command, `\\cdotdL`)."""
+    sign = between.strip(" ")
+    if sign not in _TIMES:
+        return False
+    return not (sign.startswith("\\") and between.endswith(sign) and name[:1].isascii() and name[:1].isalpha())
 
 
 def _name_atom(name: str, names) -> int | None:
