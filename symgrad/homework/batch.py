@@ -11,6 +11,7 @@ parent judges whatever it did not send.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from .judge import Judge
@@ -60,8 +61,6 @@ def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None)
         return [first] + [_judged(judge, path, render) for path in rest]
     settings = None if forked else judge.settings()
     if forked:  # what the parent built stays put: a worker's collector does not touch (and copy) it
-        import gc
-
         gc.freeze()
     _worker = judge
     workers = []
@@ -96,8 +95,6 @@ def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None)
                 worker.terminate()
             worker.join()
         if forked:
-            import gc
-
             gc.unfreeze()
     return [first] + [pair for k in range(len(runs)) for pair in results[k]]
 

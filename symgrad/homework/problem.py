@@ -188,12 +188,12 @@ class Problem:
             factor = number(coef) / divisor if divisor != 1 else number(coef)
             if type(factor) is Fraction and factor.denominator == 1:  # whole coefficients stay ints: they compare fast
                 factor = factor.numerator
-            first, second = meaning(a).terms, meaning(b).terms
+            first, second = meaning(a), meaning(b)
             if len(first) == 1 and len(second) == 1:  # the common case, two atoms (or numbers): no Poly to build
-                ((m1, c1),), ((m2, c2),) = first.items(), second.items()
+                ((m1, c1),), ((m2, c2),) = first.terms.items(), second.terms.items()
                 total.add_term(tuple(sorted(m1 + m2)) if m1 and m2 else m1 or m2, c1 * c2 * factor)
             else:
-                total.add_in_place(meaning(a) * meaning(b), factor)
+                total.add_in_place(first * second, factor)
         return total
 
     def expand(self, table: Terms, divisor: int = 1) -> list[Poly]:

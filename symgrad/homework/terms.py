@@ -85,14 +85,6 @@ class TermCache:
     monomials: Monomials = field(default_factory=Monomials)
 
 
-def sum_of_names(body: str, names, cache: TermCache) -> Poly | None:
-    """`x_1_1*dz_1_1 + x_1_2*dz_1_2 + ...` (or `x_{11} \\cdot \\frac{\\partial L}{\\partial z_{11}} + ...`,
-    `x₁₁·∂L/∂z₁₁ + ...`, names side by side) read without tokens (see term_ids). None for any other
-    shape, and the general parser then reads the answer, with the same result."""
-    ids = term_ids(body, names, cache)
-    return None if ids is None else cache.monomials.poly(ids)
-
-
 def term_ids(body: str, names, cache: TermCache) -> list[int] | None:
     """The monomial ids of an answer that is a sum of products of names, sorted: the answer is split at
     `+`, and each term, as written, is looked up in `cache` (see _monomial the first time). None for any

@@ -52,11 +52,13 @@ def file_data(r: FileReport) -> dict:
 def render_check_json(reports: list[FileReport], tolerance: float, parts: list[str] | None = None) -> str:
     """The JSON report; `parts`: each file's part already written (file_part), else written here."""
     out: list[str] = []
-    _write_json({"tolerance": tolerance, "summary": summary(reports)}, out, 0)
-    files = parts if parts is not None else [file_json(r) for r in reports]
-    head = "".join(out)[:-2]  # the object so far, without its closing "\n}"
-    body = "[" + ",".join(f"\n  {part}" for part in files) + "\n ]" if files else "[]"
-    return f'{head},\n "files": {body}\n}}\n'
+    files = [_Written(part) for part in (parts if parts is not None else map(file_json, reports))]
+    _write_json({"tolerance": tolerance, "summary": summary(reports), "files": files}, out, 0)
+    return "".join(out) + "\n"
+
+
+class _Written(str):
+    """JSON already laid out at its place (a file's part, file_json): _write_json copies it as it is."""
 
 
 def file_json(r: FileReport) -> str:
@@ -91,7 +93,9 @@ def _write_json(value, out: list[str], depth: int) -> None:
     """`value` as json.dumps(indent=1) lays it out, except that every item of an `entries` list is one line:
     a class's report has hundreds of thousands of entries, which the C encoder writes ten times faster."""
     inner = "\n" + " " * (depth + 1)
-    if isinstance(value, dict) and value:
+    if isinstance(value, _Written):
+        out.append(value)
+    elif isinstance(value, dict) and value:
         out.append("{")
         for i, (key, item) in enumerate(value.items()):
             out.append(("," if i else "") + inner + _encode(key) + ": ")
