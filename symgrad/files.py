@@ -190,13 +190,19 @@ def _remove(path: str) -> None:
         pass
 
 
-def write_stdout(text: str) -> None:
-    """Write to standard output; a reader that closed the pipe (`| head`) silences the rest, and the run
-    goes on to its exit code (0 done, 1 a wrong answer or a failed identity)."""
+def write_stdout(text: str | bytes) -> None:
+    """Write to standard output (bytes: UTF-8, as they are); a reader that closed the pipe (`| head`)
+    silences the rest, and the run goes on to its exit code (0 done, 1 a wrong answer or a failed identity)."""
     try:
         with stdout_errors():
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            raw = getattr(sys.stdout, "buffer", None) if isinstance(text, bytes) else None
+            if raw is not None:
+                sys.stdout.flush()
+                raw.write(text)
+                raw.flush()
+            else:
+                sys.stdout.write(text.decode() if isinstance(text, bytes) else text)
+                sys.stdout.flush()
     except OutputClosed:
         silence_stdout()
 

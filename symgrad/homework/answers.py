@@ -5,7 +5,8 @@
     [problem.values]          # optional: numbers, as a --values file holds them
     [answer]                  # any subset of the gradients (and forward), nested like the tensors
 
-Nothing from the file is evaluated: TOML is parsed by `tomllib`, answers by `parse.py`'s grammar.
+Nothing from the file is evaluated: TOML is parsed by `tomllib` (its big arrays of strings by
+`toml_arrays`, to the same result), answers by `parse.py`'s grammar.
 Every problem is an `AnswerFileError` naming the file and the key.
 """
 
@@ -22,6 +23,7 @@ from ..layers import KINDS as LAYER_KINDS, NET
 KINDS = {**LAYER_KINDS, "net": NET}  # what a [problem] layer may be
 NET_ANSWERS = ("forward", "grad_input", "grad_kernel", "grad_weight", "grad_bias", "new_kernel", "new_weight", "new_bias")
 _STAGE_TABLE = re.compile(r"stage[1-9][0-9]{0,2}")
+from . import toml_arrays
 from .tokens import quote
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -56,7 +58,7 @@ def parse_toml(text: str, path: str) -> dict:
     if text.count(".") >= MAX_DOTTED_KEY - 1 and _LONG_DOTTED_KEY.search(text):  # (the count: most files have no dots)
         raise AnswerFileError(f"{path}: has a dotted key of more than {MAX_DOTTED_KEY} parts; not an answer file")
     try:
-        return tomllib.loads(text)
+        return toml_arrays.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise AnswerFileError(f"{path}: is not valid TOML: {error}") from None
     except RecursionError:

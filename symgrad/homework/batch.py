@@ -40,7 +40,7 @@ def judge_files(judge: Judge, paths: list[str], jobs: int = 1) -> list[FileRepor
 def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None) -> list[tuple[FileReport, object]]:
     """Every file's (report, render(report)), in the order given: `render` (a renderer's part for one
     file, see render.formats.file_part) runs where the file was judged, so a class's report is laid out
-    on every core too, and the reports come back without their answers' text (the parts have it).
+    on every core too, and the reports come back as digests (FileReport.digest: the parts show the rest).
     None: no rendering (the second of each pair is None, the reports whole)."""
     jobs = min(jobs, len(paths))
     if jobs <= 1 or len(paths) < MIN_PARALLEL:
@@ -100,12 +100,12 @@ def judge_and_render(judge: Judge, paths: list[str], jobs: int = 1, render=None)
 
 
 def _judged(judge: Judge, path: str, render) -> tuple[FileReport, object]:
-    """A file's report and its part of the report (then its answers' text is dropped: only the part
-    echoes them, and a class's answers are most of what a worker would send back)."""
+    """A file's report and its part of the report (then the report's digest: only the part shows the
+    answers and terms, and they are most of what a worker would send back)."""
     report = judge.judge_file(path)
     if render is None:
         return report, None
-    return report.without_answers(), render(report)
+    return report.digest(), render(report)
 
 
 def _take(counter, count: int) -> int | None:

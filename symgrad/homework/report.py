@@ -167,10 +167,12 @@ class FileReport:
                     for v in k.verdicts if v.status == "error"]
         return out
 
-    def without_answers(self) -> "FileReport":
-        """This report with every answer's text left out (a batch's verdicts, without the megabytes
-        they were read from: once a renderer has echoed them)."""
-        keys = tuple(replace(k, verdicts=tuple(v.answered("") for v in k.verdicts)) for k in self.keys)
+    def digest(self) -> "FileReport":
+        """This report as a batch's summary and exit code need it (statuses, slips, errors), without what
+        its part of the report shows (answers, missing and extra terms). A process's digests share their
+        verdicts (a right entry's is one object for the class), so a worker's run of them pickles small and
+        loads fast in the parent, which would otherwise spend longer loading reports than judging."""
+        keys = tuple(replace(k, verdicts=tuple(map(_digested, k.verdicts))) for k in self.keys)
         return replace(self, keys=keys)
 
     @cached_property
@@ -181,6 +183,21 @@ class FileReport:
         return "right" if self.score == self.max_score else "wrong"
 
 
+_DIGESTED: dict[tuple, EntryVerdict] = {}
+
+
+def _digested(v: EntryVerdict) -> EntryVerdict:
+    """`v` without its answer and terms, one object for all that are alike."""
+    key = (v.key, v.index, v.name, v.status, v.slips, v.message, v.missing_count, v.extra_count)
+    found = _DIGESTED.get(key)
+    if found is None:
+        if len(_DIGESTED) > 200_000:
+            _DIGESTED.clear()
+        found = _DIGESTED[key] = EntryVerdict(*key[:4], slips=v.slips, message=v.message,
+                                              missing_count=v.missing_count, extra_count=v.extra_count)
+    return found
+
+
 def _index_text(index: tuple[int, ...]) -> str:
     return "".join(f"[{i}]" for i in index)
 
@@ -188,9 +205,10 @@ def _index_text(index: tuple[int, ...]) -> str:
 # --- a batch of files
 
 
-def summary(reports: list[FileReport]) -> dict:
+def summary(reports: list[FileReport], statistics: bool = True) -> dict:
     """Counts over a batch: files, right, wrong, unusable (the file could not be judged at all),
-    with_unreadable_entries (judged, but some entries could not be read), score, max_score."""
+    with_unreadable_entries (judged, but some entries could not be read), score, max_score; and
+    the class_statistics unless statistics=False."""
     return {
         "files": len(reports),
         "right": sum(r.status == "right" for r in reports),
@@ -199,7 +217,7 @@ def summary(reports: list[FileReport]) -> dict:
         "with_unreadable_entries": sum(r.status == "error" and not r.error for r in reports),
         "score": sum(r.score for r in reports),
         "max_score": sum(r.max_score for r in reports),
-        **class_statistics(reports),
+        **(class_statistics(reports) if statistics else {}),
     }
 
 

@@ -49,16 +49,28 @@ def file_data(r: FileReport) -> dict:
     return data
 
 
-def render_check_json(reports: list[FileReport], tolerance: float, parts: list[str] | None = None) -> str:
-    """The JSON report; `parts`: each file's part already written (file_part), else written here."""
-    out: list[str] = []
+def render_check_json(reports: list[FileReport], tolerance: float, parts: list | None = None) -> str | bytes:
+    """The JSON report; `parts`: each file's part already written (file_part), else written here. Parts
+    given as UTF-8 (file_part's, encoded where they were laid out) give the report as UTF-8: a class's
+    report is tens of megabytes, and one non-ASCII character would make the whole text take twice the
+    memory and most of a second to encode."""
+    out: list = []
     files = [_Written(part) for part in (parts if parts is not None else map(file_json, reports))]
     _write_json({"tolerance": tolerance, "summary": summary(reports), "files": files}, out, 0)
-    return "".join(out) + "\n"
+    out.append("\n")
+    if parts and isinstance(parts[0], bytes):
+        return b"".join(piece if isinstance(piece, bytes) else piece.encode() for piece in out)
+    return "".join(out)
 
 
-class _Written(str):
-    """JSON already laid out at its place (a file's part, file_json): _write_json copies it as it is."""
+class _Written:
+    """JSON already laid out at its place (a file's part, file_json): _write_json copies it as it is (a
+    class's report is tens of megabytes: the part is not copied on the way)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
 
 
 def file_json(r: FileReport) -> str:
@@ -66,6 +78,11 @@ def file_json(r: FileReport) -> str:
     out: list[str] = []
     _write_json(file_data(r), out, 2)
     return "".join(out)
+
+
+def file_json_utf8(r: FileReport) -> bytes:
+    """file_json, encoded (see render_check_json)."""
+    return file_json(r).encode()
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # one line, by the C encoder
@@ -94,7 +111,7 @@ def _write_json(value, out: list[str], depth: int) -> None:
     a class's report has hundreds of thousands of entries, which the C encoder writes ten times faster."""
     inner = "\n" + " " * (depth + 1)
     if isinstance(value, _Written):
-        out.append(value)
+        out.append(value.text)
     elif isinstance(value, dict) and value:
         out.append("{")
         for i, (key, item) in enumerate(value.items()):

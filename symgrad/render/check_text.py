@@ -34,19 +34,59 @@ def check_view(reports: list[FileReport], full: bool = False, files: bool = True
     for r in reports if files else ():
         parts.append(_file_view(r, full))
     if len(reports) > 1:
-        table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
-        for name, justify in (("file", "left"), ("student", "left"), ("score", "right"), ("result", "left")):
-            table.add_column(name, justify=justify, overflow="fold")
-        for r in reports:
-            result = {"right": Text("✓ right", style="green"), "wrong": Text("✗ wrong", style="red"),
-                      "error": Text("unusable" if r.error else "✗ has unreadable entries", style="bold red")}[r.status]
-            table.add_row(Text(printable(r.path)), Text(printable(r.student)), f"{r.score}/{r.max_score}", result)
-        s = summary(reports)
-        parts.append(table)
-        parts.append(Text(f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, "
-                          f"{s['unusable']} unusable, {s['with_unreadable_entries']} with unreadable entries; "
-                          f"{s['score']}/{s['max_score']} entries right in all"))
+        parts += [_summary_table(reports), _summary_line(reports)]
     return Group(*parts)
+
+
+_HEAD = (("file", "left"), ("student", "left"), ("score", "right"), ("result", "left"))
+_RESULT = {"right": ("✓ right", "green"), "wrong": ("✗ wrong", "red")}
+
+
+def _result(r: FileReport) -> tuple[str, str]:
+    return _RESULT.get(r.status) or ("unusable" if r.error else "✗ has unreadable entries", "bold red")
+
+
+def _summary_table(reports: list[FileReport]) -> Table:
+    table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
+    for name, justify in _HEAD:
+        table.add_column(name, justify=justify, overflow="fold")
+    for r in reports:
+        table.add_row(Text(printable(r.path)), Text(printable(r.student)), f"{r.score}/{r.max_score}", Text(*_result(r)))
+    return table
+
+
+def _summary_line(reports: list[FileReport]) -> Text:
+    s = summary(reports, statistics=False)
+    return Text(f"{s['right']} of {s['files']} files all right, {s['wrong']} with wrong entries, {s['unusable']} unusable, "
+                f"{s['with_unreadable_entries']} with unreadable entries; {s['score']}/{s['max_score']} entries right in all")
+
+
+def summary_text(reports: list[FileReport], width: int) -> str:
+    """check_view(reports, files=False) as plain text `width` columns wide (as written to a file). Rich
+    takes about a millisecond a row to lay a table out, in the one process that joins a class's report;
+    so a table that fits the width (rich then gives every column its widest cell) is laid out here,
+    line by line as rich does (the tests compare the two), and only a narrower one by rich."""
+    from rich.cells import cell_len
+
+    from .formats import print_rich
+
+    if len(reports) < 2:
+        return print_rich(check_view(reports, files=False), True, width)
+    rows = [(printable(r.path), printable(r.student), f"{r.score}/{r.max_score}", _result(r)[0]) for r in reports]
+    head = tuple(name for name, _ in _HEAD)
+    widths = [max(map(cell_len, column)) for column in zip(head, *rows)]
+    if sum(widths) + 3 * (len(widths) - 1) > width or not all(cell.isprintable() for row in rows for cell in row):
+        return print_rich(check_view(reports, files=False), True, width)
+
+    def line(cells, bar: str) -> str:
+        padded = [cell + " " * (w - cell_len(cell)) if justify == "left" else " " * (w - cell_len(cell)) + cell
+                  for cell, w, (_, justify) in zip(cells, widths, _HEAD)]
+        return f" {bar} ".join(padded) + "\n"
+
+    rule = "╇".join("━" * (w + 1 + (0 < i < len(widths) - 1)) for i, w in enumerate(widths))
+    total = sum(widths) + 3 * (len(widths) - 1)
+    return ("Summary".ljust(total) + "\n" + line(head, "┃") + rule + "\n" + "".join(line(row, "│") for row in rows)
+            + print_rich(_summary_line(reports), True, width))
 
 
 def _file_view(r: FileReport, full: bool):

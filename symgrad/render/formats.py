@@ -107,11 +107,13 @@ def render_layer(derivation, format: str, *, show, full: bool = False, fragment:
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(LAYER_FORMATS)}")
 
 
-def render_check(reports, format: str, *, tolerance: float, full: bool = False, to_file: bool = True, parts=None) -> str:
+def render_check(reports, format: str, *, tolerance: float, full: bool = False, to_file: bool = True, parts=None,
+                 width: int | None = None) -> str | bytes:
     """`check`'s reports in `format` (one of CHECK_FORMATS): the text, or "" when the text view was
     printed straight to the terminal (to_file=False). `parts`: each file's part, laid out already by
-    file_part(format, full, columns()) (text: only for a file)."""
-    from . import check, check_text
+    file_part(format, full, width) (text: only for a file; width: default columns()); JSON's parts are
+    UTF-8, and so is the report then."""
+    from . import check
 
     if format == "json":
         return check.render_check_json(reports, tolerance, parts)
@@ -119,8 +121,10 @@ def render_check(reports, format: str, *, tolerance: float, full: bool = False, 
         return check.render_gradescope(reports)
     if format == "markdown":
         return check.render_check_markdown(reports, full, parts)
+    from . import check_text  # (only the text view loads rich)
+
     if format == "text" and parts is not None and to_file:
-        return "".join(parts) + print_rich(check_text.check_view(reports, full, files=False), to_file)
+        return "".join(parts) + check_text.summary_text(reports, width or columns())
     if format == "text":
         return print_rich(check_text.check_view(reports, full), to_file)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(CHECK_FORMATS)}")
@@ -133,9 +137,9 @@ def file_part(format: str, full: bool, width: int):
     from functools import partial
 
     if format == "json":
-        from .check import file_json
+        from .check import file_json_utf8
 
-        return file_json
+        return file_json_utf8
     if format == "markdown":
         from .check import file_markdown
 
@@ -147,13 +151,14 @@ def file_part(format: str, full: bool, width: int):
     return None
 
 
-def print_rich(view, to_file: bool) -> str:
-    """Print a rich renderable to the terminal (returning ""), or return it as plain text for a file."""
+def print_rich(view, to_file: bool, width: int | None = None) -> str:
+    """Print a rich renderable to the terminal (returning ""), or return it as plain text for a file
+    (`width` columns; default columns())."""
     from rich.console import Console
 
     if to_file:
         buffer = io.StringIO()
-        Console(file=buffer, width=columns(), color_system=None, soft_wrap=False).print(view)
+        Console(file=buffer, width=width or columns(), color_system=None, soft_wrap=False).print(view)
         return buffer.getvalue()
     from ..errors import OutputClosed
     from ..files import silence_stdout, stdout_errors
@@ -170,6 +175,16 @@ def print_rich(view, to_file: bool) -> str:
     except OutputClosed:
         silence_stdout()
     return ""
+
+
+def plain_stdout_width() -> int | None:
+    """The width rich lays text out at on standard output when it would add no colour or style there (a
+    pipe, a file: `check ... > report.txt`), else None (a terminal). What rich would print is then
+    exactly the text for a file at that width, which every core can lay out."""
+    from rich.console import Console
+
+    console = Console(soft_wrap=False)
+    return console.width if console.color_system is None and not console.is_terminal else None
 
 
 def columns() -> int:
