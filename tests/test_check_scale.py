@@ -357,3 +357,35 @@ def test_digests_add_up_as_the_reports_do(tmp_path):
     assert all(v.answer == "" and not v.missing for r in digests for k in r.keys for v in k.verdicts)
     first, second = digests[0].keys[0].verdicts[0], digests[3].keys[0].verdicts[0]
     assert first.status == "right" and first is second
+
+
+def test_file_parts_are_what_rich_prints(tmp_path):
+    """file_text writes a line that fits as its own text, and leaves the rest to rich: the same text as
+    rich's for whole reports (a class's, and random ones: wide, combining and escaped characters, long
+    and spaced answers, notes) at many widths."""
+    from symgrad.homework.report import EntryVerdict, FileReport, KeyReport
+    from symgrad.render.check_text import _file_view, _rich_text, file_text
+
+    judge = Judge()
+    reports = [judge.judge_file(p) for p in _batch(tmp_path)]
+    rng = random.Random(11)
+    pieces = ["x_1_1", "*", " + ", "漢", "😀", "e\u0301", "\\cdot", "  ", " ", "\t", "\n", "dz_1_2" * 9, "é", "-"]
+
+    def text(n):
+        return "".join(rng.choice(pieces) for _ in range(rng.randrange(n)))
+
+    for n in range(150):
+        shape = rng.choice([(1, 1, 2, 2), (2,), (1, 1, 5, 5)])
+        verdicts = []
+        for e in range(int(np.prod(shape))):
+            status = rng.choice(["right", "wrong", "wrong", "unanswered", "error"])
+            verdicts.append(EntryVerdict("grad_input", tuple(np.unravel_index(e, shape)), f"dL/dx_{e}", status, text(12),
+                                         tuple(text(6) for _ in range(rng.randrange(3))), (text(5),) * rng.randrange(2),
+                                         rng.randrange(9), rng.randrange(9), ("no_rot180",) * rng.randrange(2),
+                                         text(8) if status == "error" else ""))
+        key = KeyReport("grad_input", shape, tuple(verdicts), note=text(10) * rng.randrange(2))
+        reports.append(FileReport(text(6), text(3), text(4), (key,), notes=(text(9),) * rng.randrange(2)))
+    for r in reports:
+        for width in (24, 60, 80, 100, 160):
+            for full in (False, True):
+                assert file_text(r, full, width) == _rich_text(_file_view(r, full), width), (r.path, width, full)

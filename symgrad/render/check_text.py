@@ -18,12 +18,66 @@ from .check import SHOWN_TERMS, SHOWN_WRONG, GRID_LIMIT, _entry_line, _explanati
 
 
 def file_text(r: FileReport, full: bool, width: int) -> str:
+    """One file's part of the text report, as written to a file `width` columns wide: what rich prints for
+    _file_view(r, full), line by line (a line that fits is its text: see _plain_text)."""
+    return "".join(_plain_text(item, width) for item in _file_lines(r, full))
+
+
+_TEXTS: dict[tuple, str] = {}  # a _Once line's text, by (key, width)
+
+
+def _plain_text(item, width: int) -> str:
+    """What rich prints for one line of a file's part. Rich lays a line out in about 0.1 ms, and a class's
+    report has hundreds of thousands: so a Text that fits the width is its own text (rich adds nothing
+    then), an indented one too (its indent first), and other lines (wrapped) are laid out by rich, once
+    for all the identical ones. The tests compare the two on whole reports and random lines."""
+    if isinstance(item, _Once):
+        key = (item.key, width)
+        found = _TEXTS.get(key)
+        if found is None:
+            kind = item.key[0]
+            if kind == "line":
+                found = _fits("".join(part for part, _ in item.key[1:]), width, 0)
+            elif kind == "indented":
+                found = _fits(item.key[1], width, item.key[3])
+            if found is None:
+                found = _rich_text(item, width)
+            if len(_TEXTS) > 50_000:
+                _TEXTS.clear()
+            _TEXTS[key] = found
+        return found
+    if isinstance(item, Text):
+        lines = [_fits(line, width, 0) for line in item.plain.split("\n")]
+        if None not in lines:
+            return "".join(lines)
+    return _rich_text(item, width)
+
+
+def _fits(text: str, width: int, indent: int) -> str | None:
+    """`text` as one line indented by `indent`, when rich would print it so: it fits, it is printable, and
+    (indented: rich pads a wrapped paragraph's lines) it has no space to trim at either end."""
+    if not text:
+        return "\n" if not indent else None
+    if indent and (text[0] == " " or text[-1] == " "):
+        return None
+    if not text.isprintable() or indent + (len(text) if text.isascii() else _cell_len(text)) > width:
+        return None
+    return " " * indent + text + "\n"
+
+
+def _cell_len(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _rich_text(item, width: int) -> str:
     import io
 
     from rich.console import Console
 
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, soft_wrap=False).print(_file_view(r, full))
+    Console(file=buffer, width=width, color_system=None, soft_wrap=False).print(item)
     return buffer.getvalue()
 
 
@@ -89,8 +143,12 @@ def summary_text(reports: list[FileReport], width: int) -> str:
             + print_rich(_summary_line(reports), True, width))
 
 
-def _file_view(r: FileReport, full: bool):
+def _file_view(r: FileReport, full: bool) -> Group:
+    return Group(*_file_lines(r, full))
 
+
+def _file_lines(r: FileReport, full: bool) -> list:
+    """A file's part of the report, one renderable a line (or a paragraph)."""
     head = Text()
     head.append(printable(r.path), style="bold")
     if r.student:
@@ -101,7 +159,7 @@ def _file_view(r: FileReport, full: bool):
     if r.error:
         lines.append(Text(f"  unusable: {printable(r.error)}", style="bold red"))
         lines.append(Text(""))
-        return Group(*lines)
+        return lines
     for note in r.notes:
         lines.append(_line((f"  note: {note}", "yellow")))
     for k in r.keys:
@@ -109,7 +167,7 @@ def _file_view(r: FileReport, full: bool):
     verdict = "all right" if r.status == "right" else "some entries wrong" if r.status == "wrong" else "some entries unreadable"
     lines.append(_line((f"  score {r.score}/{r.max_score}: {verdict}", "green" if r.status == "right" else "red")))
     lines.append(_line(("", "")))
-    return Group(*lines)
+    return lines
 
 
 def _key_view(k: KeyReport, full: bool) -> list:
