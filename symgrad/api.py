@@ -13,13 +13,16 @@ from __future__ import annotations
 import math
 import os
 
-from .layers import (ConvDerivation, ConvTransposeDerivation, NetDerivation, PoolDerivation, derive_conv,
-                     derive_convtranspose, derive_net, derive_pool)
-from .netspec import NetSpec
+from typing import TYPE_CHECKING
+
 from .naming import Naming
 from .spec import DEFAULT_MAX_TERMS, ConvSpec, ConvTransposeSpec, PoolSpec
 from .symbols import SymbolTable
 from .values import FROM_PYTHON, MAX_FILE_BYTES, byte_limit, load_values
+
+if TYPE_CHECKING:  # (each layer kind's module is imported by the function that derives it)
+    from .layers import ConvDerivation, ConvTransposeDerivation, NetDerivation, PoolDerivation
+    from .netspec import NetSpec
 
 
 def conv(
@@ -55,6 +58,8 @@ def conv(
                           groups=groups, padding_mode=padding_mode)
     naming = Naming.build(index, names)
     data, source = read_values(values, SymbolTable.for_conv(spec, naming))
+    from .layers.conv import derive_conv
+
     return derive_conv(spec, naming, loss, data, source, lr, im2col)
 
 
@@ -82,6 +87,8 @@ def convtranspose(
                                    groups, bias, max_terms=max_terms)
     naming = Naming.build(index, names)
     data, source = read_values(values, SymbolTable.for_convtranspose(spec, naming))
+    from .layers.convtranspose import derive_convtranspose
+
     return derive_convtranspose(spec, naming, loss, data, source, lr)
 
 
@@ -114,6 +121,8 @@ def pool(
                           ceil_mode=ceil_mode, count_include_pad=count_include_pad, divisor=divisor, output_size=output_size)
     naming = Naming.for_pool(index, names)
     data, source = read_values(values, SymbolTable.for_pool(spec, naming))
+    from .layers.pool import derive_pool
+
     return derive_pool(spec, naming, data, source)
 
 
@@ -135,6 +144,9 @@ def net(
     lr: the learning rate α of the update w − α·dL/dw ("0.1" and "1/10" are exact); im2col: conv stages also
     carry their matrix form (as conv(..., im2col=True)).
     """
+    from .layers.net import derive_net
+    from .netspec import NetSpec
+
     spec = NetSpec.build(input, layers, in_channels, index=_index(index), max_terms=max_terms)
     if isinstance(values, (str, os.PathLike)):
         values, source = load_values(os.fspath(values), net_byte_limit(spec))

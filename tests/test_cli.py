@@ -308,12 +308,12 @@ def test_a_failed_run_never_touches_the_output_file(fmt, tmp_path, capsys):
 
 
 def test_unexpected_error_is_one_line_and_debug_shows_traceback(capsys, monkeypatch):
-    from symgrad import api
+    from symgrad.layers import conv
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(api, "derive_conv", boom)
+    monkeypatch.setattr(conv, "derive_conv", boom)
     code, _, err = run(MAIN, capsys)
     assert code == 3 and err.count("\n") == 1 and "internal error (RuntimeError: simulated bug)" in err
     code, _, err = run(MAIN + ["--debug"], capsys)

@@ -406,12 +406,12 @@ def test_unusable_answer_file(name, message, d, tmp_path, capsys):
 
 
 def test_interrupted_is_quiet(monkeypatch, capsys):
-    from symgrad import api
+    from symgrad.layers import conv
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "derive_conv", interrupt)
+    monkeypatch.setattr(conv, "derive_conv", interrupt)
     code, out, err, _ = run(CONV, capsys)
     assert code == 130 and out == "" and err.count("\n") <= 1 and "Traceback" not in err
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 from ..errors import AnswerFileError
 from ..files import read_small_text
-from ..layers import KINDS as LAYER_KINDS, NET
+from ..layers import PROBLEM_KINDS as KINDS  # what a [problem] layer may be (each loaded when used)
 
-KINDS = {**LAYER_KINDS, "net": NET}  # what a [problem] layer may be
 NET_ANSWERS = ("forward", "grad_input", "grad_kernel", "grad_weight", "grad_bias", "new_kernel", "new_weight", "new_bias")
 _STAGE_TABLE = re.compile(r"stage[1-9][0-9]{0,2}")
 from . import toml_arrays

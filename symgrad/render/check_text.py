@@ -122,15 +122,13 @@ def summary_text(reports: list[FileReport], width: int) -> str:
     line by line as rich does (the tests compare the two), and only a narrower one by rich."""
     from rich.cells import cell_len
 
-    from .formats import print_rich
-
     if len(reports) < 2:
-        return print_rich(check_view(reports, files=False), True, width)
+        return _rich_text(check_view(reports, files=False), width)
     rows = [(printable(r.path), printable(r.student), f"{r.score}/{r.max_score}", _result(r)[0]) for r in reports]
     head = tuple(name for name, _ in _HEAD)
     widths = [max(map(cell_len, column)) for column in zip(head, *rows)]
     if sum(widths) + 3 * (len(widths) - 1) > width or not all(cell.isprintable() for row in rows for cell in row):
-        return print_rich(check_view(reports, files=False), True, width)
+        return _rich_text(check_view(reports, files=False), width)
 
     def line(cells, bar: str) -> str:
         padded = [cell + " " * (w - cell_len(cell)) if justify == "left" else " " * (w - cell_len(cell)) + cell
@@ -140,7 +138,7 @@ def summary_text(reports: list[FileReport], width: int) -> str:
     rule = "╇".join("━" * (w + 1 + (0 < i < len(widths) - 1)) for i, w in enumerate(widths))
     total = sum(widths) + 3 * (len(widths) - 1)
     return ("Summary".ljust(total) + "\n" + line(head, "┃") + rule + "\n" + "".join(line(row, "│") for row in rows)
-            + print_rich(_summary_line(reports), True, width))
+            + _rich_text(_summary_line(reports), width))
 
 
 def _file_view(r: FileReport, full: bool) -> Group:
