@@ -18,8 +18,29 @@ def outcome(read, text):
         return type(error).__name__, str(error)
 
 
+def flat(value) -> list:
+    """A parsed document as a flat list (compared without recursing: tables may be a thousand deep)."""
+    out, stack = [], [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            out.append(("{", len(node)))
+            for key in sorted(node, reverse=True):
+                stack += [node[key], key]
+        elif isinstance(node, list):
+            out.append(("[", len(node)))
+            stack += reversed(node)
+        else:
+            out.append((type(node).__name__, node))
+    return out
+
+
 def same(text):
-    assert outcome(loads, text) == outcome(tomllib.loads, text), text
+    ours, theirs = outcome(loads, text), outcome(tomllib.loads, text)
+    if ours[0] == theirs[0] == "ok":
+        assert flat(ours[1]) == flat(theirs[1]), text
+    else:
+        assert ours == theirs, text
 
 
 def cut(text):
@@ -152,3 +173,20 @@ def test_fuzz():
             at = rng.randrange(len(text) + 1)
             text = text[:at] + rng.choice(PIECES) + text[at + rng.randrange(2):]
             same(text)
+
+
+def test_found_by_review():
+    """An adversarial review's cases: tables a thousand deep (tomllib builds them without recursing),
+    and files whose cost grew with the square of their size (many arrays, many strings)."""
+    for text in ("a" + ".a" * 999 + " = 1\nx = ['s']\n", "[" + ".".join(["a"] * 1000) + "]\nx = ['s']\n",
+                 "[[" + ".".join(["a"] * 1000) + "]]\nx = ['s']\n"):
+        same(text)
+        assert cut(text)
+    many = "".join(f"k{i} = ['x']\n" for i in range(3000)) + "big = [" + "'y', " * 50_000 + "]\n"
+    same(many)
+    data = loads(many)
+    assert data["k2999"] == ["x"] and len(data["big"]) == 50_000
+    outside = "".join(f"s{i} = 'x'\nk{i} = []\n" for i in range(3000)) + "t = {" + ", ".join(f"u{i} = 'v'" for i in range(20_000)) + "}\n"
+    same(outside)
+    same("p = [" + "1," * 100_000 + "]\n" + "".join(f"k{i} = []\n" for i in range(9_999)))  # (more arrays than placeholders)
+    same("".join(f"k{i} = []\n" for i in range(20_000)))
