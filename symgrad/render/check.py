@@ -89,6 +89,10 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode  # one line, by the C enco
 _string = json.encoder.encode_basestring  # a str as JSON (C)
 
 
+_HEADS: dict[tuple, str] = {}  # an entry's line up to its answer, by (index, name, status)
+_TAILS: dict[tuple, str] = {}  # a wrong entry's line after its answer, by what it says
+
+
 def _entry_json(entry) -> str:
     """One entry of a report on one line, as json.dumps writes _entry_data(entry): right and wrong entries
     (nearly all of a class's) written directly, the C encoder called once per string; a summary's entry
@@ -97,13 +101,27 @@ def _entry_json(entry) -> str:
         return _encode(entry)
     if entry.status not in ("right", "wrong"):
         return _encode(_entry_data(entry))
-    text = (f'{{"index": [{", ".join(map(str, entry.index))}], "name": {_string(entry.name)}, '
-            f'"status": "{entry.status}", "answer": {_string(entry.answer)}')
-    if entry.status == "wrong":
-        slips = ", ".join(f'{{"id": {_string(s)}, "description": {_string(SLIPS[s])}}}' for s in entry.slips)
-        text += (f', "missing": [{", ".join(map(_string, entry.missing))}], "extra": [{", ".join(map(_string, entry.extra))}], '
-                 f'"missing_count": {entry.missing_count}, "extra_count": {entry.extra_count}, "slips": [{slips}]')
-    return text + (f', "message": {_string(entry.message)}}}' if entry.message else "}")
+    head = _HEADS.get((entry.index, entry.name, entry.status))
+    if head is None:  # (the same for an entry in every file of a class)
+        head = f'{{"index": [{", ".join(map(str, entry.index))}], "name": {_string(entry.name)}, "status": "{entry.status}", "answer": '
+        if len(_HEADS) > 100_000:
+            _HEADS.clear()
+        _HEADS[(entry.index, entry.name, entry.status)] = head
+    if entry.status == "right" and not entry.message:
+        return head + _string(entry.answer) + "}"
+    tail_key = (entry.missing, entry.extra, entry.missing_count, entry.extra_count, entry.slips, entry.message)
+    tail = _TAILS.get(tail_key)
+    if tail is None:  # (a class's shared mistake: the same terms and slips in many files)
+        tail = ""
+        if entry.status == "wrong":
+            slips = ", ".join(f'{{"id": {_string(s)}, "description": {_string(SLIPS[s])}}}' for s in entry.slips)
+            tail = (f', "missing": [{", ".join(map(_string, entry.missing))}], "extra": [{", ".join(map(_string, entry.extra))}], '
+                    f'"missing_count": {entry.missing_count}, "extra_count": {entry.extra_count}, "slips": [{slips}]')
+        tail += f', "message": {_string(entry.message)}}}' if entry.message else "}"
+        if len(_TAILS) > 20_000:
+            _TAILS.clear()
+        _TAILS[tail_key] = tail
+    return head + _string(entry.answer) + tail
 
 
 def _write_json(value, out: list[str], depth: int) -> None:
