@@ -134,8 +134,8 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def write_atomic(path: str, text: str | bytes) -> None:
-    """Write `text` (or bytes: a GIF, a PNG) to `path` (see the module doc for how each kind of target is treated)."""
+def write_atomic(path: str, text: str | bytes | list[bytes]) -> None:
+    """Write `text` (or bytes: a GIF, a PNG; or a list of bytes, one after another) to `path` (see the module doc for how each kind of target is treated)."""
     check_target(path)
     try:
         info = os.stat(path)  # follows symlinks
@@ -155,8 +155,8 @@ def write_atomic(path: str, text: str | bytes) -> None:
     except OSError as error:
         raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
     try:
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
-            handle.write(text)
+        with (os.fdopen(fd, "wb") if _binary(text) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
+            _write_all(handle, text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask())
@@ -169,12 +169,24 @@ def write_atomic(path: str, text: str | bytes) -> None:
         raise
 
 
-def _write_directly(path: str, text: str | bytes) -> None:
+def _write_directly(path: str, text: str | bytes | list[bytes]) -> None:
     try:
-        with (open(path, "wb") if isinstance(text, bytes) else open(path, "w", encoding="utf-8")) as handle:
-            handle.write(text)
+        with (open(path, "wb") if _binary(text) else open(path, "w", encoding="utf-8")) as handle:
+            _write_all(handle, text)
     except OSError as error:
         raise OutputError(f"-o {path!r} cannot be written: {error.strerror}") from None
+
+
+def _binary(text) -> bool:
+    """Bytes, or a list of bytes (a big report's pieces, written one after another: not joined first)."""
+    return isinstance(text, (bytes, list))
+
+
+def _write_all(handle, text) -> None:
+    if isinstance(text, list):
+        handle.writelines(text)
+    else:
+        handle.write(text)
 
 
 def _umask() -> int:
@@ -190,18 +202,19 @@ def _remove(path: str) -> None:
         pass
 
 
-def write_stdout(text: str | bytes) -> None:
-    """Write to standard output (bytes: UTF-8, as they are); a reader that closed the pipe (`| head`)
+def write_stdout(text: str | bytes | list[bytes]) -> None:
+    """Write to standard output (bytes, or a list of them: UTF-8, as they are); a reader that closed the pipe (`| head`)
     silences the rest, and the run goes on to its exit code (0 done, 1 a wrong answer or a failed identity)."""
     try:
         with stdout_errors():
-            raw = getattr(sys.stdout, "buffer", None) if isinstance(text, bytes) else None
+            raw = getattr(sys.stdout, "buffer", None) if _binary(text) else None
             if raw is not None:
                 sys.stdout.flush()
-                raw.write(text)
+                _write_all(raw, text)
                 raw.flush()
             else:
-                sys.stdout.write(text.decode() if isinstance(text, bytes) else text)
+                sys.stdout.write(b"".join(text).decode() if isinstance(text, list) else text.decode() if isinstance(text, bytes)
+                                 else text)
                 sys.stdout.flush()
     except OutputClosed:
         silence_stdout()

@@ -258,7 +258,7 @@ def test_a_report_joined_from_file_parts_is_the_whole_report(tmp_path, fmt, monk
             part = file_part(fmt, full, 80)
             whole = render_check(reports, fmt, tolerance=1e-6, full=full)
             joined = render_check(reports, fmt, tolerance=1e-6, full=full, parts=[part(r) for r in reports])
-            assert (joined.decode() if fmt == "json" else joined) == whole
+            assert (b"".join(joined).decode() if fmt == "json" else joined) == whole
 
 
 def test_entries_are_written_as_json_dumps_writes_them(tmp_path):

@@ -49,17 +49,17 @@ def file_data(r: FileReport) -> dict:
     return data
 
 
-def render_check_json(reports: list[FileReport], tolerance: float, parts: list | None = None) -> str | bytes:
+def render_check_json(reports: list[FileReport], tolerance: float, parts: list | None = None) -> str | list[bytes]:
     """The JSON report; `parts`: each file's part already written (file_part), else written here. Parts
-    given as UTF-8 (file_part's, encoded where they were laid out) give the report as UTF-8: a class's
-    report is tens of megabytes, and one non-ASCII character would make the whole text take twice the
-    memory and most of a second to encode."""
+    given as UTF-8 (file_part's, encoded where they were laid out) give the report as UTF-8 pieces, to
+    write one after another (files.write_atomic): a class's report is tens of megabytes, and one
+    non-ASCII character would make the whole text take twice the memory and most of a second to encode."""
     out: list = []
     files = [_Written(part) for part in (parts if parts is not None else map(file_json, reports))]
     _write_json({"tolerance": tolerance, "summary": summary(reports), "files": files}, out, 0)
     out.append("\n")
-    if parts and isinstance(parts[0], bytes):
-        return b"".join(piece if isinstance(piece, bytes) else piece.encode() for piece in out)
+    if parts and isinstance(parts[0], bytes):  # (the pieces, written one after another: 90 MB not joined first)
+        return [piece if isinstance(piece, bytes) else piece.encode() for piece in out]
     return "".join(out)
 
 

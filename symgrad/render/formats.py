@@ -108,11 +108,11 @@ def render_layer(derivation, format: str, *, show, full: bool = False, fragment:
 
 
 def render_check(reports, format: str, *, tolerance: float, full: bool = False, to_file: bool = True, parts=None,
-                 width: int | None = None) -> str | bytes:
+                 width: int | None = None) -> str | list[bytes]:
     """`check`'s reports in `format` (one of CHECK_FORMATS): the text, or "" when the text view was
     printed straight to the terminal (to_file=False). `parts`: each file's part, laid out already by
     file_part(format, full, width) (text: only for a file; width: default columns()); JSON's parts are
-    UTF-8, and so is the report then."""
+    UTF-8, and the report is then its UTF-8 pieces (emit and files.write_atomic write them in turn)."""
     from . import check
 
     if format == "json":
