@@ -116,19 +116,20 @@ def _restored(skeleton: str, strings: list[str], first: int) -> str:
     return "".join(chain.from_iterable(zip(between, strings[first : first + len(between) - 1]))) + between[-1]
 
 
-def _place(data: dict, first: int, arrays: list, strings: list[str]) -> int:
-    """Swap the placeholders in parsed tables for their arrays; how many were swapped (-1: one twice).
+def _place(data: dict, base: int, arrays: list, strings: list[str]) -> int:
+    """Swap the placeholders (base + the array's index) in parsed tables for their arrays: (shape, index of
+    its first string); how many were swapped (-1: one twice).
     (A walk with a stack of its own: dotted keys nest tables a thousand deep without tomllib recursing.)"""
     count, stack = 0, [data]
     while stack:
         node = stack.pop()
         for k, value in node.items() if isinstance(node, dict) else enumerate(node):
-            if type(value) is int and first <= value < first + len(arrays):
-                if arrays[value - first] is None:
+            if type(value) is int and base <= value < base + len(arrays):
+                if arrays[value - base] is None:
                     return -1
-                shape, at = arrays[value - first]
+                shape, at = arrays[value - base]
                 node[k] = _fill(shape, strings, at)[0]
-                arrays[value - first] = None
+                arrays[value - base] = None
                 count += 1
             elif isinstance(value, (dict, list)):
                 stack.append(value)
