@@ -338,7 +338,7 @@ def check(
     be read. The report is written in every case, naming what was unreadable.
     """
     from .homework.batch import MAX_JOBS, default_jobs, judge_and_render
-    from .render.formats import columns, file_part, plain_stdout_width
+    from .render.formats import columns, file_part, stdout_layout
     from .homework.judge import Judge
     from .homework.report import error_line, exit_code
 
@@ -358,11 +358,16 @@ def check(
         chosen = Variants.read(variants, seed)
     judge = Judge(tolerance=tol, max_terms=parse_limit(max_terms), reference=problem, variants=chosen)
     # each file's part of the report is laid out where it is judged (a terminal's colours: here, at the end)
-    width = columns() if output is not None else plain_stdout_width() if format == "text" else None
-    part = file_part(format, full, width) if format != "text" or width is not None else None
+    width, colours = None, None  # of the text: a file's; standard output's (a pipe's, or a terminal's colours)
+    if output is not None:
+        width = columns()
+    elif format == "text":
+        width, colours = stdout_layout() or (None, None)
+    part = file_part(format, full, width, colours) if format != "text" or width is not None else None
     judged = judge_and_render(judge, files, workers, part)
     reports, parts = [report for report, _ in judged], [text for _, text in judged] if part else None
-    emit(render_check(reports, format, tolerance=tol, full=full, to_file=width is not None, parts=parts, width=width), output)
+    plain = output is not None or (width is not None and colours is None)
+    emit(render_check(reports, format, tolerance=tol, full=full, to_file=plain, parts=parts, width=width), output)
     line = error_line(reports)
     if line is not None:  # one line: the first problem, and how many more the report lists
         fail(line)

@@ -389,3 +389,57 @@ def test_file_parts_are_what_rich_prints(tmp_path):
         for width in (24, 60, 80, 100, 160):
             for full in (False, True):
                 assert file_text(r, full, width) == _rich_text(_file_view(r, full), width), (r.path, width, full)
+
+
+@pytest.mark.parametrize("colours", ["standard", "256", "truecolor"])
+def test_a_terminal_report_laid_out_file_by_file_is_what_rich_prints(tmp_path, colours):
+    """On a terminal every core lays its files out in the terminal's colours (file_part with colours), and
+    the parent prints the summary: the same escape codes and text as rich's print of the whole report."""
+    import io
+
+    from rich.console import Console
+
+    from symgrad.render.check_text import check_view
+    from symgrad.render.formats import file_part
+
+    judge = Judge()
+    reports = [judge.judge_file(p) for p in _batch(tmp_path)]
+    for width in (60, 100):
+        for full in (False, True):
+            whole, summary = io.StringIO(), io.StringIO()
+            for buffer, view in ((whole, check_view(reports, full)), (summary, check_view(reports, full, files=False))):
+                Console(file=buffer, width=width, color_system=colours, force_terminal=True, soft_wrap=False).print(view)
+            part = file_part("text", full, width, colours)
+            joined = "".join(part(r) for r in reports) + summary.getvalue()
+            assert joined == whole.getvalue() and "\x1b[" in joined
+
+
+def test_a_report_on_a_terminal_is_laid_out_by_every_core(tmp_path):
+    """`check` on a (pseudo-)terminal: the report in colours, byte for byte what one process prints."""
+    pty = pytest.importorskip("pty")
+    import subprocess
+    import sys
+
+    paths = _batch(tmp_path)
+    outputs = []
+    for jobs in ("1", "2"):
+        command = [sys.executable, "-m", "symgrad", "check", *paths, "--jobs", jobs]
+        primary, secondary = pty.openpty()
+        env = {**os.environ, "COLUMNS": "90", "TERM": "xterm-256color"}
+        env.pop("NO_COLOR", None)
+        child = subprocess.Popen(command, stdin=secondary, stdout=secondary, stderr=subprocess.DEVNULL, env=env)
+        os.close(secondary)
+        chunks = []
+        while True:  # read as it comes (a terminal holds little), until the child is gone
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # (EIO: no process has the terminal open any more)
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(primary)
+        done = child
+        done.wait(timeout=120)
+        outputs.append((done.returncode, b"".join(chunks)))
+    assert outputs[0] == outputs[1] and outputs[0][0] == 2 and b"\x1b[" in outputs[0][1] and b"Summary" in outputs[0][1]

@@ -23,6 +23,25 @@ def file_text(r: FileReport, full: bool, width: int) -> str:
     return "".join(_plain_text(item, width) for item in _file_lines(r, full))
 
 
+def file_text_in_colours(r: FileReport, full: bool, width: int, colours: str) -> str:
+    """One file's part of the text report as rich prints it on a terminal `width` columns wide with the
+    `colours` colour system (rich's name: "standard", "256", "truecolor"), escape codes and all: line by
+    line, a repeated line printed once for all (the tests compare it with rich's print of the whole)."""
+    out = []
+    for item in _file_lines(r, full):
+        if isinstance(item, _Once):
+            key = (item.key, width, colours)
+            found = _TEXTS.get(key)
+            if found is None:
+                if len(_TEXTS) > 50_000:
+                    _TEXTS.clear()
+                found = _TEXTS[key] = _rich_text(item, width, colours)
+            out.append(found)
+        else:
+            out.append(_rich_text(item, width, colours))
+    return "".join(out)
+
+
 _TEXTS: dict[tuple, str] = {}  # a _Once line's text, by (key, width)
 
 
@@ -71,13 +90,15 @@ def _cell_len(text: str) -> int:
     return cell_len(text)
 
 
-def _rich_text(item, width: int) -> str:
+def _rich_text(item, width: int, colours: str | None = None) -> str:
+    """What rich prints for `item`: plain, or on a terminal of the `colours` system."""
     import io
 
     from rich.console import Console
 
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, soft_wrap=False).print(item)
+    Console(file=buffer, width=width, color_system=colours, soft_wrap=False, force_terminal=colours is not None,
+            legacy_windows=False).print(item)
     return buffer.getvalue()
 
 

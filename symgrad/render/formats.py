@@ -111,7 +111,8 @@ def render_check(reports, format: str, *, tolerance: float, full: bool = False, 
                  width: int | None = None) -> str | list[bytes]:
     """`check`'s reports in `format` (one of CHECK_FORMATS): the text, or "" when the text view was
     printed straight to the terminal (to_file=False). `parts`: each file's part, laid out already by
-    file_part(format, full, width) (text: only for a file; width: default columns()); JSON's parts are
+    file_part(format, full, width, colours) (text: as a file has it, or in the terminal's colours when
+    to_file=False; width: default columns()); JSON's parts are
     UTF-8, and the report is then its UTF-8 pieces (emit and files.write_atomic write them in turn)."""
     from . import check
 
@@ -125,15 +126,21 @@ def render_check(reports, format: str, *, tolerance: float, full: bool = False, 
 
     if format == "text" and parts is not None and to_file:
         return "".join(parts) + check_text.summary_text(reports, width or columns())
+    if format == "text" and parts is not None:  # a terminal's: the files' parts in its colours, then the summary
+        from ..files import write_stdout
+
+        write_stdout("".join(parts))
+        return print_rich(check_text.check_view(reports, full, files=False), False)
     if format == "text":
         return print_rich(check_text.check_view(reports, full), to_file)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(CHECK_FORMATS)}")
 
 
-def file_part(format: str, full: bool, width: int):
-    """What lays out one file's part of a `format` report (text: as written to a file, `width` columns),
-    to run where the file is judged (`check --jobs`: on every core); render_check then joins the parts.
-    None for a format not laid out file by file (gradescope)."""
+def file_part(format: str, full: bool, width: int, colours: str | None = None):
+    """What lays out one file's part of a `format` report (text: as written to a file, `width` columns;
+    or as rich prints it on a terminal of rich's `colours` system, see stdout_layout), to run where the
+    file is judged (`check --jobs`: on every core); render_check then joins the parts. None for a format
+    not laid out file by file (gradescope)."""
     from functools import partial
 
     if format == "json":
@@ -145,8 +152,10 @@ def file_part(format: str, full: bool, width: int):
 
         return partial(file_markdown, full=full)
     if format == "text":  # (only the text view loads rich)
-        from .check_text import file_text
+        from .check_text import file_text, file_text_in_colours
 
+        if colours is not None:
+            return partial(file_text_in_colours, full=full, width=width, colours=colours)
         return partial(file_text, full=full, width=width)
     return None
 
@@ -177,14 +186,17 @@ def print_rich(view, to_file: bool, width: int | None = None) -> str:
     return ""
 
 
-def plain_stdout_width() -> int | None:
-    """The width rich lays text out at on standard output when it would add no colour or style there (a
-    pipe, a file: `check ... > report.txt`), else None (a terminal). What rich would print is then
-    exactly the text for a file at that width, which every core can lay out."""
+def stdout_layout() -> tuple[int, str | None] | None:
+    """(width, colour system) of the text rich prints on standard output: no colours (None) on a pipe
+    or a file (`check ... > report.txt`), the terminal's otherwise. Every core can then lay a file's
+    part out exactly as rich would print it there (file_part). None where rich does more than print
+    (a notebook, a legacy Windows console): the parent prints the report itself."""
     from rich.console import Console
 
     console = Console(soft_wrap=False)
-    return console.width if console.color_system is None and not console.is_terminal else None
+    if console.is_jupyter or console.legacy_windows or (console.color_system is not None and not console.is_terminal):
+        return None
+    return console.width, console.color_system
 
 
 def columns() -> int:
