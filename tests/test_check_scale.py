@@ -443,3 +443,28 @@ def test_a_report_on_a_terminal_is_laid_out_by_every_core(tmp_path):
         done.wait(timeout=120)
         outputs.append((done.returncode, b"".join(chunks)))
     assert outputs[0] == outputs[1] and outputs[0][0] == 2 and b"\x1b[" in outputs[0][1] and b"Summary" in outputs[0][1]
+
+
+def test_answers_written_alike_in_many_files_are_judged_once(tmp_path):
+    """A class handed the same generator (or copying) writes the same strings: the second file with an
+    answer keeps its verdict by text, and every later one reuses it. The reports are those of judging
+    each file alone; a text seen once is not kept (a class of different answers keeps nothing)."""
+    paths = _batch(tmp_path)
+    copies = []
+    for n in range(3):
+        for p in paths[:5]:
+            if os.path.exists(p):
+                target = tmp_path / f"copy{n}_{os.path.basename(p)}"
+                target.write_text(open(p, encoding="utf-8").read(), encoding="utf-8")
+                copies.append(str(target))
+    judge = Judge()
+    together = [judge.judge_file(p) for p in paths + copies]
+    alone = [Judge().judge_file(p) for p in paths + copies]
+    assert together == alone
+    problem = next(iter(judge._problems.values()))
+    assert len(problem.answer_verdicts) >= 34  # every entry of the right and the slipped files
+    right = [r for r in together if r.path.endswith("s00.toml")]
+    assert len(right) == 4 and right[2].keys[0].verdicts[0] is right[3].keys[0].verdicts[0]
+    once = Judge()
+    once.judge_file(paths[0])
+    assert not next(iter(once._problems.values())).answer_verdicts

@@ -180,31 +180,55 @@ def judge_key(problem: Problem, path: str, key: str, value, budget: Budget | Non
 
 
 def _judge_entries(problem: Problem, key: str, entries: list, budget: Budget | None) -> tuple[EntryVerdict, ...]:
-    """judge_entry on every entry, with the common case (a right answer of the common shape) made cheap."""
+    """judge_entry on every entry, with the common cases made cheap: a right answer of the common shape
+    (its terms looked up, terms.py), a mistake the class made before (its verdict kept by polynomial),
+    and an answer written exactly as in another file (its verdict kept by text: a class handed the
+    same generator, or copying, writes the same strings)."""
     expected, labels, forward = problem.expected_ids(key), problem.entry_labels(key), key == "forward"
     seen = problem.wrong_verdicts  # a class makes the same mistakes: (key, entry, answer) -> its verdict
+    by_text, once = problem.answer_verdicts, problem.seen_answers
     verdicts = []
     for e, item in enumerate(entries):
         answer = None
         if type(item) is str:
+            written = (key, e, item)
+            verdict = by_text.get(written)
+            if verdict is not None:
+                verdicts.append(verdict)
+                continue
             ids = problem.quick_ids(item, forward)
             if ids is not None:
                 if ids == expected[e]:
                     index, name = labels[e]
-                    verdicts.append(EntryVerdict.right(key, index, name, item))
-                    continue
-                mistake = (key, e, tuple(ids))
-                verdict = seen.get(mistake)
-                if verdict is None:
-                    verdict = judge_entry(problem, key, e, item, budget, problem.poly_of_ids(ids))
-                    if len(seen) < 100_000 and not verdict.message:  # (a message may quote the answer)
-                        seen[mistake] = verdict
-                    verdicts.append(verdict)
+                    verdict = EntryVerdict.right(key, index, name, item)
                 else:
-                    verdicts.append(verdict.answered(item))
+                    mistake = (key, e, tuple(ids))
+                    verdict = seen.get(mistake)
+                    if verdict is None:
+                        verdict = judge_entry(problem, key, e, item, budget, problem.poly_of_ids(ids))
+                        if len(seen) < 100_000 and not verdict.message:  # (a message may quote the answer)
+                            seen[mistake] = verdict
+                    else:
+                        verdict = verdict.answered(item)
+                verdicts.append(verdict)
+                _remember(written, verdict, by_text, once)
                 continue
         verdicts.append(judge_entry(problem, key, e, item, budget, answer))
     return tuple(verdicts)
+
+
+MAX_REMEMBERED = 50_000  # answers kept by text, per problem
+
+
+def _remember(written: tuple, verdict: EntryVerdict, by_text: dict, once: set) -> None:
+    """Keep an answer's verdict by its text the second time the text is seen (so a class of answers that
+    are all different keeps no text, and one of repeated answers judges each only once)."""
+    mark = hash(written)
+    if mark not in once:
+        if len(once) < 20 * MAX_REMEMBERED:
+            once.add(mark)
+    elif len(by_text) < MAX_REMEMBERED and not verdict.message:
+        by_text[written] = verdict
 
 
 def _zeros_join_the_slip(problem: Problem, key: str, verdicts: tuple[EntryVerdict, ...]) -> tuple[EntryVerdict, ...]:

@@ -67,6 +67,8 @@ class Problem:
         self._labels: dict[str, list] = {}  # answer key -> each entry's index and name, see entry_labels()
         self._term_texts: dict[tuple, str] = {}
         self.wrong_verdicts: dict[tuple, object] = {}  # (key, entry, answer's monomial ids) -> verdict (judge.py)
+        self.seen_answers: set[int] = set()  # hashes of (key, entry, answer as written) judged once (judge.py)
+        self.answer_verdicts: dict[tuple, object] = {}  # (key, entry, answer as written twice or more) -> verdict
         spec = getattr(derivation, "spec", None)  # a network's dense, activation and loss stages have none
         accepted = ["input", "grad_output", "output"]
         if derivation.layer in ("conv", "convtranspose"):
