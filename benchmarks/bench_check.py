@@ -6,8 +6,9 @@
 For each problem, --files answer files are written as students would: a third right in plain text, a
 third right in LaTeX, a third with a named slip (dL/dX without rot180 where the layer has it, else rows
 and columns swapped); every file lists each sum's terms (and each product's factors) in its own random
-order, so no answer string repeats and every answer is read. The last problem gives every student a
-variant of their own (`template --variants`), answered with numbers.
+order, so no answer string repeats and every answer is read. The fifth problem gives every student a
+variant of their own (`template --variants`), answered with numbers; the last has every file hold the
+same right answers, as a script that computed them writes them (a class's repeated answers).
 
 Side by side, best of --repeat runs, whole processes (Python start-up included):
 - load: a process that only reads the same files with tomllib (the floor: what reading them costs);
@@ -45,6 +46,7 @@ PROBLEMS = [
     ("pool 8x8, 2x2 max, with input", {"layer": "pool", "input": "8x8", "window": "2x2"},
      {"input": [[(7 * i + 3 * j) % 11 for j in range(8)] for i in range(8)]}),
     ("seed 000, a variant per student (numbers)", {"layer": "conv", "input": "5x5", "kernel": "3x3", "stride": 2}, "variants"),
+    ("16x16, 5x5, every file one generator's right answers", {"layer": "conv", "input": "16x16", "kernel": "5x5"}, "alike"),
 ]
 LOAD = "import sys, tomllib\nfor path in sys.argv[1:]:\n    with open(path, 'rb') as handle:\n        tomllib.load(handle)\n"
 
@@ -90,6 +92,7 @@ def shuffled(text: str, rng: random.Random) -> str:
 def write_batch(folder: str, problem: dict, values, count: int) -> list[str]:
     options = {k: v for k, v in problem.items() if k != "layer"}
     students = [f"s{n:04d}" for n in range(count)]
+    alike, values = values == "alike", None if values == "alike" else values
     shared = None if values == "variants" else Problem.build(problem["layer"], options, values)
     paths = []
     for n, student in enumerate(students):
@@ -99,6 +102,10 @@ def write_batch(folder: str, problem: dict, values, count: int) -> list[str]:
         answers = {}
         for key, _ in p.derivation.gradients():
             expected = p.expected(key)
+            if alike:  # the same strings in every file, as a script that computed them writes them
+                answers[key] = np.array([p.poly_text(poly) for poly in expected], dtype=object).reshape(
+                    p.answer_group(key).shape).tolist()
+                continue
             if n % 3 == 2:  # a named slip
                 slips = dict(p.variants(key))
                 slip = slips.get("no_rot180") or slips.get("rows_cols_swapped") or next(iter(slips.values()), None)
@@ -155,7 +162,10 @@ def main() -> None:
                              args.repeat) for path in paths[:3])  # a right, a LaTeX and a slipped file: the slowest
             with open(f"{folder}/out.json", encoding="utf-8") as handle:
                 summary = json.load(handle)["summary"]
-            assert summary["right"] >= args.files // 3 and summary["wrong"] >= args.files // 3 - 1, summary
+            if values == "alike":
+                assert summary["right"] == args.files, summary
+            else:
+                assert summary["right"] >= args.files // 3 and summary["wrong"] >= args.files // 3 - 1, summary
         print(f"| {name} | {args.files} | {summary['max_score']:,} | {load:.2f} s | {text:.2f} s | {text / load:.1f}x | "
               f"{as_json:.2f} s | {single:.2f} s | {args.files / text:,.0f} | {alone:.2f} s |", flush=True)
 
