@@ -359,17 +359,35 @@ def test_digests_add_up_as_the_reports_do(tmp_path):
     assert first.status == "right" and first is second
 
 
-def test_file_parts_are_what_rich_prints(tmp_path):
+class _NothingKept(dict):
+    """A _Once cache that keeps nothing: rich lays every line out (the tests' reference is rich alone)."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_file_parts_are_what_rich_prints(tmp_path, monkeypatch):
     """file_text writes a line that fits as its own text, and leaves the rest to rich: the same text as
     rich's for whole reports (a class's, and random ones: wide, combining and escaped characters, long
     and spaced answers, notes) at many widths."""
     from symgrad.homework.report import EntryVerdict, FileReport, KeyReport
+    from symgrad.render import check_text
     from symgrad.render.check_text import _file_view, _rich_text, file_text
 
+    monkeypatch.setattr(check_text._Once, "_laid_out", _NothingKept())
     judge = Judge()
     reports = [judge.judge_file(p) for p in _batch(tmp_path)]
+    # an adversarial review's: an indented text of no width (rich prints nothing), and a space rich trims
+    # at the end of a line that fits but has more characters than the width (an accent written apart)
+    accent = EntryVerdict("grad_input", (0,), "dL/dx_1", "wrong", "x", message="\u0301")
+    reports += [FileReport("a.toml", keys=(KeyReport("grad_input", (1,), (accent,)),)),
+                FileReport("a.toml", student="Jose\u0301 "), FileReport("a.toml", notes=("e\u0301 ",))]
+    for width in range(8, 24):
+        for r in reports[-3:]:
+            assert file_text(r, False, width) == _rich_text(_file_view(r, False), width), (r, width)
     rng = random.Random(11)
-    pieces = ["x_1_1", "*", " + ", "漢", "😀", "e\u0301", "\\cdot", "  ", " ", "\t", "\n", "dz_1_2" * 9, "é", "-"]
+    pieces = ["x_1_1", "*", " + ", "漢", "😀", "e\u0301", "\\cdot", "  ", " ", "\t", "\n", "dz_1_2" * 9, "é", "-",
+              "\u0301", "\ufe0f", "\u1160", "\u200d", "🇫🇷", "\uff21", "\u00ad", "\u200b"]
 
     def text(n):
         return "".join(rng.choice(pieces) for _ in range(rng.randrange(n)))

@@ -73,13 +73,21 @@ def _plain_text(item, width: int) -> str:
 
 
 def _fits(text: str, width: int, indent: int) -> str | None:
-    """`text` as one line indented by `indent`, when rich would print it so: it fits, it is printable, and
-    (indented: rich pads a wrapped paragraph's lines) it has no space to trim at either end."""
+    """`text` as one line indented by `indent`, when rich would print it so: it fits, it is printable,
+    indented it has no space to trim at either end and takes some room (rich pads a wrapped paragraph's
+    lines, and prints nothing for an indented text of no width), and a space at its end is not one rich
+    trims (rich cuts trailing spaces when the text has more characters than the width, counting a
+    combining accent as one)."""
     if not text:
         return "\n" if not indent else None
     if indent and (text[0] == " " or text[-1] == " "):
         return None
-    if not text.isprintable() or indent + (len(text) if text.isascii() else _cell_len(text)) > width:
+    if text[-1] == " " and indent + len(text) > width:
+        return None
+    if not text.isprintable():
+        return None
+    cells = len(text) if text.isascii() else _cell_len(text)
+    if indent + cells > width or (indent and not cells):
         return None
     return " " * indent + text + "\n"
 
