@@ -182,6 +182,12 @@ def _binary(text) -> bool:
     return isinstance(text, (bytes, list))
 
 
+def _decoded(text) -> str:
+    if isinstance(text, list):
+        text = b"".join(text)
+    return text.decode() if isinstance(text, bytes) else text
+
+
 def _write_all(handle, text) -> None:
     if isinstance(text, list):
         handle.writelines(text)
@@ -207,14 +213,13 @@ def write_stdout(text: str | bytes | list[bytes]) -> None:
     silences the rest, and the run goes on to its exit code (0 done, 1 a wrong answer or a failed identity)."""
     try:
         with stdout_errors():
-            raw = getattr(sys.stdout, "buffer", None) if _binary(text) else None
-            if raw is not None:
+            raw = getattr(sys.stdout, "buffer", None)  # (bytes go under the text layer, when there is one)
+            if _binary(text) and raw is not None:
                 sys.stdout.flush()
                 _write_all(raw, text)
                 raw.flush()
             else:
-                sys.stdout.write(b"".join(text).decode() if isinstance(text, list) else text.decode() if isinstance(text, bytes)
-                                 else text)
+                sys.stdout.write(_decoded(text))
                 sys.stdout.flush()
     except OutputClosed:
         silence_stdout()

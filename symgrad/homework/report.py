@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import chain, compress, repeat
 from operator import attrgetter, eq
 
@@ -183,19 +183,16 @@ class FileReport:
         return "right" if self.score == self.max_score else "wrong"
 
 
-_DIGESTED: dict[tuple, EntryVerdict] = {}
-
-
 def _digested(v: EntryVerdict) -> EntryVerdict:
     """`v` without its answer and terms, one object for all that are alike."""
-    key = (v.key, v.index, v.name, v.status, v.slips, v.message, v.missing_count, v.extra_count)
-    found = _DIGESTED.get(key)
-    if found is None:
-        if len(_DIGESTED) > 200_000:
-            _DIGESTED.clear()
-        found = _DIGESTED[key] = EntryVerdict(*key[:4], slips=v.slips, message=v.message,
-                                              missing_count=v.missing_count, extra_count=v.extra_count)
-    return found
+    return _digest(v.key, v.index, v.name, v.status, v.slips, v.message, v.missing_count, v.extra_count)
+
+
+@lru_cache(maxsize=200_000)
+def _digest(key: str, index: tuple, name: str, status: str, slips: tuple, message: str, missing_count: int,
+            extra_count: int) -> EntryVerdict:
+    return EntryVerdict(key, index, name, status, slips=slips, message=message, missing_count=missing_count,
+                        extra_count=extra_count)
 
 
 def _index_text(index: tuple[int, ...]) -> str:

@@ -6,6 +6,7 @@ homework/report.py; each lays out one file's part alone too (formats.file_part, 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from ..errors import printable
 from ..homework.report import SLIPS, EntryVerdict, FileReport, KeyReport, summary, title
@@ -89,10 +90,6 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode  # one line, by the C enco
 _string = json.encoder.encode_basestring  # a str as JSON (C)
 
 
-_HEADS: dict[tuple, str] = {}  # an entry's line up to its answer, by (index, name, status)
-_TAILS: dict[tuple, str] = {}  # a wrong entry's line after its answer, by what it says
-
-
 def _entry_json(entry) -> str:
     """One entry of a report on one line, as json.dumps writes _entry_data(entry): right and wrong entries
     (nearly all of a class's) written directly, the C encoder called once per string; a summary's entry
@@ -101,27 +98,29 @@ def _entry_json(entry) -> str:
         return _encode(entry)
     if entry.status not in ("right", "wrong"):
         return _encode(_entry_data(entry))
-    head = _HEADS.get((entry.index, entry.name, entry.status))
-    if head is None:  # (the same for an entry in every file of a class)
-        head = f'{{"index": [{", ".join(map(str, entry.index))}], "name": {_string(entry.name)}, "status": "{entry.status}", "answer": '
-        if len(_HEADS) > 100_000:
-            _HEADS.clear()
-        _HEADS[(entry.index, entry.name, entry.status)] = head
+    head = _entry_head(entry.index, entry.name, entry.status)
     if entry.status == "right" and not entry.message:
         return head + _string(entry.answer) + "}"
-    tail_key = (entry.missing, entry.extra, entry.missing_count, entry.extra_count, entry.slips, entry.message)
-    tail = _TAILS.get(tail_key)
-    if tail is None:  # (a class's shared mistake: the same terms and slips in many files)
-        tail = ""
-        if entry.status == "wrong":
-            slips = ", ".join(f'{{"id": {_string(s)}, "description": {_string(SLIPS[s])}}}' for s in entry.slips)
-            tail = (f', "missing": [{", ".join(map(_string, entry.missing))}], "extra": [{", ".join(map(_string, entry.extra))}], '
-                    f'"missing_count": {entry.missing_count}, "extra_count": {entry.extra_count}, "slips": [{slips}]')
-        tail += f', "message": {_string(entry.message)}}}' if entry.message else "}"
-        if len(_TAILS) > 20_000:
-            _TAILS.clear()
-        _TAILS[tail_key] = tail
-    return head + _string(entry.answer) + tail
+    return head + _string(entry.answer) + _entry_tail(entry.status, entry.missing, entry.extra, entry.missing_count,
+                                                      entry.extra_count, entry.slips, entry.message)
+
+
+@lru_cache(maxsize=100_000)
+def _entry_head(index: tuple, name: str, status: str) -> str:
+    """An entry's line up to its answer (the same for the entry in every file of a class)."""
+    return f'{{"index": [{", ".join(map(str, index))}], "name": {_string(name)}, "status": "{status}", "answer": '
+
+
+@lru_cache(maxsize=20_000)
+def _entry_tail(status: str, missing: tuple, extra: tuple, missing_count: int, extra_count: int, slips: tuple,
+                message: str) -> str:
+    """An entry's line after its answer (a class's shared mistake: the same terms and slips in many files)."""
+    tail = ""
+    if status == "wrong":
+        shown = ", ".join(f'{{"id": {_string(s)}, "description": {_string(SLIPS[s])}}}' for s in slips)
+        tail = (f', "missing": [{", ".join(map(_string, missing))}], "extra": [{", ".join(map(_string, extra))}], '
+                f'"missing_count": {missing_count}, "extra_count": {extra_count}, "slips": [{shown}]')
+    return tail + (f', "message": {_string(message)}}}' if message else "}")
 
 
 def _write_json(value, out: list[str], depth: int) -> None:

@@ -17,59 +17,41 @@ from ..homework.report import EntryVerdict, FileReport, KeyReport, summary, titl
 from .check import SHOWN_TERMS, SHOWN_WRONG, GRID_LIMIT, _entry_line, _explanation
 
 
-def file_text(r: FileReport, full: bool, width: int) -> str:
-    """One file's part of the text report, as written to a file `width` columns wide: what rich prints for
-    _file_view(r, full), line by line (a line that fits is its text: see _plain_text)."""
-    return "".join(_plain_text(item, width) for item in _file_lines(r, full))
+def file_text(r: FileReport, full: bool, width: int, colours: str | None = None) -> str:
+    """One file's part of the text report `width` columns wide, what rich prints for _file_view(r, full):
+    plain, as written to a file, or (`colours`: rich's colour system, "standard", "256", "truecolor") as
+    on a terminal, escape codes and all. Line by line: see _line_text."""
+    return "".join(_line_text(item, width, colours) for item in _file_lines(r, full))
 
 
-def file_text_in_colours(r: FileReport, full: bool, width: int, colours: str) -> str:
-    """One file's part of the text report as rich prints it on a terminal `width` columns wide with the
-    `colours` colour system (rich's name: "standard", "256", "truecolor"), escape codes and all: line by
-    line, a repeated line printed once for all (the tests compare it with rich's print of the whole)."""
-    out = []
-    for item in _file_lines(r, full):
-        if isinstance(item, _Once):
-            key = (item.key, width, colours)
-            found = _TEXTS.get(key)
-            if found is None:
-                if len(_TEXTS) > 50_000:
-                    _TEXTS.clear()
-                found = _TEXTS[key] = _rich_text(item, width, colours)
-            out.append(found)
-        else:
-            out.append(_rich_text(item, width, colours))
-    return "".join(out)
+_TEXTS: dict[tuple, str] = {}  # a _Once line's text, by (key, width, colours)
 
 
-_TEXTS: dict[tuple, str] = {}  # a _Once line's text, by (key, width)
-
-
-def _plain_text(item, width: int) -> str:
+def _line_text(item, width: int, colours: str | None) -> str:
     """What rich prints for one line of a file's part. Rich lays a line out in about 0.1 ms, and a class's
-    report has hundreds of thousands: so a Text that fits the width is its own text (rich adds nothing
-    then), an indented one too (its indent first), and other lines (wrapped) are laid out by rich, once
-    for all the identical ones. The tests compare the two on whole reports and random lines."""
+    report has hundreds of thousands: so a repeated line (_Once) is printed once for all, and in plain
+    text a line that fits the width is its own text (rich adds nothing then), an indented one too (its
+    indent first); other lines are laid out by rich. The tests compare the two on whole reports and random
+    lines."""
     if isinstance(item, _Once):
-        key = (item.key, width)
+        key = (item.key, width, colours)
         found = _TEXTS.get(key)
         if found is None:
-            kind = item.key[0]
-            if kind == "line":
+            if colours is None and item.key[0] == "line":
                 found = _fits("".join(part for part, _ in item.key[1:]), width, 0)
-            elif kind == "indented":
+            elif colours is None and item.key[0] == "indented":
                 found = _fits(item.key[1], width, item.key[3])
             if found is None:
-                found = _rich_text(item, width)
+                found = _rich_text(item, width, colours)
             if len(_TEXTS) > 50_000:
                 _TEXTS.clear()
             _TEXTS[key] = found
         return found
-    if isinstance(item, Text):
+    if colours is None and isinstance(item, Text):
         lines = [_fits(line, width, 0) for line in item.plain.split("\n")]
         if None not in lines:
             return "".join(lines)
-    return _rich_text(item, width)
+    return _rich_text(item, width, colours)
 
 
 def _fits(text: str, width: int, indent: int) -> str | None:

@@ -152,11 +152,9 @@ def file_part(format: str, full: bool, width: int, colours: str | None = None):
 
         return partial(file_markdown, full=full)
     if format == "text":  # (only the text view loads rich)
-        from .check_text import file_text, file_text_in_colours
+        from .check_text import file_text
 
-        if colours is not None:
-            return partial(file_text_in_colours, full=full, width=width, colours=colours)
-        return partial(file_text, full=full, width=width)
+        return partial(file_text, full=full, width=width, colours=colours)
     return None
 
 
